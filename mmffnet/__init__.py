@@ -1,4 +1,14 @@
-"""mmffnet: FFNet (MetaMixer) backbones as OpenMMLab 2.0 plugins."""
+"""mmffnet: FFNet (MetaMixer) backbones as OpenMMLab 2.0 plugins.
+
+Importing this package registers its modules in MMEngine's root registries,
+so mmpretrain, mmdet and mmseg configs can use ``type='FFNet'`` after
+``custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)``.
+It also lets torch's safe loader read mmengine checkpoints (``--resume``).
+"""
+from .models import FFNet, reparameterize_model
+from .utils import allow_mmengine_checkpoint_globals
 from .version import __version__
 
-__all__ = ['__version__']
+allow_mmengine_checkpoint_globals()
+
+__all__ = ['FFNet', 'reparameterize_model', '__version__']

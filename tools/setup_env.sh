@@ -64,8 +64,8 @@ if [ -z "$MMCV_WHEEL" ]; then
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-2}" \
     pipi wheel -v --no-build-isolation --no-deps -w "$WHEEL_DIR" "mmcv==$MMCV_VERSION" 2>&1 \
     | tee "$BUILD_LOG" \
-    | grep --line-buffered -oE '^\[[0-9]+/[0-9]+\] [^ ]+ [^ ]*|error:.*' \
-    | sed -u -E 's#^(\[[0-9]+/[0-9]+\]).* ([^ /]+\.(cpp|o))$#\1 \2#' \
+    | grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|error:' \
+    | sed -u -E 's#^\s*(\[[0-9]+/[0-9]+\]).* -c ([^ ]*/)?([^ /]+) .*#\1 \3#' \
     | while IFS= read -r line; do log "  mmcv build $line"; done
   status=${PIPESTATUS[0]}
   set -e
@@ -83,7 +83,7 @@ fi
 log "installing mmcv, mmpretrain, mmdet, mmsegmentation, test tools and mmffnet (editable)"
 pipi install -q "$MMCV_WHEEL"
 pipi install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
-pipi install -q --no-deps -e "$ROOT"
+pipi install -q --no-deps --no-build-isolation -e "$ROOT"
 
 "$VENV/bin/python" - <<'EOF'
 import mmcv, mmcv.ops, mmengine, mmpretrain, mmdet, mmseg, torch, torchvision, timm, mmffnet

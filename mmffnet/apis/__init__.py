@@ -1,0 +1,6 @@
+from .builder import (TensorForward, build_model, input_shape_of, load_config,
+                      task_of)
+
+__all__ = [
+    'TensorForward', 'build_model', 'input_shape_of', 'load_config', 'task_of'
+]

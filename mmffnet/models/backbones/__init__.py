@@ -1,0 +1,3 @@
+from .ffnet import FFNet
+
+__all__ = ['FFNet']

@@ -1,0 +1,349 @@
+"""FFNet backbone (MetaMixer Is All You Need, arXiv 2406.02021)."""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmffnet.registry import MODELS
+from ..layers import ConvBN, FFNetBlock, NormConvShortcut, RepDWConv
+
+
+class FFNetDownsample(nn.Module):
+    """Between-stage downsampling of FFNet.
+
+    A stride-2 re-parameterizable depthwise conv widens ``C_in -> C_out``
+    (``C_out / C_in`` kernels per input channel), then ``x + 1x1(BN(x))``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_sizes: Sequence[int] = (7, 3),
+                 norm_cfg: dict = dict(type='BN'),
+                 deploy: bool = False):
+        super().__init__()
+        self.dw = RepDWConv(
+            in_channels,
+            out_channels,
+            kernel_sizes,
+            stride=2,
+            norm_cfg=norm_cfg,
+            deploy=deploy)
+        self.proj = NormConvShortcut(out_channels, norm_cfg, deploy)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.dw(x))
+
+
+@MODELS.register_module()
+class FFNet(BaseModule):
+    """FFNet: the pure-ConvNet MetaMixer backbone.
+
+    A re-implementation of the FFNet family from `MetaMixer Is All You Need
+    <https://arxiv.org/abs/2406.02021>`_. Every block keeps the
+    query-key-value shape of a Transformer block but fills both mixers with
+    FFN-like operations: the token mixer is ``1x1 conv+BN -> DWConv k1 ->
+    GELU -> DWConv k2`` and the channel mixer ``DWConv k+BN -> 1x1 -> GELU
+    -> 1x1``. Large depthwise kernels are trained as a sum of a ``k x k``
+    and a ``3 x 3`` branch and folded by :meth:`switch_to_deploy`.
+
+    Args:
+        arch (str | dict): One of ``'1'``, ``'2'``, ``'3'``, ``'4'`` (also
+            accepted as ``'ffnet-1'`` etc.) or a dict with the keys
+            ``depths``, ``channels``, ``channel_mixer_kernels`` (one per
+            stage), ``token_mixer_kernels`` (one ``(k1, k2)`` pair or a
+            single int per stage), ``mlp_ratio`` and optionally
+            ``layer_scale_init_value``. Defaults to ``'1'``.
+        in_channels (int): Input image channels. Defaults to 3.
+        stem_channels (int): Width of the first stem conv. Defaults to 64.
+        out_indices (Sequence[int] | int): Stages to output. Defaults to
+            ``-1`` (the last stage only, after the final norm), which makes
+            ``ImageClassifier(FFNet, GlobalAveragePooling, LinearClsHead)``
+            the official classifier.
+        frozen_stages (int): Freeze the first ``frozen_stages`` stages
+            (their downsampling included) in weights and BN statistics.
+            Defaults to 0 (nothing frozen).
+        norm_eval (bool): Keep every BatchNorm in eval mode in training
+            (frozen statistics, e.g. for small-batch detection).
+            Defaults to False.
+        norm_cfg (dict): Norm of the conv+norm pairs; ``BN`` or ``SyncBN``.
+            Defaults to ``dict(type='BN')``.
+        act_cfg (dict): Activation. Defaults to ``dict(type='GELU')``.
+        drop_path_rate (float): Stochastic depth rate of the last block,
+            rising linearly from 0. Defaults to 0.
+        layer_scale_init_value (float, optional): Initial layer scale; 0
+            disables it. Defaults to None, i.e. the arch's own value
+            (1e-6 for FFNet-3/4, none for FFNet-1/2).
+        final_norm (bool): Apply the BatchNorm of the official classifier
+            to the last stage. Defaults to True.
+        out_norm_cfg (dict, optional): A norm added on every output stage,
+            as the official detection/segmentation backbones do with
+            ``dict(type='LN2d', eps=1e-6)``. Defaults to None.
+        deploy (bool): Build the folded (inference) structure directly.
+            Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialization config, e.g.
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+
+    Example:
+        >>> import torch
+        >>> from mmffnet.models import FFNet
+        >>> model = FFNet(arch='1', out_indices=(0, 1, 2, 3)).eval()
+        >>> for out in model(torch.rand(1, 3, 224, 224)):
+        ...     print(tuple(out.shape))
+        (1, 80, 56, 56)
+        (1, 160, 28, 28)
+        (1, 320, 14, 14)
+        (1, 640, 7, 7)
+        >>> model.switch_to_deploy()  # fold for inference
+    """
+    arch_settings: Dict[str, dict] = {
+        '1':
+        dict(
+            depths=[2, 2, 8, 2],
+            channels=[80, 160, 320, 640],
+            channel_mixer_kernels=[3, 3, 3, 3],
+            token_mixer_kernels=[3, 3, 7, 7],
+            mlp_ratio=3,
+            layer_scale_init_value=0.),
+        '2':
+        dict(
+            depths=[3, 3, 15, 3],
+            channels=[88, 176, 352, 704],
+            channel_mixer_kernels=[7, 7, 7, 7],
+            token_mixer_kernels=[3, 3, 7, 7],
+            mlp_ratio=3,
+            layer_scale_init_value=0.),
+        '3':
+        dict(
+            depths=[4, 4, 22, 5],
+            channels=[96, 192, 384, 768],
+            channel_mixer_kernels=[7, 7, 7, 7],
+            token_mixer_kernels=[3, 3, 7, 7],
+            mlp_ratio=3,
+            layer_scale_init_value=1e-6),
+        '4':
+        dict(
+            depths=[4, 4, 27, 3],
+            channels=[128, 256, 512, 1024],
+            channel_mixer_kernels=[7, 7, 7, 7],
+            token_mixer_kernels=[3, 3, 7, 7],
+            mlp_ratio=3,
+            layer_scale_init_value=1e-6),
+    }
+    _required_arch_keys = {
+        'depths', 'channels', 'channel_mixer_kernels', 'token_mixer_kernels',
+        'mlp_ratio'
+    }
+
+    def __init__(self,
+                 arch: Union[str, dict] = '1',
+                 in_channels: int = 3,
+                 stem_channels: int = 64,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 frozen_stages: int = 0,
+                 norm_eval: bool = False,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='GELU'),
+                 drop_path_rate: float = 0.,
+                 layer_scale_init_value: Optional[float] = None,
+                 final_norm: bool = True,
+                 out_norm_cfg: Optional[dict] = None,
+                 deploy: bool = False,
+                 init_cfg: Optional[Union[dict, list]] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.arch = self.parse_arch(arch)
+        self.depths = list(self.arch['depths'])
+        self.channels = list(self.arch['channels'])
+        self.num_stages = len(self.depths)
+        if layer_scale_init_value is None:
+            layer_scale_init_value = self.arch.get('layer_scale_init_value',
+                                                   0.)
+        self.out_indices = self._parse_out_indices(out_indices)
+        if not 0 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must be in [0, {self.num_stages}]'
+                             f', got {frozen_stages}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.deploy = deploy
+
+        token_kernels = [
+            tuple(k) if isinstance(k, (list, tuple)) else (k, k)
+            for k in self.arch['token_mixer_kernels']
+        ]
+
+        # Stem (stride 4) is downsample_layers[0], as in mmpretrain's ConvNeXt.
+        stem = nn.Sequential(
+            ConvBN(in_channels, stem_channels, 3, stride=2,
+                   norm_cfg=norm_cfg, deploy=deploy),
+            build_activation_layer(act_cfg),
+            ConvBN(stem_channels, self.channels[0], 3, stride=2,
+                   norm_cfg=norm_cfg, deploy=deploy))
+        self.downsample_layers = nn.ModuleList([stem])
+        for i in range(1, self.num_stages):
+            self.downsample_layers.append(
+                FFNetDownsample(
+                    self.channels[i - 1],
+                    self.channels[i],
+                    norm_cfg=norm_cfg,
+                    deploy=deploy))
+
+        total_depth = sum(self.depths)
+        dpr = [
+            x.item() for x in torch.linspace(0, drop_path_rate, total_depth)
+        ]
+        self.stages = nn.ModuleList()
+        block_idx = 0
+        for i, depth in enumerate(self.depths):
+            self.stages.append(
+                nn.Sequential(*[
+                    FFNetBlock(
+                        self.channels[i],
+                        token_mixer_kernels=token_kernels[i],
+                        channel_mixer_kernel=self.arch[
+                            'channel_mixer_kernels'][i],
+                        mlp_ratio=self.arch['mlp_ratio'],
+                        layer_scale_init_value=layer_scale_init_value,
+                        drop_path_rate=dpr[block_idx + j],
+                        norm_cfg=norm_cfg,
+                        act_cfg=act_cfg,
+                        deploy=deploy) for j in range(depth)
+                ]))
+            block_idx += depth
+
+        self.final_norm = final_norm
+        if final_norm:
+            self.norm = build_norm_layer(norm_cfg, self.channels[-1])[1]
+        self.out_norm_cfg = out_norm_cfg
+        if out_norm_cfg is not None:
+            for i in self.out_indices:
+                self.add_module(
+                    f'out_norm{i}',
+                    build_norm_layer(out_norm_cfg, self.channels[i])[1])
+
+        self._freeze_stages()
+
+    @classmethod
+    def arch_key(cls, name: str) -> str:
+        """Normalise an arch name ('3', 'ffnet-3', 'FFNet_3') to its key."""
+        key = str(name).lower().replace('ffnet', '').strip('-_ ')
+        if key not in cls.arch_settings:
+            raise ValueError(
+                f'Unknown FFNet arch {name!r}: choose one of '
+                f'{sorted(cls.arch_settings)} or pass a dict with the '
+                f'keys {sorted(cls._required_arch_keys)}.')
+        return key
+
+    @classmethod
+    def parse_arch(cls, arch: Union[str, dict]) -> dict:
+        """Resolve ``arch`` into a settings dict, with a helpful error."""
+        if isinstance(arch, str):
+            return dict(cls.arch_settings[cls.arch_key(arch)])
+        if isinstance(arch, dict):
+            missing = cls._required_arch_keys - set(arch)
+            if missing:
+                raise ValueError(f'Custom FFNet arch is missing the keys '
+                                 f'{sorted(missing)}')
+            lengths = {
+                k: len(arch[k])
+                for k in ('depths', 'channels', 'channel_mixer_kernels',
+                          'token_mixer_kernels')
+            }
+            if len(set(lengths.values())) != 1:
+                raise ValueError(f'Custom FFNet arch needs one entry per '
+                                 f'stage in each list, got lengths {lengths}')
+            return dict(arch)
+        raise TypeError(f'arch must be a str or dict, got {type(arch)}')
+
+    def _parse_out_indices(self, out_indices) -> Tuple[int, ...]:
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        parsed = []
+        for index in out_indices:
+            real = index % self.num_stages if index < 0 else index
+            if not 0 <= real < self.num_stages or index < -self.num_stages:
+                raise ValueError(f'Invalid out_indices {index} for '
+                                 f'{self.num_stages} stages')
+            parsed.append(real)
+        return tuple(sorted(set(parsed)))
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        outs = []
+        for i in range(self.num_stages):
+            x = self.stages[i](self.downsample_layers[i](x))
+            if i == self.num_stages - 1 and self.final_norm:
+                x = self.norm(x)
+            if i in self.out_indices:
+                out = x
+                if self.out_norm_cfg is not None:
+                    out = getattr(self, f'out_norm{i}')(out)
+                outs.append(out)
+            if i == self.out_indices[-1]:
+                break  # later stages are not needed
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        for i in range(self.frozen_stages):
+            for module in (self.downsample_layers[i], self.stages[i]):
+                module.eval()
+                for param in module.parameters():
+                    param.requires_grad = False
+        if self.frozen_stages == self.num_stages and self.final_norm:
+            self.norm.eval()
+            for param in self.norm.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    @torch.no_grad()
+    def switch_to_deploy(self):
+        """Fold every re-parameterizable branch for inference (idempotent)."""
+        for module in list(self.modules()):
+            if module is not self and hasattr(module, 'switch_to_deploy'):
+                module.switch_to_deploy()
+        self.deploy = True
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """Layer id of a parameter, for layer-wise learning-rate decay.
+
+        Follows the ConvNeXt scheme used by the official FFNet detection
+        recipe: the stem is layer 0, stages 0-1 are layers 1-2, every three
+        blocks of stage 2 form one layer, and stage 3 is the last layer.
+
+        Args:
+            param_name (str): Name of the parameter.
+            prefix (str): Prefix of the backbone in ``param_name``.
+
+        Returns:
+            Tuple[int, int]: The layer id of the parameter and the number of
+            layers (parameters outside the backbone get the last id).
+        """
+        max_layer_id = 12 if self.depths[2] > 9 else 6
+        num_layers = max_layer_id + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        parts = name.split('.')
+        if name.startswith('downsample_layers'):
+            stage_id = int(parts[1])
+            layer_id = {0: 0, 1: 2, 2: 3}.get(stage_id, max_layer_id)
+        elif name.startswith('stages'):
+            stage_id, block_id = int(parts[1]), int(parts[2])
+            if stage_id in (0, 1):
+                layer_id = stage_id + 1
+            elif stage_id == 2:
+                layer_id = 3 + block_id // 3
+            else:
+                layer_id = max_layer_id
+        else:  # final norm and output norms
+            layer_id = max_layer_id + 1
+        return layer_id, num_layers

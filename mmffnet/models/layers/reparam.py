@@ -1,0 +1,279 @@
+"""Re-parameterizable convolutions used by FFNet.
+
+Every module here has a training-time form with several branches and a
+deploy-time form with one convolution. ``switch_to_deploy()`` converts the
+first into the second exactly (up to fp32 rounding) and is idempotent; a module
+built with ``deploy=True`` has the folded structure directly, so a folded
+checkpoint loads into it.
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+from torch.nn.modules.batchnorm import _BatchNorm
+
+KernelSize = Union[int, Tuple[int, int]]
+
+
+def _pair(kernel_size: KernelSize) -> Tuple[int, int]:
+    if isinstance(kernel_size, int):
+        return kernel_size, kernel_size
+    kernel_size = tuple(kernel_size)
+    if len(kernel_size) != 2:
+        raise ValueError(f'kernel size must be an int or a pair, '
+                         f'got {kernel_size!r}')
+    return kernel_size
+
+
+def fuse_conv_bn(weight: torch.Tensor, bias: Optional[torch.Tensor],
+                 bn: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Fold an inference-mode BatchNorm into the conv that feeds it.
+
+    Works for any ``_BatchNorm`` subclass (BN, SyncBN, ...), as only the
+    running statistics and the affine parameters are read.
+    """
+    std = (bn.running_var + bn.eps).sqrt()
+    gamma = bn.weight if bn.affine else torch.ones_like(std)
+    beta = bn.bias if bn.affine else torch.zeros_like(std)
+    scale = gamma / std
+    if bias is None:
+        bias = torch.zeros_like(bn.running_mean)
+    fused_weight = weight * scale.reshape(-1, 1, 1, 1)
+    fused_bias = beta + (bias - bn.running_mean) * scale
+    return fused_weight, fused_bias
+
+
+def pad_kernel_to(weight: torch.Tensor,
+                  kernel_size: Tuple[int, int]) -> torch.Tensor:
+    """Zero-pad a (centred) conv kernel to a larger odd kernel size."""
+    kh, kw = weight.shape[-2:]
+    th, tw = kernel_size
+    if (th - kh) % 2 or (tw - kw) % 2 or th < kh or tw < kw:
+        raise ValueError(f'cannot centre a {kh}x{kw} kernel in {th}x{tw}')
+    pad_h, pad_w = (th - kh) // 2, (tw - kw) // 2
+    return F.pad(weight, [pad_w, pad_w, pad_h, pad_h])
+
+
+class ConvBN(nn.Module):
+    """Conv (no bias) + norm, folding into one conv with bias at deploy time.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int | tuple): Kernel size; padding keeps it centred.
+        stride (int): Stride. Defaults to 1.
+        groups (int): Conv groups. Defaults to 1.
+        norm_cfg (dict): Norm config; any BatchNorm variant can be folded.
+            Defaults to ``dict(type='BN')``.
+        deploy (bool): Build the folded conv directly. Defaults to False.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: KernelSize,
+                 stride: int = 1,
+                 groups: int = 1,
+                 norm_cfg: dict = dict(type='BN'),
+                 deploy: bool = False):
+        super().__init__()
+        kh, kw = _pair(kernel_size)
+        self.deploy = deploy
+        self.conv = nn.Conv2d(
+            in_channels,
+            out_channels, (kh, kw),
+            stride=stride,
+            padding=(kh // 2, kw // 2),
+            groups=groups,
+            bias=deploy)
+        self.bn = nn.Identity() if deploy else build_norm_layer(
+            norm_cfg, out_channels)[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+    def fused_weight_bias(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The (weight, bias) of the single conv equal to this module."""
+        if self.deploy:
+            return self.conv.weight, self.conv.bias
+        return fuse_conv_bn(self.conv.weight, self.conv.bias, self.bn)
+
+    @torch.no_grad()
+    def switch_to_deploy(self):
+        if self.deploy:
+            return
+        weight, bias = self.fused_weight_bias()
+        conv = self.conv
+        fused = nn.Conv2d(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            groups=conv.groups,
+            bias=True).to(weight)
+        fused.weight.copy_(weight)
+        fused.bias.copy_(bias)
+        self.conv = fused
+        self.bn = nn.Identity()
+        self.deploy = True
+
+
+def conv_weight_bias(module: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of a plain conv, a ConvBN or a RepDWConv."""
+    if isinstance(module, nn.Conv2d):
+        bias = module.bias if module.bias is not None else torch.zeros(
+            module.out_channels, device=module.weight.device)
+        return module.weight, bias
+    return module.fused_weight_bias()
+
+
+class RepDWConv(nn.Module):
+    """Depthwise conv as a sum of centred conv+norm branches.
+
+    In training the output is ``sum_i BN_i(DWConv_{k_i}(x))``; at deploy time
+    all kernels are zero-padded to the largest one and added into a single
+    depthwise conv with bias. Any set of odd kernel shapes works, e.g.
+    ``[7, 3]`` (FFNet) or ``[9, 5, (1, 9), (9, 1)]`` (strip-augmented).
+
+    ``out_channels`` may be a multiple of ``in_channels`` (groups stay
+    ``in_channels``), which FFNet uses to widen while downsampling.
+
+    Args:
+        in_channels (int): Input channels (= conv groups).
+        out_channels (int): Output channels, a multiple of ``in_channels``.
+        kernel_sizes (Sequence[int | tuple]): Kernel of each branch; the
+            first must cover all others.
+        stride (int): Stride of every branch. Defaults to 1.
+        norm_cfg (dict): Norm of each branch. Defaults to ``dict(type='BN')``.
+        deploy (bool): Build the folded conv directly. Defaults to False.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_sizes: Sequence[KernelSize] = (7, 3),
+                 stride: int = 1,
+                 norm_cfg: dict = dict(type='BN'),
+                 deploy: bool = False):
+        super().__init__()
+        if out_channels % in_channels:
+            raise ValueError(f'out_channels ({out_channels}) must be a '
+                             f'multiple of in_channels ({in_channels})')
+        kernel_sizes = [_pair(k) for k in kernel_sizes]
+        for kh, kw in kernel_sizes:
+            if kh % 2 == 0 or kw % 2 == 0:
+                raise ValueError(f'kernel sizes must be odd, got {kh}x{kw}')
+        self.kernel_size = (max(k[0] for k in kernel_sizes),
+                            max(k[1] for k in kernel_sizes))
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.stride = stride
+        self.deploy = deploy
+        if deploy:
+            self.conv = nn.Conv2d(
+                in_channels,
+                out_channels,
+                self.kernel_size,
+                stride=stride,
+                padding=(self.kernel_size[0] // 2, self.kernel_size[1] // 2),
+                groups=in_channels,
+                bias=True)
+        else:
+            self.branches = nn.ModuleList([
+                ConvBN(
+                    in_channels,
+                    out_channels,
+                    k,
+                    stride=stride,
+                    groups=in_channels,
+                    norm_cfg=norm_cfg) for k in kernel_sizes
+            ])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.deploy:
+            return self.conv(x)
+        out = self.branches[0](x)
+        for branch in self.branches[1:]:
+            out = out + branch(x)
+        return out
+
+    def fused_weight_bias(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        if self.deploy:
+            return self.conv.weight, self.conv.bias
+        weight, bias = 0, 0
+        for branch in self.branches:
+            w, b = branch.fused_weight_bias()
+            weight = weight + pad_kernel_to(w, self.kernel_size)
+            bias = bias + b
+        return weight, bias
+
+    @torch.no_grad()
+    def switch_to_deploy(self):
+        if self.deploy:
+            return
+        weight, bias = self.fused_weight_bias()
+        self.conv = nn.Conv2d(
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            stride=self.stride,
+            padding=(self.kernel_size[0] // 2, self.kernel_size[1] // 2),
+            groups=self.in_channels,
+            bias=True).to(weight)
+        self.conv.weight.copy_(weight)
+        self.conv.bias.copy_(bias)
+        del self.branches
+        self.deploy = True
+
+
+class NormConvShortcut(nn.Module):
+    """``x + Conv1x1(Norm(x))``, folding into one 1x1 conv with bias.
+
+    With ``s = gamma / std`` and ``t = beta - mean * s`` the output is
+    ``(I + W diag(s)) x + W t``.
+
+    Args:
+        channels (int): Input and output channels.
+        norm_cfg (dict): Norm config. Defaults to ``dict(type='BN')``.
+        deploy (bool): Build the folded conv directly. Defaults to False.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 norm_cfg: dict = dict(type='BN'),
+                 deploy: bool = False):
+        super().__init__()
+        self.channels = channels
+        self.deploy = deploy
+        if deploy:
+            self.conv = nn.Conv2d(channels, channels, 1, bias=True)
+        else:
+            self.norm = build_norm_layer(norm_cfg, channels)[1]
+            self.conv = nn.Conv2d(channels, channels, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.deploy:
+            return self.conv(x)
+        return x + self.conv(self.norm(x))
+
+    @torch.no_grad()
+    def switch_to_deploy(self):
+        if self.deploy:
+            return
+        norm = self.norm
+        std = (norm.running_var + norm.eps).sqrt()
+        scale = (norm.weight if norm.affine else 1) / std
+        shift = (norm.bias if norm.affine else 0) - norm.running_mean * scale
+        weight = self.conv.weight[:, :, 0, 0]  # (out, in)
+        fused_weight = weight * scale[None, :] + torch.eye(
+            self.channels, dtype=weight.dtype, device=weight.device)
+        fused_bias = weight @ shift
+        self.conv = nn.Conv2d(
+            self.channels, self.channels, 1, bias=True).to(weight)
+        self.conv.weight.copy_(fused_weight[:, :, None, None])
+        self.conv.bias.copy_(fused_bias)
+        del self.norm
+        self.deploy = True

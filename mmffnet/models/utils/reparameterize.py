@@ -1,0 +1,43 @@
+import copy
+
+import torch
+import torch.nn as nn
+
+
+def _revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    from mmengine.model import revert_sync_batchnorm
+    return revert_sync_batchnorm(module)
+
+
+@torch.no_grad()
+def reparameterize_model(model: nn.Module,
+                         inplace: bool = False,
+                         revert_sync_bn: bool = False) -> nn.Module:
+    """Fold every re-parameterizable module of ``model`` for inference.
+
+    Works on anything that contains FFNet modules: a bare backbone, an
+    mmpretrain classifier, an mmdet detector or an mmseg segmentor. Each
+    module with a ``switch_to_deploy()`` method is folded; folding is
+    idempotent, so calling this twice is harmless.
+
+    Args:
+        model (nn.Module): The model to fold.
+        inplace (bool): Fold ``model`` itself instead of a deep copy.
+            Defaults to False.
+        revert_sync_bn (bool): Turn SyncBN layers that were not folded
+            (e.g. in heads) into plain BN first, so the result runs without
+            a process group. Defaults to False.
+
+    Returns:
+        nn.Module: The folded model, in eval mode.
+    """
+    if not inplace:
+        model = copy.deepcopy(model)
+    if revert_sync_bn:
+        model = _revert_sync_batchnorm(model)
+    model.eval()
+    for module in list(model.modules()):
+        if hasattr(module, 'switch_to_deploy') and callable(
+                module.switch_to_deploy):
+            module.switch_to_deploy()
+    return model

@@ -1,0 +1,21 @@
+"""Registries of mmffnet.
+
+Modules are registered in MMEngine's *root* registries, so ``type='FFNet'``
+resolves from mmpretrain, mmdet and mmseg configs alike (their registries
+are children of the root). The ``mmffnet`` scope below is an empty child of
+the root, so that ``type='mmffnet.FFNet'`` resolves too.
+"""
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as ROOT_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import Registry
+
+MODELS = ROOT_MODELS
+OPTIM_WRAPPER_CONSTRUCTORS = ROOT_OPTIM_WRAPPER_CONSTRUCTORS
+
+# Scope alias: lookups of 'mmffnet.X' land here and fall through to the root.
+_SCOPED_MODELS = Registry('model', parent=ROOT_MODELS, scope='mmffnet')
+_SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=ROOT_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='mmffnet')

@@ -1,0 +1,75 @@
+"""Print the parameters and MACs of any mmffnet config.
+
+    python tools/analysis_tools/get_flops.py CONFIG [--shape H W] [--deploy]
+
+MACs are counted by mmengine's analysis (one multiply-add = one "FLOP",
+the convention of the FFNet paper). ``--deploy`` folds the model first, the
+form the paper's numbers refer to.
+"""
+import argparse
+import sys
+
+import torch
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Parameters and MACs of a model config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        help='input H W (default: 256 256 for classification, the crop '
+        'size for segmentation, 800 1280 for detection)')
+    parser.add_argument(
+        '--deploy', action='store_true', help='fold the model first')
+    parser.add_argument(
+        '--show-table', action='store_true', help='print per-module table')
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.model import revert_sync_batchnorm
+
+    from mmffnet import reparameterize_model
+    from mmffnet.apis import (TensorForward, build_model, input_shape_of,
+                              load_config, task_of)
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+        shape = input_shape_of(cfg, args.shape)
+    except (FileNotFoundError, ValueError) as err:
+        sys.exit(f'error: {err}')
+    model = revert_sync_batchnorm(build_model(cfg)).eval()
+    if args.deploy:
+        reparameterize_model(model, inplace=True)
+    wrapped = TensorForward(model, task_of(cfg)).eval()
+    inputs = torch.rand(1, 3, *shape)
+    with torch.no_grad():
+        info = get_model_complexity_info(
+            wrapped,
+            inputs=(inputs, ),
+            show_table=args.show_table,
+            show_arch=False)
+    if args.show_table:
+        print(info['out_table'])
+    params = sum(p.numel() for p in model.parameters())
+    split = '=' * 40
+    print(f'{split}\nConfig: {args.config}\n'
+          f'Input shape: {shape[0]}x{shape[1]}\n'
+          f'Folded (deploy): {args.deploy or getattr(model, "deploy", False)}\n'
+          f'Params: {params / 1e6:.2f} M\n'
+          f'MACs (GFLOPs as in the paper): {info["flops"] / 1e9:.2f} G\n'
+          f'{split}')
+
+
+if __name__ == '__main__':
+    main()

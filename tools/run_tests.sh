@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up (or refresh) .venv and run the whole test suite on CPU.
+#   bash tools/run_tests.sh [extra pytest args]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash tools/setup_env.sh
+export CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES-}"
+exec .venv/bin/python -m pytest tests -ra "$@"
