@@ -1,0 +1,142 @@
+"""Shared set-up of tools/train.py and tools/test.py for all three tasks."""
+import os
+import os.path as osp
+from typing import Iterator, Optional, Tuple
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+from .builder import task_of
+
+
+class UserInputError(Exception):
+    """A problem with the command line or the config, meant for the user."""
+
+
+def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
+    """Yield (name, dataset cfg) of every dataloader, unwrapping wrappers."""
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader_cfg = cfg.get(loader)
+        if not loader_cfg or 'dataset' not in loader_cfg:
+            continue
+        stack = [(f'{loader}.dataset', loader_cfg['dataset'])]
+        while stack:
+            name, dataset = stack.pop()
+            if isinstance(dataset, (list, tuple)):
+                stack += [(f'{name}[{i}]', d) for i, d in enumerate(dataset)]
+            elif isinstance(dataset, dict):
+                if 'datasets' in dataset:  # ConcatDataset
+                    stack.append((f'{name}.datasets', dataset['datasets']))
+                elif 'dataset' in dataset:  # RepeatDataset, ClassBalanced
+                    stack.append((f'{name}.dataset', dataset['dataset']))
+                else:
+                    yield name, dataset
+
+
+def _generates_own_data(dataset_cfg: dict, scope: str) -> bool:
+    """Whether the dataset class creates its data when it is missing."""
+    from mmengine.registry import DATASETS
+    dataset_type = dataset_cfg.get('type')
+    if not isinstance(dataset_type, str):
+        return bool(getattr(dataset_type, 'GENERATES_DATA', False))
+    with DATASETS.switch_scope_and_registry(scope) as registry:
+        cls = registry.get(dataset_type)
+    return bool(getattr(cls, 'GENERATES_DATA', False))
+
+
+def check_data_roots(cfg: Config, splits=('train', 'val', 'test')):
+    """Fail early, naming the fix, when a dataset folder does not exist.
+
+    Without this, a missing ImageNet/COCO/ADE20K folder surfaces deep in a
+    dataset constructor, after the model has been built.
+    """
+    scope = task_of(cfg)
+    for name, dataset in _dataset_cfgs(cfg):
+        if not name.split('_')[0] in splits:
+            continue
+        root = dataset.get('data_root')
+        if not root or '://' in str(root) or osp.isdir(root):
+            continue
+        if _generates_own_data(dataset, scope):
+            continue
+        raise UserInputError(
+            f'dataset folder {root!r} ({name}.data_root) does not exist: '
+            f'prepare the dataset there (see the README of the config\'s '
+            f'folder) or point to it with --cfg-options '
+            f'{name}.data_root=/path/to/data')
+
+
+def setup_launcher_backend(cfg: Config, launcher: str):
+    """Use gloo for multi-process runs on machines without CUDA."""
+    cfg.launcher = launcher
+    if launcher != 'none' and not torch.cuda.is_available():
+        env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+        dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
+        dist_cfg['backend'] = 'gloo'
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def apply_train_args(cfg: Config,
+                     config_path: str,
+                     work_dir: Optional[str] = None,
+                     resume: Optional[str] = None,
+                     amp: bool = False,
+                     auto_scale_lr: bool = False,
+                     no_validate: bool = False,
+                     launcher: str = 'none') -> Config:
+    """Fold the train.py command-line options into ``cfg``."""
+    cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
+        config_path)
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise UserInputError(
+                f'--resume checkpoint {resume!r} does not exist; use '
+                f'--resume without a path to continue from the latest '
+                f'checkpoint in {cfg.work_dir}')
+        cfg.resume = True
+        cfg.load_from = resume
+    if amp:
+        if not torch.cuda.is_available():
+            raise UserInputError(
+                '--amp needs a CUDA device (mmengine\'s AmpOptimWrapper); '
+                'drop --amp to train in fp32 on CPU')
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper != 'AmpOptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \
+                cfg.auto_scale_lr:
+            raise UserInputError(
+                'this config has no auto_scale_lr.base_batch_size; add it '
+                'to use --auto-scale-lr')
+        cfg.auto_scale_lr.enable = True
+    if no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    setup_launcher_backend(cfg, launcher)
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """A task's runner: ``runner_type`` if the config names one."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    import mmffnet  # noqa: F401  (registers modules and safe globals)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def resolve_launcher(launcher: str) -> str:
+    """``--launcher none`` under torchrun still means pytorch."""
+    if launcher == 'none' and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        return 'pytorch'
+    return launcher

@@ -1,0 +1,79 @@
+"""Train any mmffnet config (mmpretrain, mmdet or mmseg) with MMEngine.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+
+Multi-process: ``bash tools/dist_train.sh CONFIG NPROC [args]`` (torchrun);
+on machines without CUDA the gloo backend is used automatically.
+"""
+import argparse
+import os
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT, or from the latest checkpoint in the work '
+        'dir when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision (CUDA only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by actual/base batch size')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='skip validation during training')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (xxx=[a,b] for lists)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torchrun < 2.0 passes --local-rank / --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    from mmffnet.apis import load_config
+    from mmffnet.apis.runner import (UserInputError, apply_train_args,
+                                     build_runner, check_data_roots,
+                                     resolve_launcher)
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+        apply_train_args(
+            cfg,
+            args.config,
+            work_dir=args.work_dir,
+            resume=args.resume,
+            amp=args.amp,
+            auto_scale_lr=args.auto_scale_lr,
+            no_validate=args.no_validate,
+            launcher=resolve_launcher(args.launcher))
+        check_data_roots(cfg)
+    except (UserInputError, FileNotFoundError, ValueError, KeyError) as err:
+        sys.exit(f'error: {err}')
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
