@@ -18,7 +18,12 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 
-train_dataloader = dict(batch_size=128, num_workers=8)
+# FFNetImageNet reads mmpretrain's layout (train/, val/ + meta/) and the
+# official FFNet one (train/<class>/, validation/<class>/).
+train_dataloader = dict(
+    batch_size=128, num_workers=8, dataset=dict(type='FFNetImageNet'))
 val_dataloader = dict(
-    batch_size=128, num_workers=8, dataset=dict(pipeline=test_pipeline))
+    batch_size=128,
+    num_workers=8,
+    dataset=dict(type='FFNetImageNet', pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,0 +1,53 @@
+# FFNet-3 fine-tuned at 384px: 30 epochs, batch 512 (8 x 64), AdamW lr 5e-6
+# constant (no warm-up), wd 1e-8, drop path 0.4, from the 256px model
+# (set load_from to its checkpoint).
+_base_ = ['./ffnet-3_8xb128_in1k.py']
+
+model = dict(backbone=dict(drop_path_rate=0.4))
+img_size = 384
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='RandomResizedCrop',
+        scale=img_size,
+        backend='pillow',
+        interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='RandAugment',
+        policies='timm_increasing',
+        num_policies=2,
+        total_level=10,
+        magnitude_level=9,
+        magnitude_std=0.5,
+        hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.25,
+        mode='rand',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=[103.53, 116.28, 123.675],
+        fill_std=[57.375, 57.12, 58.395]),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='ResizeEdge',
+        scale=int(img_size / 0.95),
+        edge='short',
+        backend='pillow',
+        interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=img_size),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(optimizer=dict(lr=5e-6, weight_decay=1e-8))
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]
+train_cfg = dict(max_epochs=30)
+auto_scale_lr = dict(base_batch_size=512)
