@@ -6,6 +6,7 @@ so mmpretrain, mmdet and mmseg configs can use ``type='FFNet'`` after
 It also lets torch's safe loader read mmengine checkpoints (``--resume``).
 """
 from . import datasets  # noqa: F401 (registers datasets)
+from . import engine  # noqa: F401 (registers optimizer constructors)
 from .models import FFNet, reparameterize_model
 from .utils import allow_mmengine_checkpoint_globals
 from .version import __version__
