@@ -169,26 +169,15 @@ class FFNet(BaseModule):
         self.norm_eval = norm_eval
         self.deploy = deploy
 
-        token_kernels = [
-            tuple(k) if isinstance(k, (list, tuple)) else (k, k)
-            for k in self.arch['token_mixer_kernels']
-        ]
-
         # Stem (stride 4) is downsample_layers[0], as in mmpretrain's ConvNeXt.
-        stem = nn.Sequential(
-            ConvBN(in_channels, stem_channels, 3, stride=2,
-                   norm_cfg=norm_cfg, deploy=deploy),
-            build_activation_layer(act_cfg),
-            ConvBN(stem_channels, self.channels[0], 3, stride=2,
-                   norm_cfg=norm_cfg, deploy=deploy))
-        self.downsample_layers = nn.ModuleList([stem])
+        self.downsample_layers = nn.ModuleList([
+            self._make_stem(in_channels, stem_channels, norm_cfg, act_cfg,
+                            deploy)
+        ])
         for i in range(1, self.num_stages):
             self.downsample_layers.append(
-                FFNetDownsample(
-                    self.channels[i - 1],
-                    self.channels[i],
-                    norm_cfg=norm_cfg,
-                    deploy=deploy))
+                self._make_downsample(self.channels[i - 1], self.channels[i],
+                                      norm_cfg, act_cfg, deploy))
 
         total_depth = sum(self.depths)
         dpr = [
@@ -199,14 +188,10 @@ class FFNet(BaseModule):
         for i, depth in enumerate(self.depths):
             self.stages.append(
                 nn.Sequential(*[
-                    FFNetBlock(
-                        self.channels[i],
-                        token_mixer_kernels=token_kernels[i],
-                        channel_mixer_kernel=self.arch[
-                            'channel_mixer_kernels'][i],
-                        mlp_ratio=self.arch['mlp_ratio'],
-                        layer_scale_init_value=layer_scale_init_value,
+                    self._make_block(
+                        i,
                         drop_path_rate=dpr[block_idx + j],
+                        layer_scale_init_value=layer_scale_init_value,
                         norm_cfg=norm_cfg,
                         act_cfg=act_cfg,
                         deploy=deploy) for j in range(depth)
@@ -225,13 +210,46 @@ class FFNet(BaseModule):
 
         self._freeze_stages()
 
+    # Builders of the three kinds of parts; variants (e.g. FFNet-seg)
+    # override them and inherit everything else.
+    def _make_stem(self, in_channels: int, stem_channels: int,
+                   norm_cfg: dict, act_cfg: dict,
+                   deploy: bool) -> nn.Module:
+        return nn.Sequential(
+            ConvBN(in_channels, stem_channels, 3, stride=2,
+                   norm_cfg=norm_cfg, deploy=deploy),
+            build_activation_layer(act_cfg),
+            ConvBN(stem_channels, self.channels[0], 3, stride=2,
+                   norm_cfg=norm_cfg, deploy=deploy))
+
+    def _make_downsample(self, in_channels: int, out_channels: int,
+                         norm_cfg: dict, act_cfg: dict,
+                         deploy: bool) -> nn.Module:
+        return FFNetDownsample(
+            in_channels, out_channels, norm_cfg=norm_cfg, deploy=deploy)
+
+    def _token_mixer_kernels(self, stage: int) -> Tuple[int, int]:
+        kernels = self.arch['token_mixer_kernels'][stage]
+        if isinstance(kernels, (list, tuple)):
+            return tuple(kernels)
+        return kernels, kernels
+
+    def _make_block(self, stage: int, **kwargs) -> nn.Module:
+        """One block of ``stage``; kwargs are the per-model settings."""
+        return FFNetBlock(
+            self.channels[stage],
+            token_mixer_kernels=self._token_mixer_kernels(stage),
+            channel_mixer_kernel=self.arch['channel_mixer_kernels'][stage],
+            mlp_ratio=self.arch['mlp_ratio'],
+            **kwargs)
+
     @classmethod
     def arch_key(cls, name: str) -> str:
         """Normalise an arch name ('3', 'ffnet-3', 'FFNet_3') to its key."""
         key = str(name).lower().replace('ffnet', '').strip('-_ ')
         if key not in cls.arch_settings:
             raise ValueError(
-                f'Unknown FFNet arch {name!r}: choose one of '
+                f'Unknown FFNet arch {str(name)!r}: choose one of '
                 f'{sorted(cls.arch_settings)} or pass a dict with the '
                 f'keys {sorted(cls._required_arch_keys)}.')
         return key
@@ -239,7 +257,7 @@ class FFNet(BaseModule):
     @classmethod
     def parse_arch(cls, arch: Union[str, dict]) -> dict:
         """Resolve ``arch`` into a settings dict, with a helpful error."""
-        if isinstance(arch, str):
+        if isinstance(arch, (str, int)):  # --cfg-options arch=3 gives int
             return dict(cls.arch_settings[cls.arch_key(arch)])
         if isinstance(arch, dict):
             missing = cls._required_arch_keys - set(arch)

@@ -1,5 +1,5 @@
 """FFNet building blocks: FFNified token mixer, channel mixer, block."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -118,6 +118,8 @@ class FFNetBlock(nn.Module):
     ``x = x + DropPath(LS2(ChannelMixer(x)))``.
 
     At deploy time the layer scales fold into each branch's last conv.
+    With ``post_act_cfg`` an activation follows each residual add, as in
+    the blocks of the official FFNet segmentation head.
 
     Args:
         channels (int): Block width.
@@ -133,6 +135,8 @@ class FFNetBlock(nn.Module):
         drop_path_rate (float): Stochastic depth rate.
         norm_cfg (dict): Norm config.
         act_cfg (dict): Activation config.
+        post_act_cfg (dict, optional): Activation applied after each
+            residual add. Defaults to None (none).
         deploy (bool): Build the folded structure directly.
     """
 
@@ -147,6 +151,7 @@ class FFNetBlock(nn.Module):
                  drop_path_rate: float = 0.,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='GELU'),
+                 post_act_cfg: Optional[dict] = None,
                  deploy: bool = False):
         super().__init__()
         self.deploy = deploy
@@ -164,10 +169,14 @@ class FFNetBlock(nn.Module):
             channels, layer_scale_init_value) if with_ls else nn.Identity()
         self.drop_path = DropPath(
             drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.post_act = build_activation_layer(
+            post_act_cfg) if post_act_cfg is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.layer_scale_1(self.token_mixer(x)))
-        x = x + self.drop_path(self.layer_scale_2(self.channel_mixer(x)))
+        x = self.post_act(
+            x + self.drop_path(self.layer_scale_1(self.token_mixer(x))))
+        x = self.post_act(
+            x + self.drop_path(self.layer_scale_2(self.channel_mixer(x))))
         return x
 
     @torch.no_grad()

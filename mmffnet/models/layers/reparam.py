@@ -56,6 +56,22 @@ def pad_kernel_to(weight: torch.Tensor,
     return F.pad(weight, [pad_w, pad_w, pad_h, pad_h])
 
 
+def strip_rep_kernel_sizes(kernel_size: int) -> Tuple[KernelSize, ...]:
+    """Branch kernels of a strip-augmented depthwise conv of size ``k``.
+
+    FFNet-seg and its head train a ``k x k`` depthwise conv as the sum of
+    ``k x k``, ``(k-4) x (k-4)``, ``1 x k`` and ``k x 1`` branches (without
+    the ``(k-4)`` branch when ``k <= 3``), for use with :class:`RepDWConv`.
+    """
+    if kernel_size % 2 == 0 or kernel_size < 3:
+        raise ValueError(f'strip kernels need an odd size >= 3, '
+                         f'got {kernel_size}')
+    strips = ((1, kernel_size), (kernel_size, 1))
+    if kernel_size > 3:
+        return (kernel_size, kernel_size - 4) + strips
+    return (kernel_size, ) + strips
+
+
 class ConvBN(nn.Module):
     """Conv (no bias) + norm, folding into one conv with bias at deploy time.
 
