@@ -11,6 +11,9 @@ from .models import FFNet, reparameterize_model
 from .utils import allow_mmengine_checkpoint_globals
 from .version import __version__
 
+if __import__('importlib').util.find_spec('timm') is not None:
+    from .models import timm_models  # noqa: F401 (timm's ffnet_1..4)
+
 allow_mmengine_checkpoint_globals()
 
 __all__ = ['FFNet', 'reparameterize_model', '__version__']

@@ -1,0 +1,85 @@
+"""Inference runtimes for exported models, set up for CPU latency."""
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def ort_session(path: str,
+                threads: Optional[int] = None,
+                optimize: bool = True):
+    """An onnxruntime CPU session tuned for single-stream latency.
+
+    ``ORT_ENABLE_ALL`` matters most: it fuses the exported erf-GELU into one
+    ``Gelu`` op and converts the convolutions to ORT's blocked NCHWc layout
+    (``com.microsoft.nchwc.Conv``), which also absorbs the residual adds.
+
+    Args:
+        path (str): The ``.onnx`` file.
+        threads (int, optional): Intra-op threads; default lets ORT choose
+            (one per physical core).
+        optimize (bool): Full graph optimisation. Defaults to True.
+    """
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1  # one chain of ops: no parallel branches
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(
+        path, options, providers=['CPUExecutionProvider'])
+
+
+def run_ort(session, inputs: torch.Tensor) -> List[np.ndarray]:
+    """Run a one-input session on a torch tensor."""
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: inputs.detach().cpu().numpy()})
+
+
+def optimized_torchscript(module: nn.Module,
+                          inputs: torch.Tensor) -> torch.jit.ScriptModule:
+    """Trace, freeze and ``optimize_for_inference`` (oneDNN conv packing)."""
+    with torch.no_grad():
+        traced = torch.jit.trace(module.eval(), inputs)
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+def max_relative_error(outputs: Sequence, references: Sequence) -> float:
+    """max |out - ref| over all outputs, relative to the largest |ref|.
+
+    Relative to the output scale, so one tolerance fits logits and
+    feature maps of any magnitude.
+    """
+    if len(outputs) != len(references):
+        raise ValueError(f'{len(outputs)} outputs, expected '
+                         f'{len(references)}')
+    worst_abs, scale = 0., 0.
+    for out, ref in zip(outputs, references):
+        out = np.asarray(_numpy(out), dtype=np.float64)
+        ref = np.asarray(_numpy(ref), dtype=np.float64)
+        if out.shape != ref.shape:
+            raise ValueError(f'output shape {out.shape} differs from the '
+                             f'reference {ref.shape}')
+        worst_abs = max(worst_abs, float(np.abs(out - ref).max()))
+        scale = max(scale, float(np.abs(ref).max()))
+    return worst_abs / max(scale, 1e-12)
+
+
+def max_abs_error(outputs: Sequence, references: Sequence) -> float:
+    """max |out - ref| over all outputs."""
+    return max(
+        float(np.abs(_numpy(o).astype(np.float64) -
+                     _numpy(r).astype(np.float64)).max())
+        for o, r in zip(outputs, references))
+
+
+def _numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+

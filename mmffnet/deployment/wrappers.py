@@ -1,0 +1,113 @@
+"""The plain ``forward(images)`` modules that get exported or benchmarked."""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+Outputs = Union[torch.Tensor, Sequence[torch.Tensor]]
+
+
+class ExportError(ValueError):
+    """A model / option combination that cannot be exported, with the fix."""
+
+
+class Normalize(nn.Module):
+    """``(x - mean) / std`` inside the graph, so callers feed raw pixels.
+
+    The input is expected in the channel order the network was trained on
+    (RGB for every mmffnet config), values 0-255.
+    """
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.register_buffer('mean', mean.detach().reshape(1, -1, 1, 1))
+        self.register_buffer('std', std.detach().reshape(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class WithNormalize(nn.Module):
+    """Run :class:`Normalize` before ``model``."""
+
+    def __init__(self, normalize: Normalize, model: nn.Module):
+        super().__init__()
+        self.normalize = normalize
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> Outputs:
+        return self.model(self.normalize(x))
+
+
+class TupleOutputs(nn.Module):
+    """Return a tuple of tensors always (backbones, heads with lists)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return as_tuple(self.model(x))
+
+
+def as_tuple(outputs: Outputs) -> Tuple[torch.Tensor, ...]:
+    """A single tensor or a (nested) sequence of tensors as a flat tuple."""
+    if isinstance(outputs, torch.Tensor):
+        return (outputs, )
+    flat = []
+    for item in outputs:
+        flat.extend(as_tuple(item))
+    return tuple(flat)
+
+
+def normalize_of(model: nn.Module) -> Optional[Normalize]:
+    """The mean/std of a task model's data preprocessor, if it has them."""
+    preprocessor = getattr(model, 'data_preprocessor', None)
+    mean = getattr(preprocessor, 'mean', None)
+    std = getattr(preprocessor, 'std', None)
+    if not isinstance(mean, torch.Tensor) or not isinstance(std, torch.Tensor):
+        return None
+    return Normalize(mean, std)
+
+
+def deploy_module(model: nn.Module,
+                  task: str,
+                  backbone_only: bool = False,
+                  with_normalize: bool = False) -> nn.Module:
+    """Wrap a task model into the ``images -> tuple(tensors)`` form.
+
+    Args:
+        model (nn.Module): An mmpretrain classifier, mmdet detector or
+            mmseg segmentor built from an mmffnet config.
+        task (str): ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``.
+        backbone_only (bool): Keep only ``model.backbone`` (multi-scale
+            features). Defaults to False.
+        with_normalize (bool): Put the data preprocessor's mean/std into
+            the graph. Defaults to False.
+
+    Returns:
+        nn.Module: A module whose ``forward(images)`` returns a tuple.
+
+    Raises:
+        ExportError: For combinations that cannot be exported.
+    """
+    from mmffnet.apis import TensorForward
+    if backbone_only:
+        if not hasattr(model, 'backbone'):
+            raise ExportError(f'{type(model).__name__} has no backbone; drop '
+                              '--backbone-only')
+        core = model.backbone
+    elif task == 'mmdet':
+        raise ExportError(
+            'a full mmdet detector cannot be exported (its post-processing '
+            'depends on the detections); pass --backbone-only to export the '
+            'multi-scale backbone')
+    else:
+        core = TensorForward(model, task)
+    if with_normalize:
+        normalize = normalize_of(model)
+        if normalize is None:
+            raise ExportError('the config has no data_preprocessor mean/std '
+                              'to put in the graph; drop --with-normalize')
+        core = WithNormalize(normalize, core)
+    return TupleOutputs(core).eval()

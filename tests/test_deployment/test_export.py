@@ -1,0 +1,224 @@
+"""Export round trips (ONNX, TorchScript, Core ML) and the export tool."""
+import glob
+import importlib.util
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from mmffnet.apis import TensorForward, build_model, load_config
+from mmffnet.deployment import ExportError, export_model
+from tests.utils import randomize_bn_stats, relative_error
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CLS_CONFIG = osp.join(REPO, 'configs', 'classification', 'ffnet',
+                      'ffnet-1_8xb128_in1k.py')
+DET_CONFIG = osp.join(REPO, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
+SHAPE = (64, 64)
+
+
+def load_tool():
+    path = osp.join(REPO, 'tools', 'deployment', 'export.py')
+    spec = importlib.util.spec_from_file_location('export_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tool(monkeypatch, *argv):
+    """Run the tool's main() in-process; returns SystemExit code or None."""
+    monkeypatch.setattr(sys, 'argv', ['export.py', *map(str, argv)])
+    try:
+        load_tool().main()
+    except SystemExit as exc:
+        return exc.code
+    return None
+
+
+@pytest.fixture(scope='module')
+def cls_checkpoint(tmp_path_factory):
+    """FFNet-1 classifier weights with non-trivial BN statistics."""
+    model = build_model(load_config(CLS_CONFIG))
+    randomize_bn_stats(model)
+    path = tmp_path_factory.mktemp('ckpt') / 'ffnet-1.pth'
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return str(path)
+
+
+def unfolded_logits(checkpoint, inputs):
+    from mmffnet.utils import load_checkpoint_strict
+    model = build_model(load_config(CLS_CONFIG))
+    load_checkpoint_strict(model, checkpoint)
+    with torch.no_grad():
+        return TensorForward(model.eval(), 'mmpretrain')(inputs)
+
+
+def test_onnx_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
+                                    capsys):
+    out = tmp_path / 'ffnet-1.onnx'
+    code = run_tool(monkeypatch, CLS_CONFIG, '--checkpoint', cls_checkpoint,
+                    '--format', 'onnx', '--out', out, '--shape', *SHAPE)
+    printed = capsys.readouterr().out
+    assert code is None, code
+    assert 'folding:  max abs err' in printed
+    assert 'onnx vs PyTorch: max abs err' in printed
+    assert 'parity OK' in printed
+
+    # Independently of the tool: onnxruntime vs the unfolded PyTorch model.
+    inputs = torch.randn(2, 3, *SHAPE)
+    session = ort.InferenceSession(str(out),
+                                   providers=['CPUExecutionProvider'])
+    (logits, ) = session.run(None, {'input': inputs[:1].numpy()})
+    assert logits.shape == (1, 1000)
+    ref = unfolded_logits(cls_checkpoint, inputs[:1])
+    assert relative_error(torch.from_numpy(logits), ref) < 1e-4
+
+
+def test_torchscript_classifier_round_trip(cls_checkpoint, tmp_path):
+    out = str(tmp_path / 'ffnet-1.pt')
+    report = export_model(
+        load_config(CLS_CONFIG),
+        'torchscript',
+        out,
+        checkpoint=cls_checkpoint,
+        shape=SHAPE)
+    assert report.passed
+    assert report.fold_rel_err < 1e-4 and report.export_rel_err < 1e-4
+    loaded = torch.jit.load(out).eval()
+    inputs = torch.randn(1, 3, *SHAPE)
+    with torch.no_grad():
+        out = loaded(inputs)
+    out = out[0] if isinstance(out, tuple) else out
+    assert relative_error(out, unfolded_logits(cls_checkpoint, inputs)) < 1e-4
+
+
+def test_onnx_with_normalize_takes_raw_pixels(tmp_path):
+    cfg = load_config(CLS_CONFIG)
+    out = str(tmp_path / 'ffnet-1-norm.onnx')
+    report = export_model(
+        cfg, 'onnx', out, shape=SHAPE, with_normalize=True,
+        dynamic_batch=True)
+    assert report.passed
+    pixels = torch.randint(0, 256, (2, 3, *SHAPE)).float()
+    session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    (logits, ) = session.run(None, {'input': pixels.numpy()})
+    assert logits.shape == (2, 1000)  # dynamic batch
+    # The graph starts with (input - mean) / std, the config's values.
+    import onnx
+    graph = onnx.load(out).graph
+    consumers = {i: n for n in graph.node for i in n.input}
+    sub = consumers['input']
+    div = consumers[sub.output[0]]
+    assert (sub.op_type, div.op_type) == ('Sub', 'Div')
+    consts = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
+    mean = consts[sub.input[1]].reshape(-1)
+    std = consts[div.input[1]].reshape(-1)
+    np.testing.assert_allclose(mean, [123.675, 116.28, 103.53], rtol=1e-6)
+    np.testing.assert_allclose(std, [58.395, 57.12, 57.375], rtol=1e-6)
+
+
+def detection_configs():
+    found = sorted(
+        glob.glob(osp.join(REPO, 'configs', 'detection', 'ffnet', '*.py')))
+    # One repo config (the smallest-named demo if present) plus our own.
+    demo = [c for c in found if 'demo' in c] or found
+    return [DET_CONFIG] + demo[:1]
+
+
+@pytest.mark.parametrize('config', detection_configs(), ids=osp.basename)
+def test_onnx_backbone_only_multiscale(config, tmp_path):
+    cfg = load_config(config)
+    out = str(tmp_path / 'backbone.onnx')
+    report = export_model(
+        cfg, 'onnx', out, shape=(64, 96), backbone_only=True)
+    assert report.passed, (report.fold_rel_err, report.export_rel_err)
+    backbone = cfg.model.backbone
+    indices = backbone.get('out_indices', (0, 1, 2, 3))
+    session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    names = [o.name for o in session.get_outputs()]
+    assert len(names) == len(indices) > 1
+    outputs = session.run(None, {'input': np.zeros((1, 3, 64, 96),
+                                                   np.float32)})
+    strides = [2**(i + 2) for i in indices]
+    for out, stride in zip(outputs, strides):
+        assert out.shape[-2:] == (64 // stride, 96 // stride)
+
+
+def test_coreml_produces_loadable_spec(tmp_path):
+    import coremltools as ct
+    out = str(tmp_path / 'ffnet-1.mlpackage')
+    report = export_model(
+        load_config(CLS_CONFIG),
+        'coreml',
+        out,
+        shape=SHAPE,
+        with_normalize=True,
+        image_input=True)
+    assert report.passed
+    spec = ct.utils.load_spec(out)
+    (inp, ) = spec.description.input
+    assert inp.name == 'input'
+    assert inp.type.WhichOneof('Type') == 'imageType'
+    assert (inp.type.imageType.height, inp.type.imageType.width) == SHAPE
+    assert [o.name for o in spec.description.output] == ['output']
+    assert spec.WhichOneof('Type') == 'mlProgram'
+    ct.models.MLModel(out, skip_model_load=True)
+
+
+@pytest.mark.parametrize(
+    'argv, expected',
+    [
+        ((CLS_CONFIG, '--format', 'tflite'), 'unknown format'),
+        ((CLS_CONFIG, '--format', 'onnx', '--shape', '0', '64'),
+         'two positive integers'),
+        ((CLS_CONFIG, '--format', 'onnx', '--shape', '64', '-1'),
+         'two positive integers'),
+        ((DET_CONFIG, '--format', 'onnx'), '--backbone-only'),
+        ((CLS_CONFIG, '--format', 'coreml', '--image-input'),
+         '--with-normalize'),
+        (('no/such/config.py', '--format', 'onnx'), 'does not exist'),
+    ],
+    ids=[
+        'unknown-format', 'zero-shape', 'negative-shape', 'full-detector',
+        'image-input-alone', 'missing-config'
+    ])
+def test_bad_arguments_fail_cleanly(argv, expected, tmp_path, monkeypatch):
+    out = tmp_path / ('x.mlpackage' if 'coreml' in argv else 'x.onnx')
+    shape = () if '--shape' in argv else ('--shape', *SHAPE)
+    code = run_tool(monkeypatch, *argv, '--out', out, *shape)
+    # sys.exit(str) exits with status 1 and prints the message.
+    assert isinstance(code, str) and code.startswith('error: '), code
+    assert expected in code
+    assert '\n' not in code
+
+
+def test_parity_failure_exits_non_zero(tmp_path, monkeypatch):
+    # No fp32 export is exact to 1e-12: parity must be reported as failed.
+    code = run_tool(monkeypatch, CLS_CONFIG, '--format', 'onnx', '--out',
+                    tmp_path / 'x.onnx', '--shape', 32, 32, '--tolerance',
+                    1e-12)
+    assert isinstance(code, str) and 'parity failed' in code
+
+
+def test_tool_process_exit_status(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            osp.join(REPO, 'tools', 'deployment', 'export.py'), CLS_CONFIG,
+            '--format', 'tflite', '--out',
+            str(tmp_path / 'x')
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "error: unknown format 'tflite'")
+
+
+def test_export_error_is_value_error():
+    assert issubclass(ExportError, ValueError)
