@@ -71,8 +71,20 @@ def main():
         check_data_roots(cfg)
     except (UserInputError, FileNotFoundError, ValueError, KeyError) as err:
         sys.exit(f'error: {err}')
-    runner = build_runner(cfg)
-    runner.train()
+    debug = os.environ.get('MMFFNET_DEBUG') == '1'
+    try:
+        runner = build_runner(cfg)
+    except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
+        if debug:
+            raise
+        sys.exit(f'error: {err.args[0] if err.args else err} '
+                 f'(MMFFNET_DEBUG=1 shows the traceback)')
+    try:
+        runner.train()
+    except FileNotFoundError as err:  # e.g. a dataset file named in a json
+        if debug:
+            raise
+        sys.exit(f'error: {err} (MMFFNET_DEBUG=1 shows the traceback)')
 
 
 if __name__ == '__main__':

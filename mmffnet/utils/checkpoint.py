@@ -1,8 +1,28 @@
 """Checkpoint loading that is safe, strict, and explains what went wrong."""
+import pickle
 from typing import Dict, List
 
 import torch
 import torch.nn as nn
+
+
+def _history_buffer_getattr(obj, name: str):
+    """``getattr`` restricted to what mmengine's ``HistoryBuffer`` pickles.
+
+    A HistoryBuffer stores its statistics methods (``HistoryBuffer.mean``
+    ...) in a dict, which pickle as ``getattr(HistoryBuffer, 'mean')``. Allowing the
+    real ``builtins.getattr`` would let a malicious file reach any
+    attribute, so only those lookups on a HistoryBuffer are honoured.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed |= set(HistoryBuffer._statistics_methods)  # custom ones
+    owner_ok = obj is HistoryBuffer or isinstance(obj, HistoryBuffer)
+    if owner_ok and not name.startswith('_') and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'mmffnet: refusing getattr({type(obj).__name__}, {name!r}) while '
+        f'loading a checkpoint; only HistoryBuffer statistics are allowed')
 
 
 def allow_mmengine_checkpoint_globals():
@@ -19,7 +39,8 @@ def allow_mmengine_checkpoint_globals():
         return
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
-    safe = [HistoryBuffer, np.ndarray, np.dtype]
+    safe = [HistoryBuffer, np.ndarray, np.dtype,
+            (_history_buffer_getattr, 'builtins.getattr')]
     try:
         from numpy.core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy >= 2 moved them

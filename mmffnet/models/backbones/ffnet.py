@@ -330,6 +330,42 @@ class FFNet(BaseModule):
                 module.switch_to_deploy()
         self.deploy = True
 
+    def init_weights(self):
+        """Initialize; a ``Pretrained`` init_cfg is loaded strictly.
+
+        MMEngine's ``Pretrained`` initializer only warns about mismatched
+        keys; here a wrong or unconverted checkpoint raises ``ValueError``
+        naming the keys. Only the output norms (new in detection and
+        segmentation) may be absent from the checkpoint, and only the final
+        norm (unused when ``final_norm=False``) may be left over.
+        """
+        init_cfg = self.init_cfg
+        if not (isinstance(init_cfg, dict)
+                and init_cfg.get('type') == 'Pretrained'):
+            return super().init_weights()
+        from ..utils.pretrained import load_pretrained_strict
+        self.init_cfg = None  # default init first, for the output norms
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        may_be_missing, may_be_unexpected = self.pretrained_optional_keys()
+        load_pretrained_strict(
+            self,
+            init_cfg['checkpoint'],
+            prefix=init_cfg.get('prefix', ''),
+            map_location=init_cfg.get('map_location', 'cpu'),
+            may_be_missing=may_be_missing,
+            may_be_unexpected=may_be_unexpected)
+
+    def pretrained_optional_keys(self) -> Tuple[list, list]:
+        """Regexes of keys a ``Pretrained`` checkpoint may lack / add."""
+        may_be_missing = [r'out_norm\d+\..*', r'.*num_batches_tracked']
+        may_be_unexpected = [r'out_norm\d+\..*']
+        if not self.final_norm:
+            may_be_unexpected.append(r'norm\..*')
+        return may_be_missing, may_be_unexpected
+
     def get_layer_depth(self, param_name: str, prefix: str = ''):
         """Layer id of a parameter, for layer-wise learning-rate decay.
 

@@ -1,0 +1,117 @@
+"""Every classification config loads and builds; recipes are the official ones."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmffnet.apis import build_model
+from tests.utils import count_params
+
+CONFIG_DIR = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', 'classification', 'ffnet')
+CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'ffnet-[0-9]*.py')))
+
+
+def _name(path):
+    return osp.splitext(osp.basename(path))[0]
+
+
+def test_configs_exist():
+    names = {_name(c) for c in CONFIGS}
+    for variant in '1234':
+        assert f'ffnet-{variant}_8xb128_in1k' in names
+    for variant in '34':
+        assert f'ffnet-{variant}_8xb64_in1k-384px' in names
+    for variant in '123':
+        assert f'ffnet-{variant}-distilled_8xb128_in1k' in names
+    assert any('demo' in n for n in names)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_name)
+def test_config_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports.imports == ['mmffnet']
+    if cfg.model.type == 'DistilledImageClassifier':
+        # The real teacher is RegNetY-16GF; its weights are not shipped.
+        cfg.model.teacher_checkpoint = None
+    model = build_model(cfg)
+    backbone = model.backbone
+    arch = backbone.arch
+    assert model.head.fc.in_features == arch['channels'][-1]
+    if 'demo' not in path:
+        assert model.head.fc.out_features == 1000
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 64, 64), mode='tensor')
+    assert out.shape == (1, model.head.fc.out_features)
+
+
+@pytest.mark.parametrize('variant,drop_path,mixup,crop', [
+    ('1', 0.1, 0.2, 0.9),
+    ('2', 0.15, 0.2, 0.9),
+    ('3', 0.35, 0.8, 0.95),
+    ('4', 0.4, 0.8, 0.95),
+])
+def test_official_recipe(variant, drop_path, mixup, crop):
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, f'ffnet-{variant}_8xb128_in1k.py'))
+    assert cfg.model.backbone.arch == variant
+    assert cfg.model.backbone.drop_path_rate == drop_path
+    augments = {a['type']: a['alpha'] for a in cfg.model.train_cfg.augments}
+    assert augments == {'Mixup': mixup, 'CutMix': 1.0}
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.optim_wrapper.optimizer.lr == 1e-3
+    assert cfg.optim_wrapper.optimizer.weight_decay == 0.05
+    assert cfg.auto_scale_lr.base_batch_size == 1024
+    assert cfg.train_dataloader.batch_size * 8 == 1024
+    assert cfg.train_cfg.max_epochs == 300
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == 5 and warmup.start_factor * 1e-3 == \
+        pytest.approx(1e-6)
+    assert cosine.eta_min == 1e-5
+    ema = [h for h in cfg.custom_hooks if h.type == 'EMAHook'][0]
+    assert ema.momentum == pytest.approx(1 - 0.9995)
+    resize = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if t['type'] == 'ResizeEdge'
+    ][0]
+    assert resize.scale == int(256 / crop)
+    assert resize.interpolation == 'bicubic'
+    train_types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert 'RandAugment' in train_types and 'RandomErasing' in train_types
+
+
+@pytest.mark.parametrize('variant,drop_path', [('1', 0.02), ('2', 0.08),
+                                               ('3', 0.2)])
+def test_distilled_recipe(variant, drop_path):
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, f'ffnet-{variant}-distilled_8xb128_in1k.py'))
+    model = cfg.model
+    assert model.type == 'DistilledImageClassifier'
+    assert model.teacher.model_name == 'regnety_160'
+    assert (model.distill_mode, model.alpha, model.tau) == ('hard', 0.5, 1.0)
+    assert model.backbone.drop_path_rate == drop_path
+    assert model.train_cfg.augments[0].alpha == 0.8
+
+
+def test_distilled_config_builds_real_teacher():
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py'))
+    cfg.model.teacher_checkpoint = None
+    model = build_model(cfg)
+    # RegNetY-16GF: about 83.6M parameters, none of them the student's.
+    teacher_params = count_params(model.teacher)
+    assert 80e6 < teacher_params < 90e6
+    assert count_params(model) == pytest.approx(13.78e6, rel=0.01)
+
+
+def test_missing_teacher_checkpoint_names_the_fix():
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py'))
+    cfg.model.teacher_checkpoint = '/nonexistent/regnety_160.pth'
+    with pytest.raises(FileNotFoundError,
+                       match='model.teacher_checkpoint=None'):
+        build_model(cfg)
