@@ -1,0 +1,243 @@
+"""Side-by-side CPU latency of the inference paths of one model.
+
+Every path runs the same inputs; the paths are timed round-robin (one call
+of each in turn, ``iters`` times) so that noise from other processes hits
+all of them alike, and medians are reported. A matrix multiply timed in the
+same loop gives the machine's achievable GFLOP/s, against which each path's
+GFLOP/s (2 x MACs / latency) is set.
+"""
+import os
+import os.path as osp
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from .export import DeployModel, export_onnx
+from .runtimes import max_relative_error, optimized_torchscript, ort_session
+
+REFERENCE = 'eager folded'
+MATMUL = 'matmul (machine)'
+
+
+@dataclass
+class InferencePath:
+    """One way of running the model: ``run()`` does one batch."""
+    name: str
+    run: Callable[[], Sequence]
+    note: str = ''
+    times: List[float] = field(default_factory=list)
+    rel_err: Optional[float] = None
+    flops: Optional[float] = None  # per call, when known up front
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.times)
+
+
+def _eager(module: nn.Module, inputs: torch.Tensor) -> Callable:
+
+    def run():
+        with torch.inference_mode():
+            return module(inputs)
+
+    return run
+
+
+def _channels_last(module: nn.Module, inputs: torch.Tensor) -> Callable:
+    module = module.to(memory_format=torch.channels_last)
+    inputs = inputs.contiguous(memory_format=torch.channels_last)
+    return _eager(module, inputs)
+
+
+def _torchscript(module: nn.Module, inputs: torch.Tensor) -> Callable:
+    scripted = optimized_torchscript(module, inputs)
+    return _eager(scripted, inputs)
+
+
+def _compiled(module: nn.Module, inputs: torch.Tensor) -> Callable:
+    import torch._inductor.config as inductor_config
+
+    # Freezing turns weights into constants, so inductor can pre-pack them
+    # for oneDNN and fuse the conv epilogues.
+    inductor_config.freezing = True
+    compiled = torch.compile(module, dynamic=False)
+    run = _eager(compiled, inputs)
+    run()  # compile now, outside the timed loop
+    return run
+
+
+def _onnxruntime(deploy: DeployModel, workdir: str, threads: int) -> Callable:
+    path = export_onnx(deploy, osp.join(workdir, 'model.onnx'))
+    session = ort_session(path, threads)
+    feed = {session.get_inputs()[0].name: deploy.inputs.numpy()}
+    return lambda: session.run(None, feed)
+
+
+def _openvino(deploy: DeployModel, workdir: str, threads: int) -> Callable:
+    import openvino as ov
+    path = osp.join(workdir, 'model.onnx')
+    if not osp.isfile(path):
+        export_onnx(deploy, path)
+    core = ov.Core()
+    compiled = core.compile_model(
+        core.read_model(path), 'CPU', {
+            'INFERENCE_NUM_THREADS': threads,
+            'PERFORMANCE_HINT': 'LATENCY',
+            'INFERENCE_PRECISION_HINT': 'f32',
+        })
+    request = compiled.create_infer_request()
+    inputs = deploy.inputs.numpy()
+
+    def run():
+        result = request.infer({0: inputs})
+        return [result[out] for out in compiled.outputs]
+
+    return run
+
+
+def _matmul(size: int) -> Callable:
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    return lambda: torch.mm(a, b)
+
+
+def build_paths(deploy: DeployModel,
+                workdir: str,
+                threads: int,
+                with_compile: bool = False,
+                matmul_size: int = 1024
+                ) -> Tuple[List[InferencePath], List[str]]:
+    """All paths available here, and why others were skipped.
+
+    A path whose runtime is missing or fails to build is skipped with a
+    reason instead of failing the benchmark.
+    """
+    import copy
+    folded = deploy.folded
+    paths = [
+        InferencePath('eager unfolded', _eager(deploy.unfolded,
+                                               deploy.inputs)),
+        InferencePath(REFERENCE, _eager(folded, deploy.inputs), 'NCHW'),
+        InferencePath('eager folded channels-last',
+                      _channels_last(copy.deepcopy(folded), deploy.inputs)),
+    ]
+    optional = [
+        ('TorchScript frozen', 'trace+freeze+optimize_for_inference',
+         lambda: _torchscript(folded, deploy.inputs)),
+        ('ONNX Runtime', 'ORT_ENABLE_ALL (NCHWc, Gelu fusion)',
+         lambda: _onnxruntime(deploy, workdir, threads)),
+        ('OpenVINO', 'CPU plugin, f32, LATENCY hint',
+         lambda: _openvino(deploy, workdir, threads)),
+    ]
+    if with_compile:
+        optional.insert(
+            1, ('torch.compile', 'inductor, freezing',
+                lambda: _compiled(copy.deepcopy(folded), deploy.inputs)))
+    skipped = []
+    for name, note, make in optional:
+        try:
+            paths.append(InferencePath(name, make(), note))
+        except ImportError as err:
+            skipped.append(f'{name}: not installed ({err.name})')
+        except Exception as err:  # noqa: BLE001  (report, keep benchmarking)
+            skipped.append(f'{name}: {type(err).__name__}: '
+                           f'{(str(err).splitlines() or [""])[0][:120]}')
+    paths.append(
+        InferencePath(
+            MATMUL,
+            _matmul(matmul_size),
+            f'torch.mm {matmul_size}x{matmul_size} fp32',
+            flops=2. * matmul_size**3))
+    return paths, skipped
+
+
+def check_parity(paths: List[InferencePath]) -> None:
+    """Each model path's max error relative to the reference's outputs."""
+    expected = flatten(find(paths, REFERENCE).run())
+    for path in paths:
+        if path.name != MATMUL:
+            path.rel_err = max_relative_error(flatten(path.run()), expected)
+
+
+def flatten(outputs) -> tuple:
+    """Torch or numpy outputs, possibly nested, as a flat tuple."""
+    if isinstance(outputs, (list, tuple)):
+        return tuple(item for out in outputs for item in flatten(out))
+    return (outputs, )
+
+
+def find(paths: List[InferencePath], name: str) -> InferencePath:
+    return next(p for p in paths if p.name == name)
+
+
+def time_round_robin(paths: List[InferencePath], iters: int,
+                     warmup: int) -> None:
+    """Warm up, then time one call of each path in turn, ``iters`` times."""
+    for _ in range(warmup):
+        for path in paths:
+            path.run()
+    for _ in range(iters):
+        for path in paths:
+            start = time.perf_counter()
+            path.run()
+            path.times.append(time.perf_counter() - start)
+
+
+def model_macs(module: nn.Module, inputs: torch.Tensor) -> int:
+    """Multiply-accumulates of one forward (mmengine's analysis)."""
+    from mmengine.analysis import FlopAnalyzer
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(module, (inputs, ))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        return int(analyzer.total())
+
+
+def machine_description() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f'{model}, nproc={os.cpu_count()}'
+
+
+def format_table(paths: List[InferencePath], macs: int,
+                 batch_size: int) -> str:
+    """A markdown table, ratios against ``eager folded``."""
+    reference = find(paths, REFERENCE).median_s
+    matmul = find(paths, MATMUL)
+    peak = matmul.flops / matmul.median_s / 1e9
+    rows = [
+        '| path | median ms | min ms | img/s | speed-up vs eager folded '
+        '| GFLOP/s | % of matmul | max rel err |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ]
+    for path in paths:
+        if path.name == MATMUL:
+            continue
+        med = path.median_s
+        gflops = 2 * macs * batch_size / med / 1e9
+        err = '-' if path.rel_err is None else f'{path.rel_err:.1e}'
+        rows.append(f'| {path.name} | {med * 1e3:.2f} | '
+                    f'{min(path.times) * 1e3:.2f} | {batch_size / med:.1f} | '
+                    f'{reference / med:.2f}x | {gflops:.1f} | '
+                    f'{100 * gflops / peak:.0f}% | {err} |')
+    rows.append(f'| {MATMUL} ({matmul.note}) | {matmul.median_s * 1e3:.2f} '
+                f'| {min(matmul.times) * 1e3:.2f} | - | - | {peak:.1f} | '
+                f'100% | - |')
+    return '\n'.join(rows)
+
+
+def path_summary(paths: List[InferencePath]) -> Dict[str, float]:
+    """Median ms per path, for scripts."""
+    return {p.name: p.median_s * 1e3 for p in paths}

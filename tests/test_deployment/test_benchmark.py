@@ -1,0 +1,88 @@
+"""The benchmark tool: structure of its table, never its speed."""
+import importlib.util
+import os.path as osp
+import re
+import sys
+
+from mmffnet.deployment.benchmark import InferencePath, time_round_robin
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CLS_CONFIG = osp.join(REPO, 'configs', 'classification', 'ffnet',
+                      'ffnet-1_8xb128_in1k.py')
+DET_CONFIG = osp.join(REPO, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
+
+
+def run_benchmark(monkeypatch, capsys, *argv):
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setattr(sys, 'argv', ['benchmark.py', *map(str, argv)])
+    code = None
+    try:
+        tool.main()
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().out
+
+
+def table_rows(out):
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('|') and len(cells) == 8 and \
+                not cells[0].startswith(('path', '---')):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_classifier_table(monkeypatch, capsys):
+    code, out = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 32,
+                              32, '--iters', 2, '--warmup', 1, '--threads',
+                              1, '--matmul-size', 128)
+    assert code is None, code
+    assert 'Input: 1x3x32x32' in out
+    assert re.search(r'folded MACs/image: \d+\.\d+ G', out)
+    rows = table_rows(out)
+    expected = {
+        'eager unfolded', 'eager folded', 'eager folded channels-last',
+        'TorchScript frozen', 'ONNX Runtime'
+    }
+    assert expected <= set(rows), out
+    assert rows['eager folded'][3] == '1.00x'
+    for name in expected:
+        median, minimum, ips, ratio, gflops, share, err = rows[name]
+        assert float(minimum) <= float(median)
+        assert ratio.endswith('x') and float(ratio[:-1]) > 0
+        assert float(gflops) > 0 and share.endswith('%')
+        assert float(err) < 1e-4, (name, err)  # every path is correct
+    matmul = [k for k in table_rows(out) if k.startswith('matmul')]
+    assert len(matmul) == 1 and 'torch.mm 128x128' in matmul[0]
+
+
+def test_detector_benchmarks_backbone(monkeypatch, capsys):
+    code, out = run_benchmark(monkeypatch, capsys, DET_CONFIG, '--shape', 32,
+                              32, '--iters', 1, '--warmup', 0,
+                              '--batch-size', 2, '--matmul-size', 64)
+    assert code is None, code
+    assert '(backbone)' in out and 'Input: 2x3x32x32' in out
+    assert float(table_rows(out)['ONNX Runtime'][6]) < 1e-4
+
+
+def test_bad_arguments(monkeypatch, capsys):
+    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--iters', 0)
+    assert code == 'error: --iters must be positive'
+    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 0, 8)
+    assert isinstance(code, str) and 'positive' in code
+
+
+def test_round_robin_interleaves_and_warms_up():
+    calls = []
+    paths = [
+        InferencePath(name, (lambda n: lambda: calls.append(n))(name))
+        for name in 'abc'
+    ]
+    time_round_robin(paths, iters=3, warmup=2)
+    assert calls == list('abc') * 5
+    assert all(len(p.times) == 3 for p in paths)
+    assert all(p.median_s >= 0 for p in paths)

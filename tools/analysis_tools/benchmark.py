@@ -1,0 +1,100 @@
+"""CPU latency / throughput of a model's inference paths, side by side.
+
+    python tools/analysis_tools/benchmark.py CONFIG [--shape H W] \
+        [--batch-size N] [--threads T] [--iters N] [--warmup N] [--compile]
+
+Paths: eager unfolded, eager folded (NCHW, the reference of the ratios),
+eager folded channels-last, TorchScript frozen, ONNX Runtime, and
+(``--compile``) torch.compile; OpenVINO too when it is installed. They are
+timed round-robin in one run so machine noise hits all alike; each row shows
+the median latency, throughput, speed-up over eager folded, achieved GFLOP/s
+(2 x MACs / latency, MACs by mmengine's analysis) and its share of a
+same-loop fp32 matrix multiply, and the max error relative to eager folded.
+Detectors are benchmarked backbone-only.
+"""
+import argparse
+import sys
+import tempfile
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Side-by-side CPU benchmark of inference paths')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--checkpoint', help='weights (random when omitted)')
+    parser.add_argument(
+        '--shape', type=int, nargs='+', help='input H W (default per task)')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument(
+        '--threads', type=int, help='intra-op threads (default: torch\'s)')
+    parser.add_argument('--iters', type=int, default=30)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument(
+        '--backbone-only',
+        action='store_true',
+        help='benchmark model.backbone (implied for detectors)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='also torch.compile (inductor; compiling takes a while)')
+    parser.add_argument(
+        '--matmul-size', type=int, default=1024,
+        help='size of the reference matrix multiply')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    import torch
+
+    from mmffnet.apis import load_config, task_of
+    from mmffnet.deployment import ExportError, prepare
+    from mmffnet.deployment.benchmark import (build_paths, check_parity,
+                                              format_table,
+                                              machine_description,
+                                              model_macs, time_round_robin)
+    for name in ('batch_size', 'iters', 'matmul_size'):
+        if getattr(args, name) <= 0:
+            sys.exit(f'error: --{name.replace("_", "-")} must be positive')
+    if args.warmup < 0 or (args.threads is not None and args.threads <= 0):
+        sys.exit('error: --warmup must be >= 0 and --threads positive')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    try:
+        cfg = load_config(args.config)
+        backbone_only = args.backbone_only or task_of(cfg) == 'mmdet'
+        deploy = prepare(
+            cfg,
+            args.checkpoint,
+            args.shape,
+            backbone_only=backbone_only,
+            batch_size=args.batch_size)
+    except (ExportError, FileNotFoundError, KeyError, ValueError) as err:
+        sys.exit(f'error: {err.args[0] if isinstance(err, KeyError) else err}')
+
+    macs = model_macs(deploy.folded, deploy.inputs[:1])
+    with tempfile.TemporaryDirectory() as workdir:
+        paths, skipped = build_paths(deploy, workdir, threads, args.compile,
+                                     args.matmul_size)
+        check_parity(paths)
+        time_round_robin(paths, args.iters, args.warmup)
+
+    import onnxruntime
+    h, w = deploy.inputs.shape[-2:]
+    print(f'Config: {args.config}{" (backbone)" if backbone_only else ""}')
+    print(f'Machine: {machine_description()}; threads={threads}; '
+          f'torch {torch.__version__}, onnxruntime {onnxruntime.__version__}')
+    print(f'Input: {args.batch_size}x3x{h}x{w}; folded MACs/image: '
+          f'{macs / 1e9:.3f} G; {args.iters} round-robin iterations after '
+          f'{args.warmup} warm-up')
+    print(format_table(paths, macs, args.batch_size))
+    for path in paths:
+        if path.note:
+            print(f'- {path.name}: {path.note}')
+    for reason in skipped:
+        print(f'- skipped {reason}')
+
+
+if __name__ == '__main__':
+    main()
