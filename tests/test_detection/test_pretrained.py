@@ -1,0 +1,145 @@
+"""ImageNet weights into detection backbones via init_cfg, strictly."""
+import json
+
+import pytest
+import torch
+from mmengine.registry import MODELS, init_default_scope
+
+import mmffnet  # noqa: F401
+from mmffnet.converters import convert_official
+from tests.test_converters.test_official import (_find_layout,
+                                                 random_official_state_dict)
+
+DET_BACKBONE = dict(
+    type='FFNet',
+    arch='1',
+    out_indices=(0, 1, 2, 3),
+    final_norm=False,
+    out_norm_cfg=dict(type='LN2d', eps=1e-6))
+
+
+@pytest.fixture(scope='module')
+def official_ffnet1():
+    with open(_find_layout()) as f:
+        layout = json.load(f)
+    return random_official_state_dict(layout, '1')
+
+
+@pytest.fixture(scope='module')
+def converted_ckpt(official_ffnet1, tmp_path_factory):
+    """A classifier checkpoint as tools/model_converters writes it."""
+    state_dict, arch = convert_official(official_ffnet1)
+    assert arch == '1'
+    path = tmp_path_factory.mktemp('ckpt') / 'ffnet-1_in1k.pth'
+    torch.save(dict(state_dict=state_dict, meta=dict(arch=arch)), path)
+    return str(path), state_dict
+
+
+def build_backbone(checkpoint, prefix='backbone.', **kwargs):
+    cfg = dict(DET_BACKBONE, **kwargs)
+    cfg['init_cfg'] = dict(
+        type='Pretrained', checkpoint=checkpoint, prefix=prefix)
+    return MODELS.build(cfg)
+
+
+def test_converted_checkpoint_loads_into_detector(converted_ckpt):
+    path, state_dict = converted_ckpt
+    init_default_scope('mmdet')
+    model = MODELS.build(
+        dict(
+            type='RetinaNet',
+            data_preprocessor=dict(type='DetDataPreprocessor'),
+            backbone=dict(
+                DET_BACKBONE,
+                out_indices=(1, 2, 3),
+                init_cfg=dict(
+                    type='Pretrained', checkpoint=path,
+                    prefix='backbone.')),
+            neck=dict(
+                type='FPN',
+                in_channels=[160, 320, 640],
+                out_channels=32,
+                add_extra_convs='on_input',
+                num_outs=5),
+            bbox_head=dict(
+                type='RetinaHead',
+                num_classes=3,
+                in_channels=32,
+                stacked_convs=1,
+                feat_channels=32,
+                anchor_generator=dict(
+                    type='AnchorGenerator',
+                    octave_base_scale=4,
+                    scales_per_octave=3,
+                    ratios=[1.0],
+                    strides=[8, 16, 32, 64, 128]),
+                bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+                loss_cls=dict(type='FocalLoss', use_sigmoid=True),
+                loss_bbox=dict(type='L1Loss'))))
+    model.init_weights()
+    own = model.backbone.state_dict()
+    loaded = 0
+    for key, value in state_dict.items():
+        if not key.startswith('backbone.') or key == 'backbone.norm' or \
+                key.startswith('backbone.norm.'):
+            continue
+        assert torch.equal(own[key[len('backbone.'):]], value), key
+        loaded += 1
+    assert loaded > 400  # every conv/BN/block tensor of FFNet-1
+    # The output LayerNorms are new: default init, not garbage.
+    assert torch.equal(own['out_norm1.weight'], torch.ones(160))
+
+
+def test_backbone_only_checkpoint_with_empty_prefix(converted_ckpt, tmp_path):
+    _, state_dict = converted_ckpt
+    backbone = {
+        k[len('backbone.'):]: v
+        for k, v in state_dict.items() if k.startswith('backbone.')
+    }
+    path = tmp_path / 'backbone.pth'
+    torch.save(backbone, path)
+    model = build_backbone(str(path), prefix='')
+    model.init_weights()
+    own = model.state_dict()
+    for key in ('stages.2.3.token_mixer.fc.conv.weight',
+                'downsample_layers.0.0.bn.running_var'):
+        assert torch.equal(own[key], backbone[key]), key
+
+
+def test_renamed_key_fails_naming_it(converted_ckpt, tmp_path):
+    _, state_dict = converted_ckpt
+    broken = dict(state_dict)
+    key = next(k for k in broken if k.startswith('backbone.stages.1.'))
+    broken[key.replace('stages.1.', 'stages.9.')] = broken.pop(key)
+    path = tmp_path / 'broken.pth'
+    torch.save(dict(state_dict=broken), path)
+    with pytest.raises(ValueError) as err:
+        build_backbone(str(path)).init_weights()
+    msg = str(err.value)
+    short = key[len('backbone.'):]
+    assert '1 missing: ' + short in msg
+    assert short.replace('stages.1.', 'stages.9.') in msg
+    assert 'unexpected' in msg
+
+
+def test_wrong_arch_fails_with_shapes(converted_ckpt):
+    path, _ = converted_ckpt
+    with pytest.raises(ValueError, match='another shape'):
+        build_backbone(path, arch='2').init_weights()
+
+
+def test_unconverted_official_checkpoint_fails_with_fix(
+        official_ffnet1, tmp_path):
+    path = tmp_path / 'ffnet_1_official.pth.tar'
+    torch.save(dict(model=official_ffnet1), path)
+    with pytest.raises(ValueError, match='official_to_mmffnet'):
+        build_backbone(str(path)).init_weights()
+    # ... also when the user drops the prefix
+    with pytest.raises(ValueError, match='official_to_mmffnet'):
+        build_backbone(str(path), prefix='').init_weights()
+
+
+def test_without_pretrained_init_is_unchanged():
+    model = MODELS.build(DET_BACKBONE)
+    model.init_weights()  # default init, no checkpoint involved
+    assert model.is_init
