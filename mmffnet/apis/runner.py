@@ -73,6 +73,15 @@ def setup_launcher_backend(cfg: Config, launcher: str):
         env_cfg = cfg.setdefault('env_cfg', ConfigDict())
         dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
         dist_cfg['backend'] = 'gloo'
+        # mmengine's default DDP wrapper passes device_ids=[LOCAL_RANK],
+        # which DDP rejects for CPU modules.
+        if cfg.get('model_wrapper_cfg') is None:
+            cfg.model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel',
+                device_ids=None,
+                broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters',
+                                               False))
 
 
 def default_work_dir(config_path: str) -> str:
@@ -125,11 +134,33 @@ def apply_train_args(cfg: Config,
     return cfg
 
 
+def init_cpu_process_group(cfg: Config):
+    """Start a gloo process group for torchrun jobs on CPU-only machines.
+
+    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device``
+    unconditionally, which fails without a GPU. Initialising the group here
+    first makes the runner skip its own initialisation.
+    """
+    import datetime
+
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+        return
+    if not dist.is_available() or dist.is_initialized():
+        return
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    kwargs = {}
+    if dist_cfg.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    dist.init_process_group(backend='gloo', **kwargs)
+
+
 def build_runner(cfg: Config):
     """A task's runner: ``runner_type`` if the config names one."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     import mmffnet  # noqa: F401  (registers modules and safe globals)
+    init_cpu_process_group(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
