@@ -1,3 +1,4 @@
 from .ffnet import FFNet
+from .ffnet_seg import FFNetSeg
 
-__all__ = ['FFNet']
+__all__ = ['FFNet', 'FFNetSeg']

@@ -1,0 +1,3 @@
+from .ffnet_head import FFNetHead
+
+__all__ = ['FFNetHead']
