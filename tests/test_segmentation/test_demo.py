@@ -1,0 +1,166 @@
+"""The embedded segmentation demo: data, checks and a train/test round trip."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmffnet.datasets.demo.segmentation import CLASSES, write_dataset
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = ('configs/segmentation/ffnet/'
+        'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
+ADE = 'configs/segmentation/ffnet/upernet_ffnet-2_8xb2-160k_ade20k-512x512.py'
+
+
+def _run(args, timeout=600):
+    env = dict(os.environ)
+    # Tiny workloads: one thread avoids oversubscribing a busy CI machine.
+    env['OMP_NUM_THREADS'] = '1'
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    return subprocess.run([sys.executable] + args,
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope='module')
+def demo_data(tmp_path_factory):
+    """A small copy of the demo data (same generator, fewer images)."""
+    root = str(tmp_path_factory.mktemp('seg') / 'ffnet_demo_seg')
+    write_dataset(root, num_train=24, num_val=8)
+    return root
+
+
+def _pipeline(num_classes=len(CLASSES)):
+    return [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', reduce_zero_label=False),
+        dict(type='CheckSegLabels', num_classes=num_classes),
+        dict(type='PackSegInputs'),
+    ]
+
+
+def _dataset(root, split='training', **kwargs):
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    return DATASETS.build(
+        dict(
+            type='DemoShapesSegDataset',
+            data_root=root,
+            data_prefix=dict(
+                img_path=f'images/{split}',
+                seg_map_path=f'annotations/{split}'),
+            pipeline=_pipeline(),
+            **kwargs))
+
+
+def test_generator_layout_and_determinism(demo_data, tmp_path):
+    for split, count in (('training', 24), ('validation', 8)):
+        images = sorted(os.listdir(osp.join(demo_data, 'images', split)))
+        labels = sorted(os.listdir(osp.join(demo_data, 'annotations',
+                                            split)))
+        assert len(images) == len(labels) == count
+        assert all(n.endswith('.jpg') for n in images)
+        assert [n[:-4] for n in images] == [n[:-4] for n in labels]
+    values = set()
+    for name in os.listdir(osp.join(demo_data, 'annotations', 'training')):
+        label = np.asarray(
+            Image.open(osp.join(demo_data, 'annotations', 'training', name)))
+        assert label.shape == (128, 128) and label.dtype == np.uint8
+        values |= set(np.unique(label).tolist())
+    assert values == set(range(len(CLASSES)))  # every class occurs
+
+    other = str(tmp_path / 'again')
+    write_dataset(other, num_train=24, num_val=8)
+    for sub in ('images/training/shapes_training_00005.jpg',
+                'annotations/validation/shapes_validation_00003.png'):
+        with open(osp.join(demo_data, sub), 'rb') as a, \
+                open(osp.join(other, sub), 'rb') as b:
+            assert a.read() == b.read()
+
+
+def test_dataset_reads_the_demo(demo_data):
+    dataset = _dataset(demo_data)
+    assert len(dataset) == 24
+    assert dataset.metainfo['classes'] == CLASSES
+    sample = dataset[0]['data_samples']
+    assert sample.gt_sem_seg.data.shape == (1, 128, 128)
+
+
+def test_label_outside_classes_names_the_file(demo_data, tmp_path):
+    root = str(tmp_path / 'bad')
+    write_dataset(root, num_train=2, num_val=1)
+    bad = osp.join(root, 'annotations', 'training',
+                   'shapes_training_00001.png')
+    label = np.asarray(Image.open(bad)).copy()
+    label[:4, :4] = 7  # not a class, not the ignore index
+    Image.fromarray(label).save(bad)
+    dataset = _dataset(root, generate=False)
+    dataset[0]  # a good file passes
+    with pytest.raises(ValueError, match='shapes_training_00001.png') as err:
+        dataset[1]
+    assert '[7]' in str(err.value)
+
+    # The ignore index is allowed.
+    label[:4, :4] = 255
+    Image.fromarray(label).save(bad)
+    assert dataset[1]['data_samples'].gt_sem_seg.data.max() == 255
+
+
+def test_missing_dataset_folder_is_explained(tmp_path):
+    missing = str(tmp_path / 'nowhere')
+    with pytest.raises(FileNotFoundError) as err:
+        _dataset(missing, generate=False)
+    assert missing in str(err.value)
+    assert 'python -m mmffnet.datasets.demo.segmentation' in str(err.value)
+
+    # ADE20K through tools/train.py: a clear error naming the folder.
+    result = _run([
+        'tools/train.py', ADE, '--cfg-options',
+        f'train_dataloader.dataset.data_root={missing}'
+    ], timeout=300)
+    assert result.returncode != 0
+    assert missing in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_train_then_test_round_trip(demo_data, tmp_path):
+    """A few iterations of the demo config with tools/train.py, then
+    tools/test.py on the checkpoint, folded (--deploy) and not."""
+    work_dir = str(tmp_path / 'work')
+    data = [
+        f'{loader}.dataset.data_root={demo_data}'
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader')
+    ]
+    iters = 6
+    result = _run([
+        'tools/train.py', DEMO, '--work-dir', work_dir, '--cfg-options',
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=2'
+    ] + data)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'mIoU' in result.stdout + result.stderr
+    checkpoint = osp.join(work_dir, f'iter_{iters}.pth')
+    assert osp.isfile(checkpoint)
+
+    mious = []
+    for extra in ([], ['--deploy']):
+        result = _run(['tools/test.py', DEMO, checkpoint, '--work-dir',
+                       str(tmp_path / 'test')] + extra + ['--cfg-options'] +
+                      data)
+        assert result.returncode == 0, result.stderr[-3000:]
+        found = re.findall(r'mIoU: ([0-9.]+)', result.stdout + result.stderr)
+        assert found, (result.stdout + result.stderr)[-3000:]
+        mious.append(float(found[-1]))
+    # Folding changes nothing the metric can see.
+    assert mious[0] == pytest.approx(mious[1], abs=0.02)
