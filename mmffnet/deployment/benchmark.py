@@ -208,7 +208,10 @@ def machine_description() -> str:
                     break
     except OSError:
         pass
-    return f'{model}, nproc={os.cpu_count()}'
+    load = ''
+    if hasattr(os, 'getloadavg'):  # other processes skew every timing
+        load = ', load average %.2f %.2f %.2f' % os.getloadavg()
+    return f'{model}, nproc={os.cpu_count()}{load}'
 
 
 def format_table(paths: List[InferencePath], macs: int,

@@ -222,3 +222,25 @@ def test_tool_process_exit_status(tmp_path):
 
 def test_export_error_is_value_error():
     assert issubclass(ExportError, ValueError)
+
+
+def segmentation_demo_configs():
+    found = sorted(
+        glob.glob(
+            osp.join(REPO, 'configs', 'segmentation', 'ffnet', '*demo*.py')))
+    return found[:1]
+
+
+@pytest.mark.parametrize(
+    'config', segmentation_demo_configs(), ids=osp.basename)
+def test_onnx_full_segmentor(config, tmp_path):
+    """The whole segmentor (tensor mode: decode-head logits) exports."""
+    cfg = load_config(config)
+    out = str(tmp_path / 'segmentor.onnx')
+    report = export_model(cfg, 'onnx', out, shape=SHAPE)
+    assert report.passed, (report.fold_rel_err, report.export_rel_err)
+    session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    (logits, ) = session.run(None, {'input': np.zeros((1, 3, *SHAPE),
+                                                      np.float32)})
+    num_classes = cfg.model.decode_head.num_classes
+    assert logits.shape[:2] == (1, num_classes)
