@@ -14,7 +14,9 @@ class CheckSegLabels(BaseTransform):
     after ``LoadAnnotations`` (whose ``reduce_zero_label`` / label map are
     already applied then), so the labels checked are the ones trained on.
 
-    Required keys: ``gt_seg_map``, ``seg_map_path``.
+    Required keys: ``gt_seg_map`` (without it, e.g. in inference
+    pipelines that drop ``LoadAnnotations``, there is nothing to check),
+    ``seg_map_path``.
 
     Args:
         num_classes (int): Number of classes of the dataset.
@@ -30,7 +32,9 @@ class CheckSegLabels(BaseTransform):
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
-        seg = results['gt_seg_map']
+        seg = results.get('gt_seg_map')
+        if seg is None:
+            return results
         if seg.min() >= 0 and seg.max() < self.num_classes:
             return results  # fast path: every value is a class
         values = np.unique(seg)

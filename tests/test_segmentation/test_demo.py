@@ -134,7 +134,8 @@ def test_missing_dataset_folder_is_explained(tmp_path):
 
 def test_train_then_test_round_trip(demo_data, tmp_path):
     """A few iterations of the demo config with tools/train.py, then
-    tools/test.py on the checkpoint, folded (--deploy) and not."""
+    tools/test.py on the checkpoint, folded (--deploy) and not, then
+    tools/infer_seg.py on one image."""
     work_dir = str(tmp_path / 'work')
     data = [
         f'{loader}.dataset.data_root={demo_data}'
@@ -164,3 +165,31 @@ def test_train_then_test_round_trip(demo_data, tmp_path):
         mious.append(float(found[-1]))
     # Folding changes nothing the metric can see.
     assert mious[0] == pytest.approx(mious[1], abs=0.02)
+
+    image = osp.join(demo_data, 'images', 'validation',
+                     'shapes_validation_00000.jpg')
+    out = str(tmp_path / 'prediction.png')
+    result = _run(['tools/infer_seg.py', DEMO, checkpoint, image, '--out',
+                   out, '--deploy'])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'background' in result.stdout
+    drawn = np.asarray(Image.open(out))
+    assert drawn.shape == (128, 128, 3)
+    # The mask is blended over the image, not pasted on a blank canvas.
+    assert not np.array_equal(drawn, np.asarray(Image.open(image)))
+
+
+def test_label_check_unit():
+    from mmffnet.datasets import CheckSegLabels
+    check = CheckSegLabels(num_classes=3, ignore_index=255)
+    good = dict(
+        gt_seg_map=np.array([[0, 2], [255, 1]], np.uint8), seg_map_path='a')
+    assert check(good) is good
+    with pytest.raises(ValueError, match=r"b.png: label values \[3\]"):
+        check(dict(gt_seg_map=np.array([[0, 3]]), seg_map_path='b.png'))
+    with pytest.raises(ValueError, match=r'\[-1\]'):
+        check(dict(gt_seg_map=np.array([[-1, 0]]), seg_map_path='c.png'))
+    # Inference pipelines have no label map: nothing to check.
+    assert check(dict(img_path='x.jpg')) == dict(img_path='x.jpg')
+    with pytest.raises(ValueError):
+        CheckSegLabels(num_classes=0)
