@@ -1,6 +1,8 @@
 # CPU demo: a tiny FFNet-seg + FFNet head trained from scratch on the
 # embedded shapes data (generated into data/ffnet_demo_seg when missing).
-#   python tools/train.py configs/segmentation/ffnet/ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py
+#   python tools/train.py \
+#       configs/segmentation/ffnet/ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py
+# reaches mIoU 76.7 on the demo validation split (see README.md).
 # Plain BN (no SyncBN), so it runs in one CPU process.
 _base_ = [
     '../_base_/datasets/demo_shapes_seg_128x128.py',

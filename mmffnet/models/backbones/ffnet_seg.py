@@ -73,15 +73,6 @@ class FFNetSeg(FFNet):
         super().__init__(
             arch=arch, out_indices=out_indices, final_norm=False, **kwargs)
 
-    @classmethod
-    def arch_key(cls, name: str) -> str:
-        key = str(name).lower().replace('ffnet', '').strip('-_ ')
-        if key not in cls.arch_settings:
-            raise ValueError(f'Unknown FFNet-seg arch {name!r}: choose one '
-                             f'of {sorted(cls.arch_settings)} or pass a dict '
-                             f'with the keys {sorted(cls._required_arch_keys)}')
-        return key
-
     def _make_stem(self, in_channels: int, stem_channels: int,
                    norm_cfg: dict, act_cfg: dict,
                    deploy: bool) -> nn.Module:

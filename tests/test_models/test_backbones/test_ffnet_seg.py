@@ -164,7 +164,8 @@ def test_layer_depth_for_layer_decay():
 def test_bad_arguments():
     with pytest.raises(ValueError, match='final norm'):
         FFNetSeg(final_norm=True)
-    with pytest.raises(ValueError, match='Unknown FFNet-seg arch'):
+    with pytest.raises(ValueError,
+                       match=r"Unknown FFNet arch '3'.*\['seg'\]"):
         FFNetSeg(arch='3')
     bad = dict(SMALL, token_mixer_kernels=[(3, 5), 3, 9, 9])
     with pytest.raises(ValueError, match='one token-mixer kernel'):
