@@ -19,6 +19,14 @@ def _inputs(batch=2, size=8):
     ]
 
 
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    """Heads build their losses in the default scope: make it mmseg's, as in
+    every mmseg config (another test may have left mmpretrain's)."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+
+
 def _head(**kwargs):
     cfg = dict(
         in_channels=IN_CHANNELS,
