@@ -122,7 +122,12 @@ def checkpoint_filter_fn(state_dict: Dict[str, torch.Tensor],
         for k, v in state_dict.items()
     }
     if not any(k.startswith('backbone.') for k in state_dict):
-        state_dict = dict(convert_official(state_dict)[0])
+        from mmengine.registry import DefaultScope
+
+        # The converter builds an mmpretrain classifier to check shapes;
+        # another task's scope may be current (e.g. after an mmseg build).
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            state_dict = dict(convert_official(state_dict)[0])
     return state_dict
 
 

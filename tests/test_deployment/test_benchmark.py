@@ -4,6 +4,8 @@ import os.path as osp
 import re
 import sys
 
+import torch
+
 from mmffnet.deployment.benchmark import InferencePath, time_round_robin
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -18,11 +20,13 @@ def run_benchmark(monkeypatch, capsys, *argv):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     monkeypatch.setattr(sys, 'argv', ['benchmark.py', *map(str, argv)])
-    code = None
+    code, threads = None, torch.get_num_threads()
     try:
         tool.main()
     except SystemExit as exc:
         code = exc.code
+    finally:
+        torch.set_num_threads(threads)  # --threads is process-wide
     return code, capsys.readouterr().out
 
 

@@ -6,6 +6,7 @@ import sys
 import pytest
 import timm
 import torch
+from mmengine.registry import DefaultScope
 from timm.utils.model import reparameterize_model
 
 import mmffnet  # noqa: F401  (registers ffnet_1..4 with timm)
@@ -38,7 +39,9 @@ def test_create_model_variants(name, params_m, crop_pct):
 
 
 def test_same_network_as_mmpretrain_classifier():
-    mm = randomize_bn_stats(build_classifier('1')).eval()
+    # Other tests may leave another default scope (mmseg, mmdet) current.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        mm = randomize_bn_stats(build_classifier('1')).eval()
     model = timm.create_model('ffnet_1').eval()
     model.load_state_dict(mm.state_dict(), strict=True)
     x = torch.randn(2, 3, 64, 64)
