@@ -1,6 +1,6 @@
 """Checkpoint loading that is safe, strict, and explains what went wrong."""
 import pickle
-from typing import Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -65,20 +65,78 @@ def _state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
     raise TypeError(f'Unexpected checkpoint content {type(checkpoint)}')
 
 
-def _hint(missing: List[str], unexpected: List[str]) -> str:
-    keys = missing + unexpected
-    if any(k.startswith(('patch_embed.', 'stages.')) for k in unexpected):
+def read_checkpoint(filename: str, map_location: str = 'cpu'):
+    """(checkpoint, state dict) of a file, loaded with torch's safe loader.
+
+    The state dict is taken from ``state_dict`` / ``model`` or the top
+    level, with DataParallel's ``module.`` prefix removed.
+    """
+    import os.path as osp
+    from mmengine.runner import CheckpointLoader
+    if not (osp.isfile(filename) or '://' in filename):
+        raise FileNotFoundError(f'Checkpoint {filename!r} does not exist')
+    allow_mmengine_checkpoint_globals()
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location)
+    state_dict = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in _state_dict_of(checkpoint).items()
+    }
+    return checkpoint, state_dict
+
+
+def _abbrev(items: List[str], limit: int = 5) -> str:
+    more = f', ... (+{len(items) - limit})' if len(items) > limit else ''
+    return ', '.join(items[:limit]) + more
+
+
+def compare_state_dicts(
+    own: Dict[str, torch.Tensor],
+    state: Dict[str, torch.Tensor],
+    may_be_missing: Callable[[str], bool] = lambda key: False,
+    may_be_unexpected: Callable[[str], bool] = lambda key: False,
+) -> Tuple[List[str], List[str], List[str]]:
+    """(missing, unexpected, mis-shaped) keys of ``state`` against ``own``."""
+    missing = [k for k in own if k not in state and not may_be_missing(k)]
+    unexpected = [
+        k for k in state if k not in own and not may_be_unexpected(k)
+    ]
+    mismatched = [
+        f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}'
+        for k, v in state.items()
+        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
+    ]
+    return missing, unexpected, mismatched
+
+
+def mismatch_report(missing: List[str], unexpected: List[str],
+                    mismatched: List[str]) -> str:
+    """One line listing the problems (abbreviated) and the likely fix."""
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} missing key(s): {_abbrev(missing)}')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected key(s): '
+                     f'{_abbrev(unexpected)}')
+    if mismatched:
+        parts.append(f'{len(mismatched)} key(s) with another shape: '
+                     f'{_abbrev(mismatched)}')
+    return '; '.join(parts) + '. ' + mismatch_hint(missing, unexpected)
+
+
+def mismatch_hint(missing: List[str], unexpected: List[str]) -> str:
+    """How to fix the usual causes of a key mismatch."""
+    # Official checkpoints name the stem patch_embed and wrap mixers in .main
+    if any(k.startswith('patch_embed.') or '.main.' in k for k in unexpected):
         return ('It looks like an official FFNet checkpoint: convert it with '
                 'tools/model_converters/official_to_mmffnet.py first.')
-    if any('.branches.' in k for k in missing) and \
-            any('.branches.' not in k for k in unexpected):
+    if any('.branches.' in k for k in missing):
         return ('It looks like a folded (deploy) checkpoint: build the model '
-                'with deploy=True (e.g. a configs/*/deploy config).')
+                'with deploy=True, or load unfolded weights.')
     if any('.branches.' in k for k in unexpected):
-        return ('It holds unfolded weights but the model is folded: use the '
-                'training config, or fold after loading.')
-    if keys and all(k.startswith('backbone.') for k in unexpected) and \
-            not any(k.startswith('backbone.') for k in missing):
+        return ('It holds unfolded weights but the model is folded '
+                '(deploy=True): use deploy=False and fold after loading.')
+    if unexpected and all(k.startswith('backbone.') for k in unexpected) \
+            and not any(k.startswith('backbone.') for k in missing):
         return ('Backbone-only weights: load them with init_cfg=dict('
                 "type='Pretrained', checkpoint=..., prefix='backbone.').")
     return 'Check that the config and the checkpoint are the same model/arch.'
@@ -91,41 +149,10 @@ def load_checkpoint_strict(model: nn.Module, filename: str,
     The error lists missing / unexpected / mis-shaped keys (abbreviated)
     and says how to fix the usual causes.
     """
-    import os.path as osp
-    from mmengine.runner import CheckpointLoader
-    if not (osp.isfile(filename) or '://' in filename):
-        raise FileNotFoundError(f'Checkpoint {filename!r} does not exist')
-    allow_mmengine_checkpoint_globals()
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location)
-    state_dict = _state_dict_of(checkpoint)
-    state_dict = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state_dict.items()
-    }
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    mismatched = [
-        f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}'
-        for k, v in state_dict.items()
-        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
-    ]
-    if missing or unexpected or mismatched:
-
-        def fmt(items):
-            return ', '.join(items[:5]) + (
-                f', ... (+{len(items) - 5})' if len(items) > 5 else '')
-
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing key(s): {fmt(missing)}')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected key(s): '
-                         f'{fmt(unexpected)}')
-        if mismatched:
-            parts.append(f'{len(mismatched)} shape mismatch(es): '
-                         f'{fmt(mismatched)}')
+    checkpoint, state_dict = read_checkpoint(filename, map_location)
+    problems = compare_state_dicts(model.state_dict(), state_dict)
+    if any(problems):
         raise KeyError(f'Checkpoint {filename} does not match the model: ' +
-                       '; '.join(parts) + '. ' + _hint(missing, unexpected))
+                       mismatch_report(*problems))
     model.load_state_dict(state_dict, strict=True)
     return checkpoint

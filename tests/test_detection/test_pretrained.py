@@ -117,7 +117,7 @@ def test_renamed_key_fails_naming_it(converted_ckpt, tmp_path):
         build_backbone(str(path)).init_weights()
     msg = str(err.value)
     short = key[len('backbone.'):]
-    assert '1 missing: ' + short in msg
+    assert '1 missing key(s): ' + short in msg
     assert short.replace('stages.1.', 'stages.9.') in msg
     assert 'unexpected' in msg
 

@@ -34,35 +34,35 @@ def _run(args, timeout=600, **env):
 
 
 @pytest.fixture(scope='module')
-def demo_data(tmp_path_factory):
-    """The demo data, generated once for this module (in a temp dir)."""
-    root = tmp_path_factory.mktemp('demo') / 'ffnet_demo_cls'
-    from mmffnet.datasets.demo.classification import \
-        ensure_demo_classification_data
-    ensure_demo_classification_data(str(root))
-    return str(root)
+def demo_data(demo_cls_data):
+    return demo_cls_data
 
 
 def _data_opts(root):
+    """Point the demo config at ``root`` and keep the runs short."""
     return [
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
         f'test_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.indices=96',
+        'val_dataloader.dataset.indices=100',
+        'test_dataloader.dataset.indices=100',
     ]
 
 
 def test_demo_data_layout(demo_data):
     from mmffnet.datasets.demo.classification import CLASSES
-    for split, count in (('train', 60), ('validation', 20)):
+    for split, count in (('train', 250), ('validation', 50)):
         for name in CLASSES:
             files = glob.glob(osp.join(demo_data, split, name, '*.png'))
             assert len(files) == count
     # Deterministic: regenerating gives identical bytes.
     from mmffnet.datasets.demo.classification import write_dataset
     other = demo_data + '_again'
-    write_dataset(other)
-    a = open(osp.join(demo_data, 'train', 'star', 'star_0003.png'), 'rb')
-    b = open(osp.join(other, 'train', 'star', 'star_0003.png'), 'rb')
+    write_dataset(other, num_train_per_class=4, num_val_per_class=1)
+    # circle is drawn first, so its first images do not depend on the counts
+    a = open(osp.join(demo_data, 'train', 'circle', 'circle_0003.png'), 'rb')
+    b = open(osp.join(other, 'train', 'circle', 'circle_0003.png'), 'rb')
     with a, b:
         assert a.read() == b.read()
 
@@ -101,9 +101,8 @@ def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
     assert 'Weights only load failed' not in log
     assert re.search(r'resumed epoch: [12]', log), log[-3000:]
     assert osp.exists(osp.join(work_dir, 'epoch_3.pth'))
-    ckpt = torch.load(
-        osp.join(work_dir, 'epoch_3.pth'), map_location='cpu',
-        weights_only=False)
+    import mmffnet  # noqa: F401  (safe loading of mmengine checkpoints)
+    ckpt = torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu')
     assert ckpt['meta']['epoch'] == 3
 
     # Resuming an explicit checkpoint path works as well.

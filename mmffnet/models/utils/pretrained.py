@@ -6,52 +6,17 @@ randomly initialised backbone without anyone noticing. Backbones call
 :func:`load_pretrained_strict` instead; it fails naming the keys.
 """
 import re
-from typing import Dict, Iterable, List
+from typing import Iterable
 
-import torch
 import torch.nn as nn
 
-_SHOW = 5
+from mmffnet.utils.checkpoint import (compare_state_dicts, mismatch_hint,
+                                      mismatch_report, read_checkpoint)
 
 
-def _abbrev(items: List[str]) -> str:
-    more = f', ... (+{len(items) - _SHOW})' if len(items) > _SHOW else ''
-    return ', '.join(items[:_SHOW]) + more
-
-
-def _matches(key: str, patterns: Iterable[str]) -> bool:
-    return any(re.fullmatch(p, key) for p in patterns)
-
-
-def _read_state_dict(checkpoint: str,
-                     map_location: str) -> Dict[str, torch.Tensor]:
-    from mmengine.runner import CheckpointLoader
-
-    from mmffnet.utils import allow_mmengine_checkpoint_globals
-    allow_mmengine_checkpoint_globals()
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location)
-    state = ckpt
-    for key in ('state_dict', 'model'):
-        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
-            state = ckpt[key]
-            break
-    return {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-
-
-def _hint(missing: List[str], unexpected: List[str]) -> str:
-    if any(k.startswith('patch_embed.') for k in unexpected):
-        return ('This looks like an official FFNet checkpoint: convert it '
-                'with tools/model_converters/official_to_mmffnet.py first.')
-    if any('.branches.' in k for k in missing):
-        return ('The checkpoint looks folded (deploy): load unfolded '
-                'weights, or build the backbone with deploy=True.')
-    if any('.branches.' in k for k in unexpected):
-        return ('The checkpoint holds unfolded weights but the backbone is '
-                'folded (deploy=True): use deploy=False.')
-    return 'Check that the checkpoint is of the same FFNet arch.'
+def _matcher(patterns: Iterable[str]):
+    patterns = [re.compile(p) for p in patterns]
+    return lambda key: any(p.fullmatch(key) for p in patterns)
 
 
 def load_pretrained_strict(module: nn.Module,
@@ -76,7 +41,7 @@ def load_pretrained_strict(module: nn.Module,
     Raises:
         ValueError: naming missing, unexpected and mis-shaped keys.
     """
-    state = _read_state_dict(checkpoint, map_location)
+    _, state = read_checkpoint(checkpoint, map_location)
     if prefix:
         selected = {
             k[len(prefix):]: v
@@ -87,35 +52,17 @@ def load_pretrained_strict(module: nn.Module,
             raise ValueError(
                 f'Pretrained checkpoint {checkpoint} has no keys starting '
                 f'with prefix {prefix!r} (its keys start with '
-                f'{_abbrev(heads)}). ' + _hint([], list(state)) +
+                f'{", ".join(heads[:5])}). ' + mismatch_hint([], list(state)) +
                 ' For a backbone-only checkpoint set prefix=\'\'.')
         state = selected
     own = module.state_dict()
-    missing = [
-        k for k in own if k not in state and not _matches(k, may_be_missing)
-    ]
-    unexpected = [
-        k for k in state
-        if k not in own and not _matches(k, may_be_unexpected)
-    ]
-    mismatched = [
-        f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}'
-        for k, v in state.items() if k in own and v.shape != own[k].shape
-    ]
-    if missing or unexpected or mismatched:
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing: {_abbrev(missing)}')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected: '
-                         f'{_abbrev(unexpected)}')
-        if mismatched:
-            parts.append(f'{len(mismatched)} with another shape: '
-                         f'{_abbrev(mismatched)}')
+    problems = compare_state_dicts(own, state, _matcher(may_be_missing),
+                                   _matcher(may_be_unexpected))
+    if any(problems):
         raise ValueError(
             f'Pretrained checkpoint {checkpoint} (prefix {prefix!r}) does '
-            f'not match {type(module).__name__}: ' + '; '.join(parts) +
-            '. ' + _hint(missing, unexpected))
+            f'not match {type(module).__name__}: ' +
+            mismatch_report(*problems))
     module.load_state_dict({k: v for k, v in state.items() if k in own},
                            strict=False)
     from mmengine.logging import MMLogger
