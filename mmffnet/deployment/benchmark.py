@@ -12,7 +12,7 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -240,7 +240,3 @@ def format_table(paths: List[InferencePath], macs: int,
                 f'100% | - |')
     return '\n'.join(rows)
 
-
-def path_summary(paths: List[InferencePath]) -> Dict[str, float]:
-    """Median ms per path, for scripts."""
-    return {p.name: p.median_s * 1e3 for p in paths}
