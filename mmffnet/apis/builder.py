@@ -43,6 +43,10 @@ def build_model(cfg: Config,
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(task_of(cfg))
     model_cfg = cfg.model.copy()
+    # As mmengine's Runner does: a top-level data_preprocessor (mean, std,
+    # channel order) belongs to the model unless it names its own.
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     # Nothing is downloaded or read for weights unless asked for.
     model = MODELS.build(model_cfg)
     if checkpoint is not None:

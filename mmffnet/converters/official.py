@@ -144,16 +144,19 @@ def build_classifier(arch: str, num_classes: int = 1000, deploy=False):
     from mmpretrain.registry import MODELS
     import mmffnet  # noqa: F401  (registers FFNet)
     from mmffnet.models import FFNet
+    from mmengine.registry import DefaultScope
     channels = FFNet.parse_arch(arch)['channels'][-1]
-    return MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(type='FFNet', arch=arch, deploy=deploy),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='LinearClsHead',
-                num_classes=num_classes,
-                in_channels=channels)))
+    # Build in mmpretrain's scope whatever the caller's default scope is.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(
+            dict(
+                type='ImageClassifier',
+                backbone=dict(type='FFNet', arch=arch, deploy=deploy),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(
+                    type='LinearClsHead',
+                    num_classes=num_classes,
+                    in_channels=channels)))
 
 
 def convert_official(state_dict: Dict[str, torch.Tensor],

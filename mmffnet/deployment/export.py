@@ -5,7 +5,6 @@ weights unless a checkpoint is given), revert SyncBN, fold it, check that
 folding kept the outputs, export the folded model, then run the exported
 file in its own runtime and compare it with PyTorch.
 """
-import copy
 import os
 import os.path as osp
 import platform
@@ -112,7 +111,7 @@ def prepare(cfg,
         raise ExportError(f'--batch-size must be positive, got {batch_size}')
     task = task_of(cfg)
     shape = input_shape_of(cfg, shape)
-    model = build_model(with_data_preprocessor(cfg), checkpoint)
+    model = build_model(cfg, checkpoint)
     model = revert_sync_batchnorm(model).eval()
     unfolded = deploy_module(model, task, backbone_only, with_normalize)
     folded = reparameterize_model(unfolded)
@@ -123,20 +122,6 @@ def prepare(cfg,
         f'output{i}' for i in range(num_outputs)
     ]
     return DeployModel(unfolded, folded, inputs, task, names)
-
-
-def with_data_preprocessor(cfg):
-    """Give ``cfg.model`` the top-level ``data_preprocessor``.
-
-    The runner does this when training; without it the model would get a
-    default preprocessor without the config's mean/std.
-    """
-    if cfg.get('data_preprocessor') is None or \
-            'data_preprocessor' in cfg.model:
-        return cfg
-    cfg = copy.deepcopy(cfg)
-    cfg.model.data_preprocessor = cfg.data_preprocessor
-    return cfg
 
 
 def fold_errors(deploy: DeployModel) -> Tuple[float, float]:

@@ -117,14 +117,12 @@ def test_missing_teacher_checkpoint_names_the_fix():
         build_model(cfg)
 
 
-def test_distilled_config_trains_on_demo_data(tmp_path):
+def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
     """The distilled recipe runs end to end: real RegNetY-16GF teacher
     (random weights), the student, the mmengine runner, on demo images."""
     from mmengine.runner import Runner
 
-    from mmffnet.datasets.demo.classification import \
-        ensure_demo_classification_data
-    data_root = ensure_demo_classification_data(str(tmp_path / 'demo'))
+    data_root = demo_cls_data
     demo = Config.fromfile(
         osp.join(CONFIG_DIR, 'ffnet-1_1xb32_demo-shapes-64px.py'))
     cfg = Config.fromfile(

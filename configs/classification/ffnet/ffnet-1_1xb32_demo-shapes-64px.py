@@ -1,5 +1,5 @@
 # The embedded demo: FFNet-1 from scratch on generated shape images
-# (6 classes, 360 train / 120 validation, 64x64), on CPU in minutes.
+# (6 classes, 1500 train / 300 validation, 64x64), on CPU in minutes.
 # The data is generated into data/ffnet_demo_cls on first use.
 #   python tools/train.py configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py
 _base_ = [
@@ -22,8 +22,11 @@ data_preprocessor = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0)),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.5, 1.0)),
+    dict(
+        type='RandomFlip',
+        prob=[0.25, 0.25],
+        direction=['horizontal', 'vertical']),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
@@ -43,7 +46,7 @@ train_dataloader = dict(
         pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
-    batch_size=60,
+    batch_size=100,
     num_workers=1,
     persistent_workers=True,
     dataset=dict(
@@ -56,9 +59,9 @@ val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-max_epochs = 30
+max_epochs = 12
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
 param_scheduler = [
@@ -66,21 +69,21 @@ param_scheduler = [
         type='LinearLR',
         start_factor=0.01,
         by_epoch=True,
-        end=2,
+        end=1,
         convert_to_iter_based=True),
     dict(
         type='CosineAnnealingLR',
         eta_min=1e-5,
         by_epoch=True,
-        begin=2,
+        begin=1,
         end=max_epochs,
         convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
 val_cfg = dict()
 test_cfg = dict()
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=3, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)

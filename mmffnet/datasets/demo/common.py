@@ -23,6 +23,28 @@ def textured_background(rng: np.random.Generator, height: int,
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def smooth_textured_background(rng: np.random.Generator, height: int,
+                        width: int) -> np.ndarray:
+    """A random, smoothly varying textured RGB background (uint8).
+
+    A smooth colour field, soft stripes and fine pixel noise: texture
+    without sharp edges, so the drawn shapes carry the only sharp
+    contours and a model has to learn their form.
+    """
+    from PIL import Image
+    base = rng.integers(50, 206, size=3)
+    coarse = rng.normal(0, 35, size=(4, 4, 3))
+    coarse = np.asarray(
+        Image.fromarray(np.clip(coarse + 128, 0, 255).astype(np.uint8))
+        .resize((width, height), Image.BICUBIC), dtype=np.float64) - 128
+    yy, xx = np.mgrid[0:height, 0:width]
+    angle, freq = rng.uniform(0, np.pi), rng.uniform(0.1, 0.4)
+    stripes = 12 * np.sin(freq * (xx * np.cos(angle) + yy * np.sin(angle)))
+    noise = rng.normal(0, 8, size=(height, width, 3))
+    image = base + coarse + stripes[..., None] + noise
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
 def random_colour(rng: np.random.Generator, avoid=None) -> tuple:
     """A saturated colour, far enough from ``avoid`` to stay visible."""
     while True:
