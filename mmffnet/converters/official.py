@@ -207,28 +207,14 @@ def convert_official(state_dict: Dict[str, torch.Tensor],
             if value.numel() == target[key].numel() and 'layer_scale' in key:
                 converted[key] = value.reshape(want)  # (C, 1, 1) -> (C,)
             else:
-                mismatched.append(f'{key}: {tuple(value.shape)} vs '
+                mismatched.append(f'{key} {tuple(value.shape)} vs '
                                   f'{tuple(want)}')
-    problems = []
-    if unknown:
-        problems.append(f'{len(unknown)} unexpected key(s): '
-                        f'{_abbrev(unknown)}')
-    if missing:
-        problems.append(f'{len(missing)} missing key(s): {_abbrev(missing)}')
-    if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es): '
-                        f'{_abbrev(mismatched)}')
-    if problems:
+    if unknown or missing or mismatched:
+        from mmffnet.utils.checkpoint import mismatch_summary
         raise ValueError(
-            f'Checkpoint does not match the official FFNet-{arch} layout; '
-            + '; '.join(problems) +
+            f'Checkpoint does not match the official FFNet-{arch} layout; ' +
+            mismatch_summary(missing, unknown, mismatched) +
             '. Is it an official FFNet ImageNet checkpoint (not an mmdet/'
             'mmseg one, nor already converted)?')
     # Same order as the target model, for readable checkpoints.
     return OrderedDict((k, converted[k]) for k in target), arch
-
-
-def _abbrev(items: List[str], limit: int = 8) -> str:
-    shown = ', '.join(items[:limit])
-    return shown + (f', ... (+{len(items) - limit} more)'
-                    if len(items) > limit else '')

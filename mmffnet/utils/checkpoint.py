@@ -111,6 +111,13 @@ def compare_state_dicts(
 def mismatch_report(missing: List[str], unexpected: List[str],
                     mismatched: List[str]) -> str:
     """One line listing the problems (abbreviated) and the likely fix."""
+    return mismatch_summary(missing, unexpected, mismatched) + '. ' + \
+        mismatch_hint(missing, unexpected)
+
+
+def mismatch_summary(missing: List[str], unexpected: List[str],
+                     mismatched: List[str]) -> str:
+    """The missing / unexpected / mis-shaped keys, abbreviated."""
     parts = []
     if missing:
         parts.append(f'{len(missing)} missing key(s): {_abbrev(missing)}')
@@ -120,7 +127,7 @@ def mismatch_report(missing: List[str], unexpected: List[str],
     if mismatched:
         parts.append(f'{len(mismatched)} key(s) with another shape: '
                      f'{_abbrev(mismatched)}')
-    return '; '.join(parts) + '. ' + mismatch_hint(missing, unexpected)
+    return '; '.join(parts)
 
 
 def mismatch_hint(missing: List[str], unexpected: List[str]) -> str:

@@ -9,6 +9,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmffnet.registry import MODELS
 from ..layers import ConvBN, FFNetBlock, NormConvShortcut, RepDWConv
+from ..utils.reparameterize import fold_submodules
 
 
 class FFNetDownsample(nn.Module):
@@ -325,9 +326,7 @@ class FFNet(BaseModule):
     @torch.no_grad()
     def switch_to_deploy(self):
         """Fold every re-parameterizable branch for inference (idempotent)."""
-        for module in list(self.modules()):
-            if module is not self and hasattr(module, 'switch_to_deploy'):
-                module.switch_to_deploy()
+        fold_submodules(self)
         self.deploy = True
 
     def init_weights(self):

@@ -8,6 +8,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from mmffnet.registry import MODELS
 from ..layers import ConvBN, FFNetBlock, strip_rep_kernel_sizes
+from ..utils.reparameterize import fold_submodules
 
 
 @MODELS.register_module()
@@ -129,7 +130,5 @@ class FFNetHead(BaseDecodeHead):
     @torch.no_grad()
     def switch_to_deploy(self):
         """Fold every conv+BN and branch sum for inference (idempotent)."""
-        for module in list(self.modules()):
-            if module is not self and hasattr(module, 'switch_to_deploy'):
-                module.switch_to_deploy()
+        fold_submodules(self)
         self.deploy = True

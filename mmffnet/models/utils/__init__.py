@@ -1,3 +1,3 @@
-from .reparameterize import reparameterize_model
+from .reparameterize import fold_submodules, reparameterize_model
 
-__all__ = ['reparameterize_model']
+__all__ = ['fold_submodules', 'reparameterize_model']

@@ -10,6 +10,19 @@ def _revert_sync_batchnorm(module: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
+def fold_submodules(module: nn.Module) -> None:
+    """Call ``switch_to_deploy()`` on every sub-module that has one.
+
+    Each folding module is idempotent, so the order (parents before or after
+    children) does not matter.
+    """
+    for sub in list(module.modules()):
+        if sub is not module and callable(getattr(sub, 'switch_to_deploy',
+                                                  None)):
+            sub.switch_to_deploy()
+
+
+@torch.no_grad()
 def reparameterize_model(model: nn.Module,
                          inplace: bool = False,
                          revert_sync_bn: bool = False) -> nn.Module:
@@ -36,8 +49,7 @@ def reparameterize_model(model: nn.Module,
     if revert_sync_bn:
         model = _revert_sync_batchnorm(model)
     model.eval()
-    for module in list(model.modules()):
-        if hasattr(module, 'switch_to_deploy') and callable(
-                module.switch_to_deploy):
-            module.switch_to_deploy()
+    if callable(getattr(model, 'switch_to_deploy', None)):
+        model.switch_to_deploy()
+    fold_submodules(model)
     return model
