@@ -6,7 +6,6 @@ official state dict (key layout of ``shared/reference``), with plain
 checked against the architecture rather than against itself.
 """
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -20,28 +19,26 @@ from mmffnet.converters import (build_classifier, convert_official,
                                 extract_state_dict, infer_arch)
 from tests.utils import relative_error
 
-LAYOUT = osp.join(
-    osp.dirname(__file__), '..', '..', '..', 'shared', 'reference',
-    'ffnet_official_state_dict_layout.json')
+LAYOUT_NAME = 'ffnet_official_state_dict_layout.json'
+TESTS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def _find_layout():
+def find_layout() -> str:
+    """The official key layout: shared/reference beside the repo (the
+    source of truth), else the copy in tests/data."""
     candidates = [
-        LAYOUT,
-        osp.join(os.environ.get('MMFFNET_SHARED', ''), 'reference',
-                 'ffnet_official_state_dict_layout.json'),
-        osp.join(osp.dirname(__file__), 'data',
-                 'ffnet_official_state_dict_layout.json'),
+        osp.join(TESTS_DIR, '..', '..', 'shared', 'reference', LAYOUT_NAME),
+        osp.join(TESTS_DIR, 'data', LAYOUT_NAME),
     ]
     for path in candidates:
         if osp.isfile(path):
             return path
-    raise FileNotFoundError('official state-dict layout not found')
+    raise FileNotFoundError(f'{LAYOUT_NAME} not found in {candidates}')
 
 
 @pytest.fixture(scope='module')
 def layout():
-    with open(_find_layout()) as f:
+    with open(find_layout()) as f:
         return json.load(f)
 
 

@@ -83,9 +83,9 @@ def test_reset_classifier():
 def test_loads_converter_output(tmp_path):
     """official checkpoint -> official_to_mmffnet.py -> timm, bit-exact."""
     from tests.test_converters.test_official import (
-        _find_layout, official_forward, random_official_state_dict)
+        find_layout, official_forward, random_official_state_dict)
     import json
-    with open(_find_layout()) as f:
+    with open(find_layout()) as f:
         official = random_official_state_dict(json.load(f), '1')
     src, dst = tmp_path / 'ffnet_1.pth.tar', tmp_path / 'ffnet-1.pth'
     torch.save(dict(state_dict=official), src)

@@ -7,7 +7,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 import mmffnet  # noqa: F401
 from mmffnet.converters import convert_official
-from tests.test_converters.test_official import (_find_layout,
+from tests.test_converters.test_official import (find_layout,
                                                  random_official_state_dict)
 
 DET_BACKBONE = dict(
@@ -20,7 +20,7 @@ DET_BACKBONE = dict(
 
 @pytest.fixture(scope='module')
 def official_ffnet1():
-    with open(_find_layout()) as f:
+    with open(find_layout()) as f:
         layout = json.load(f)
     return random_official_state_dict(layout, '1')
 
