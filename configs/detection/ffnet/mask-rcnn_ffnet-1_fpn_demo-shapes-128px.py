@@ -4,7 +4,7 @@
 # The data is generated into data/ffnet_demo_det on first use.
 #   python tools/train.py configs/detection/ffnet/mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py
 #   python tools/test.py configs/detection/ffnet/mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py \
-#       work_dirs/mask-rcnn_ffnet-1_fpn_demo-shapes-128px/epoch_12.pth
+#       work_dirs/mask-rcnn_ffnet-1_fpn_demo-shapes-128px/epoch_8.pth
 _base_ = ['./mask-rcnn_ffnet-1_fpn_1x_coco.py']
 
 num_classes = 4
@@ -87,7 +87,7 @@ val_evaluator = dict(
     format_only=False)
 test_evaluator = val_evaluator
 
-max_epochs = 12
+max_epochs = 8
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 optim_wrapper = dict(
     _delete_=True,
