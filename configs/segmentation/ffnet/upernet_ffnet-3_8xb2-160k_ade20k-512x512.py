@@ -1,36 +1,17 @@
 # UperNet + FFNet-3 on ADE20K, 512x512 crops, 160k iterations on 8 GPUs x 2
-# images (official recipe: AdamW 1e-4, wd 0.05, layer-wise lr decay, 1500
-# warm-up iterations, poly decay, drop path 0.3, SyncBN).
-_base_ = [
-    '../_base_/models/upernet_ffnet.py',
-    '../_base_/datasets/ade20k_512x512.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/schedule_160k_adamw_poly.py',
-]
-custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
+# images: the FFNet-2 recipe with drop path 0.3 and layer-wise lr decay 0.9
+# (as in the official FFNet-3 config).
+#
+# ImageNet weights: python tools/model_converters/official_to_mmffnet.py \
+#     ffnet_3_distillation.pth.tar checkpoints/ffnet-3_in1k.pth
+_base_ = ['./upernet_ffnet-2_8xb2-160k_ade20k-512x512.py']
 
-# The ImageNet checkpoint (the one the official ADE20K model started from):
-# convert the official release file with
-#   python tools/model_converters/official_to_mmffnet.py \
-#       ffnet_3_distillation.pth.tar checkpoints/ffnet-3_in1k.pth
-# prefix='backbone.' takes the classifier's backbone weights. Use
-# --cfg-options model.backbone.init_cfg=None to start from scratch.
-checkpoint = 'checkpoints/ffnet-3_in1k.pth'
-crop_size = (512, 512)
 model = dict(
-    data_preprocessor=dict(size=crop_size),
     backbone=dict(
         arch='3',
         drop_path_rate=0.3,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
-    decode_head=dict(in_channels=[96, 192, 384, 768], num_classes=150),
-    auxiliary_head=dict(in_channels=384, num_classes=150))
+        init_cfg=dict(checkpoint='checkpoints/ffnet-3_in1k.pth')),
+    decode_head=dict(in_channels=[96, 192, 384, 768]),
+    auxiliary_head=dict(in_channels=384))
 
-# Layer-wise lr decay 0.9 as in the official FFNet-3 config.
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.9))
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))
