@@ -151,3 +151,28 @@ def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
     ckpt = torch.load(osp.join(cfg.work_dir, 'epoch_1.pth'),
                       map_location='cpu', weights_only=False)
     assert not any('teacher' in k for k in ckpt['state_dict'])
+
+
+@pytest.mark.parametrize('variant', '1234')
+def test_deploy_configs_load_folded_checkpoints(variant, tmp_path):
+    """deploy/ configs build the folded network: folded weights load
+    strictly and give the unfolded model's logits."""
+    from mmffnet import reparameterize_model
+    from mmffnet.utils import load_checkpoint_strict
+    from tests.utils import randomize_bn_stats, relative_error
+    train_cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, f'ffnet-{variant}_8xb128_in1k.py'))
+    model = randomize_bn_stats(build_model(train_cfg)).eval()
+    folded = reparameterize_model(model)
+    ckpt = tmp_path / 'folded.pth'
+    torch.save({'state_dict': folded.state_dict()}, ckpt)
+    deploy_cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, 'deploy',
+                 f'ffnet-{variant}-deploy_8xb128_in1k.py'))
+    deployed = build_model(deploy_cfg).eval()
+    assert deployed.backbone.deploy
+    load_checkpoint_strict(deployed, str(ckpt))
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert relative_error(deployed(x, mode='tensor'),
+                              model(x, mode='tensor')) < 1e-4
