@@ -5,39 +5,32 @@
 # reaches mIoU 76.7 on the demo validation split (see README.md).
 # Plain BN (no SyncBN), so it runs in one CPU process.
 _base_ = [
+    '../_base_/models/ffnet_seg.py',
     '../_base_/datasets/demo_shapes_seg_128x128.py',
     'mmseg::_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 
 crop_size = (128, 128)
 num_classes = 4
 norm_cfg = dict(type='BN', requires_grad=True)
+# The FFNet-seg segmentor of the base, shrunk: a small custom arch, a
+# one-block head, plain BN.
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255,
-        size=crop_size),
+    data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        type='FFNetSeg',
         arch=dict(
+            _delete_=True,
             depths=[1, 1, 2, 1],
             channels=[24, 48, 96, 192],
             channel_mixer_kernels=[3, 3, 3, 3],
             token_mixer_kernels=[3, 3, 7, 7],
             mlp_ratio=3),
         stem_channels=16,
+        drop_path_rate=0.,
         layer_scale_init_value=0.,  # from scratch: no layer scale
         norm_cfg=norm_cfg),
     decode_head=dict(
-        type='FFNetHead',
         in_channels=[48, 96, 192],
-        in_index=[0, 1, 2],
         channels=96,
         head_width=48,
         num_blocks=1,
@@ -45,14 +38,8 @@ model = dict(
         channel_mixer_kernel=7,
         mlp_ratio=2,
         drop_path_rate=0.,
-        dropout_ratio=0.1,
         num_classes=num_classes,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        norm_cfg=norm_cfg))
 
 max_iters = 1000
 optim_wrapper = dict(
