@@ -29,5 +29,7 @@ setup(
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
     python_requires='>=3.9',
     install_requires=read_requirements('runtime.txt'),
-    extras_require=dict(tests=read_requirements('tests.txt')),
+    extras_require=dict(
+        deploy=read_requirements('deploy.txt'),
+        tests=read_requirements('tests.txt')),
 )

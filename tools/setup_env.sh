@@ -80,9 +80,10 @@ else
   log "using cached mmcv wheel $MMCV_WHEEL"
 fi
 
-log "installing mmcv, mmpretrain, mmdet, mmsegmentation, test tools and mmffnet (editable)"
+log "installing mmcv, mmpretrain, mmdet, mmsegmentation, deployment runtimes, test tools and mmffnet (editable)"
 pipi install -q "$MMCV_WHEEL"
-pipi install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+pipi install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/deploy.txt" \
+  -r "$ROOT/requirements/tests.txt"
 pipi install -q --no-deps --no-build-isolation -e "$ROOT"
 
 "$VENV/bin/python" - <<'EOF'

@@ -1,25 +1,40 @@
-"""Fold, export and verify mmffnet models (ONNX, TorchScript, Core ML).
+"""Fold, export and verify mmffnet models.
+
+Formats: ONNX, OpenVINO IR, TorchScript and Core ML; ONNX and OpenVINO
+also as int8 (post-training static quantization).
 
 The flow of :func:`export_model`: build the model from its config (random
 weights unless a checkpoint is given), revert SyncBN, fold it, check that
 folding kept the outputs, export the folded model, then run the exported
-file in its own runtime and compare it with PyTorch.
+file in its own runtime and compare it with PyTorch: to ``tolerance`` in
+fp32, and for int8 by top-1 agreement on the validation images.
 """
 import os
 import os.path as osp
 import platform
+import tempfile
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 
-from .runtimes import (max_abs_error, max_relative_error, ort_session,
-                       run_ort)
+from .runtimes import (max_abs_error, max_relative_error, openvino_model,
+                       ort_session, run_openvino, run_ort)
 from .wrappers import ExportError, as_tuple, deploy_module
 
-FORMATS = ('onnx', 'torchscript', 'coreml')
-SUFFIXES = {'onnx': '.onnx', 'torchscript': '.pt', 'coreml': '.mlpackage'}
+if TYPE_CHECKING:
+    from .calibration import AgreementReport
+
+FORMATS = ('onnx', 'openvino', 'torchscript', 'coreml')
+INT8_FORMATS = ('onnx', 'openvino')
+SUFFIXES = {
+    'onnx': '.onnx',
+    'openvino': '.xml',
+    'torchscript': '.pt',
+    'coreml': '.mlpackage'
+}
 ONNX_OPSET = 17
 
 
@@ -31,6 +46,7 @@ class DeployModel:
     inputs: torch.Tensor
     task: str
     output_names: List[str] = field(default_factory=list)
+    preprocessor: Optional[nn.Module] = None  # the task model's
 
 
 @dataclass
@@ -44,11 +60,24 @@ class ExportReport:
     export_rel_err: Optional[float] = None
     notes: List[str] = field(default_factory=list)
     tolerance: float = 1e-4
+    int8: bool = False
+    agreement: Optional['AgreementReport'] = None  # int8: on val images
+    min_agreement: float = 0.99
+
+    @property
+    def int8_agreement(self) -> Optional[float]:
+        """Top-1 agreement of the int8 model with PyTorch fp32."""
+        if self.agreement is None:
+            return None
+        return self.agreement.results[-1].agreement
 
     @property
     def passed(self) -> bool:
         errors = [self.fold_rel_err, self.export_rel_err]
-        return all(e is None or e <= self.tolerance for e in errors)
+        if not all(e is None or e <= self.tolerance for e in errors):
+            return False
+        return not self.int8 or (self.int8_agreement is not None and
+                                 self.int8_agreement >= self.min_agreement)
 
 
 def check_format(fmt: str) -> str:
@@ -121,7 +150,8 @@ def prepare(cfg,
     names = ['output'] if num_outputs == 1 else [
         f'output{i}' for i in range(num_outputs)
     ]
-    return DeployModel(unfolded, folded, inputs, task, names)
+    return DeployModel(unfolded, folded, inputs, task, names,
+                       model.data_preprocessor)
 
 
 def fold_errors(deploy: DeployModel) -> Tuple[float, float]:
@@ -167,6 +197,32 @@ def export_onnx(deploy: DeployModel, path: str,
 
 def onnx_outputs(path: str, inputs: torch.Tensor, threads=None):
     return run_ort(ort_session(path, threads), inputs)
+
+
+# ------------------------------------------------------------ OpenVINO ----
+def export_openvino(deploy: DeployModel,
+                    path: str,
+                    onnx_path: Optional[str] = None) -> str:
+    """OpenVINO IR (``.xml`` + ``.bin``) through the ONNX export.
+
+    Weights stay fp32 (OpenVINO would store them as fp16 by default);
+    ``onnx_path`` converts an existing ONNX file instead, e.g. an int8 one.
+    """
+    import openvino as ov
+    if not path.endswith('.xml'):
+        raise ExportError(f'OpenVINO IR is an .xml file (weights go to a '
+                          f'.bin beside it); use --out '
+                          f'{osp.splitext(path)[0]}.xml')
+    with tempfile.TemporaryDirectory() as workdir:
+        if onnx_path is None:
+            onnx_path = export_onnx(deploy, osp.join(workdir, 'model.onnx'))
+        ov.save_model(
+            ov.convert_model(onnx_path), path, compress_to_fp16=False)
+    return path
+
+
+def openvino_outputs(path: str, inputs: torch.Tensor, threads=None):
+    return run_openvino(openvino_model(path, threads, 'fp32'), inputs)
 
 
 # --------------------------------------------------------- TorchScript ----
@@ -259,13 +315,20 @@ def export_model(cfg,
                  with_normalize: bool = False,
                  image_input: bool = False,
                  dynamic_batch: bool = False,
-                 tolerance: float = 1e-4) -> ExportReport:
+                 tolerance: float = 1e-4,
+                 int8: bool = False,
+                 calib_images: int = 300,
+                 calib_method: str = 'minmax',
+                 eval_images: int = 0,
+                 min_agreement: float = 0.99) -> ExportReport:
     """Fold, export to ``fmt`` at ``out``, and verify against PyTorch.
 
     Args:
         cfg (Config): The model config.
-        fmt (str): ``'onnx'``, ``'torchscript'`` or ``'coreml'``.
-        out (str): Output path (``.onnx``, ``.pt``, ``.mlpackage``).
+        fmt (str): ``'onnx'``, ``'openvino'``, ``'torchscript'`` or
+            ``'coreml'``.
+        out (str): Output path (``.onnx``, ``.xml``, ``.pt``,
+            ``.mlpackage``).
         checkpoint (str, optional): Weights; random when None.
         shape (Sequence[int], optional): Input H W.
         backbone_only (bool): Export the backbone (multi-scale outputs).
@@ -274,7 +337,16 @@ def export_model(cfg,
             ``with_normalize``).
         dynamic_batch (bool): ONNX with a dynamic batch axis.
         tolerance (float): Largest accepted error, relative to the output
-            scale, for folding and for the exported model.
+            scale, for folding and for the fp32 exported model.
+        int8 (bool): Quantize (ONNX / OpenVINO, classifiers): calibrate on
+            ``calib_images`` training images, then check the top-1
+            agreement with PyTorch fp32 on ``eval_images`` validation
+            images (0: all) against ``min_agreement``.
+        calib_images (int): Calibration images. Defaults to 300.
+        calib_method (str): ``'minmax'``, ``'percentile'`` or
+            ``'entropy'``.
+        eval_images (int): Validation images for the int8 check.
+        min_agreement (float): Smallest accepted int8 top-1 agreement.
 
     Returns:
         ExportReport: errors measured; ``passed`` tells parity.
@@ -288,16 +360,35 @@ def export_model(cfg,
                           'scale for all channels, the std is per channel)')
     if dynamic_batch and fmt != 'onnx':
         raise ExportError('--dynamic-batch applies to --format onnx only')
+    if int8:
+        calib, check, shape = _int8_images(cfg, fmt, checkpoint, shape,
+                                           backbone_only, calib_images,
+                                           eval_images, min_agreement,
+                                           dynamic_batch)
     deploy = prepare(cfg, checkpoint, shape, backbone_only, with_normalize)
     fold_abs, fold_rel = fold_errors(deploy)
-    report = ExportReport(out, fmt, fold_abs, fold_rel, tolerance=tolerance)
+    report = ExportReport(
+        out,
+        fmt,
+        fold_abs,
+        fold_rel,
+        tolerance=tolerance,
+        int8=int8,
+        min_agreement=min_agreement)
     if osp.dirname(osp.abspath(out)):
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    if int8:
+        _export_int8(deploy, fmt, out, calib, check, calib_method,
+                     with_normalize, report)
+        return report
     reference = reference_outputs(deploy)
     try:
         if fmt == 'onnx':
             export_onnx(deploy, out, dynamic_batch)
             outputs = onnx_outputs(out, deploy.inputs)
+        elif fmt == 'openvino':
+            export_openvino(deploy, out)
+            outputs = openvino_outputs(out, deploy.inputs)
         elif fmt == 'torchscript':
             export_torchscript(deploy, out)
             outputs = torchscript_outputs(out, deploy.inputs)
@@ -323,3 +414,87 @@ def export_model(cfg,
     report.export_abs_err = max_abs_error(outputs, reference)
     report.export_rel_err = max_relative_error(outputs, reference)
     return report
+
+
+# ---------------------------------------------------------------- int8 ----
+def _int8_images(cfg, fmt, checkpoint, shape, backbone_only, calib_images,
+                 eval_images, min_agreement, dynamic_batch):
+    """Check the int8 options; the calibration and check images."""
+    from mmffnet.apis import task_of
+    from .calibration import ClassificationImages
+    if fmt not in INT8_FORMATS:
+        raise ExportError(f'--int8 applies to --format '
+                          f'{" or ".join(INT8_FORMATS)}, not {fmt}')
+    if task_of(cfg) != 'mmpretrain' or backbone_only:
+        raise ExportError('--int8 is implemented for whole classifiers: '
+                          'calibration and the accuracy check need labelled '
+                          'images of the config\'s dataset')
+    if checkpoint is None:
+        raise ExportError('--int8 needs --checkpoint: int8 ranges calibrated '
+                          'on random weights mean nothing')
+    if calib_images <= 0:
+        raise ExportError(f'--calib-images must be positive, got '
+                          f'{calib_images}')
+    if not 0 < min_agreement <= 1:
+        raise ExportError(f'--min-agreement is a fraction in (0, 1], got '
+                          f'{min_agreement}')
+    if dynamic_batch:
+        raise ExportError('--int8 exports a fixed batch; drop '
+                          '--dynamic-batch')
+    calib = ClassificationImages(cfg, 'train', calib_images)
+    check = ClassificationImages(cfg, 'val', eval_images)
+    if shape and tuple(check_shape(shape)) != calib.shape:
+        raise ExportError(f'--shape {tuple(shape)} differs from the '
+                          f'{calib.shape} images the test pipeline makes; '
+                          'drop --shape or change the pipeline')
+    return calib, check, calib.shape
+
+
+def _export_int8(deploy: DeployModel, fmt: str, out: str, calib, check,
+                 calib_method: str, raw_pixels: bool,
+                 report: ExportReport) -> None:
+    """Export fp32 ONNX, quantize it, convert, and compare on images."""
+    from .calibration import compare_classifiers
+    from .quantize import quantize_onnx
+    if deploy.preprocessor is None:
+        raise ExportError('the model has no data preprocessor to prepare '
+                          'the calibration images')
+    batch = len(deploy.inputs)
+    with tempfile.TemporaryDirectory() as workdir:
+        fp32 = export_onnx(deploy, osp.join(workdir, 'fp32.onnx'))
+        quantized = out if fmt == 'onnx' else osp.join(workdir, 'int8.onnx')
+        quantize_onnx(fp32, quantized,
+                      (x for x, _ in calib.batches(
+                          deploy.preprocessor, raw_pixels=raw_pixels)),
+                      calib_method)
+        report.notes.append(f'int8: {len(calib)} {calib.split} images '
+                            f'calibrated ({calib_method}), convolutions '
+                            'quantized (per-channel int8 weights)')
+        if fmt == 'onnx':
+            runtime, run = 'onnxruntime int8', _ort_runner(out)
+        else:
+            export_openvino(deploy, out, onnx_path=quantized)
+            runtime, run = 'OpenVINO int8', _openvino_runner(out)
+
+    def torch_fp32(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return deploy.folded(torch.from_numpy(x))[0].numpy()
+
+    def exported(x: np.ndarray) -> np.ndarray:  # it has a fixed batch size
+        return np.concatenate(
+            [run(x[i:i + batch]) for i in range(0, len(x) - batch + 1, batch)])
+
+    report.agreement = compare_classifiers(
+        {'PyTorch fp32': torch_fp32, runtime: exported},
+        check.batches(deploy.preprocessor, raw_pixels=raw_pixels))
+
+
+def _ort_runner(path: str):
+    session = ort_session(path)
+    return lambda x: run_ort(session, torch.from_numpy(x))[0]
+
+
+def _openvino_runner(path: str):
+    compiled = openvino_model(path, precision='fp32')
+    request = compiled.create_infer_request()
+    return lambda x: run_openvino(compiled, x, request)[0]

@@ -5,11 +5,18 @@
         --format coreml --out ffnet-1.mlpackage --with-normalize --image-input
     python tools/deployment/export.py DET_CONFIG --backbone-only \
         --format torchscript --out backbone.pt --shape 512 512
+    python tools/deployment/export.py CONFIG --checkpoint CKPT \
+        --format openvino --int8 --out ffnet-1-int8.xml
 
 Classifiers and segmentors export whole (their tensor mode); detectors
 export their backbone with ``--backbone-only``. The tool prints the folding
 error and the exported model's error (max abs, and relative to the output
 scale) and exits with 1 when either exceeds ``--tolerance``.
+
+``--int8`` (classifiers, ONNX or OpenVINO) calibrates on training images,
+quantizes the convolutions, and checks the int8 model on the validation
+images instead: it prints top-1 of PyTorch fp32 and of the int8 model and
+their agreement, and exits with 1 below ``--min-agreement``.
 """
 import argparse
 import sys
@@ -17,14 +24,18 @@ import sys
 
 def parse_args():
     parser = argparse.ArgumentParser(
-        description='Fold, export (ONNX / TorchScript / Core ML) and verify')
+        description='Fold, export (ONNX / OpenVINO / TorchScript / Core ML) '
+        'and verify')
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='weights (random when omitted)')
     parser.add_argument(
-        '--format', required=True, help='onnx, torchscript or coreml')
+        '--format',
+        required=True,
+        help='onnx, openvino, torchscript or coreml')
     parser.add_argument(
-        '--out', required=True,
-        help='output file (.onnx, .pt, or a .mlpackage directory)')
+        '--out',
+        required=True,
+        help='output file (.onnx, .xml, .pt, or a .mlpackage directory)')
     parser.add_argument(
         '--shape', type=int, nargs='+', help='input H W (default per task)')
     parser.add_argument(
@@ -49,6 +60,32 @@ def parse_args():
         type=float,
         default=1e-4,
         help='max error relative to the output scale (default 1e-4)')
+    int8 = parser.add_argument_group('int8 (classifiers; onnx, openvino)')
+    int8.add_argument(
+        '--int8',
+        action='store_true',
+        help='post-training static quantization, checked on val images')
+    int8.add_argument(
+        '--calib-images',
+        type=int,
+        default=300,
+        help='training images to calibrate on (default 300)')
+    int8.add_argument(
+        '--calib-method',
+        default='minmax',
+        choices=['minmax', 'percentile', 'entropy'],
+        help='activation range calibration (default minmax)')
+    int8.add_argument(
+        '--eval-images',
+        type=int,
+        default=0,
+        help='validation images for the check (default 0: all)')
+    int8.add_argument(
+        '--min-agreement',
+        type=float,
+        default=0.99,
+        help='smallest accepted top-1 agreement with PyTorch fp32 '
+        '(default 0.99)')
     from mmengine.config import DictAction
     parser.add_argument(
         '--cfg-options',
@@ -75,7 +112,12 @@ def main():
             with_normalize=args.with_normalize,
             image_input=args.image_input,
             dynamic_batch=args.dynamic_batch,
-            tolerance=args.tolerance)
+            tolerance=args.tolerance,
+            int8=args.int8,
+            calib_images=args.calib_images,
+            calib_method=args.calib_method,
+            eval_images=args.eval_images,
+            min_agreement=args.min_agreement)
     except (ExportError, FileNotFoundError, KeyError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else err
         sys.exit(f'error: {message}')
@@ -88,6 +130,18 @@ def main():
               f'{report.export_rel_err:.3e}')
     for note in report.notes:
         print(f'note: {note}')
+    if report.agreement is not None:
+        print(report.agreement.table())
+    if report.int8:
+        agreement = report.int8_agreement
+        if report.passed:
+            print(f'int8 check OK: top-1 agreement {100 * agreement:.2f}% '
+                  f'>= {100 * report.min_agreement:g}%')
+            return
+        sys.exit(f'error: int8 top-1 agreement {100 * agreement:.2f}% is '
+                 f'below --min-agreement {report.min_agreement:g} (or '
+                 f'folding failed); calibrate on more images, try '
+                 f'--calib-method percentile, or keep fp32')
     if not report.passed:
         sys.exit(f'error: parity failed (relative error above --tolerance '
                  f'{report.tolerance:g}); check the checkpoint and config, '
