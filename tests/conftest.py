@@ -23,3 +23,37 @@ def demo_cls_data(tmp_path_factory):
         ensure_demo_classification_data
     root = tmp_path_factory.mktemp('demo_cls') / 'ffnet_demo_cls'
     return ensure_demo_classification_data(str(root))
+
+
+@pytest.fixture(scope='session')
+def demo_cls_run(tmp_path_factory, demo_cls_data):
+    """The README's main job (FFNet-1 on the demo data, full schedule),
+    trained once per test session: its work dir, config and data root.
+
+    Shared by the demo test and by the checks that need trained weights
+    (int8 calibration is meaningless on random weights).
+    """
+    import subprocess
+    config = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
+    work_dir = str(tmp_path_factory.mktemp('demo_run') / 'work')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    result = subprocess.run(
+        [
+            sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+            '--cfg-options',
+            f'train_dataloader.dataset.data_root={demo_cls_data}',
+            f'val_dataloader.dataset.data_root={demo_cls_data}'
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    with open(os.path.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = os.path.join(work_dir, os.path.basename(f.read()))
+    return dict(
+        work_dir=work_dir,
+        config=os.path.join(REPO_ROOT, config),
+        checkpoint=checkpoint,
+        data_root=demo_cls_data)

@@ -3,8 +3,13 @@
 Every path runs the same inputs; the paths are timed round-robin (one call
 of each in turn, ``iters`` times) so that noise from other processes hits
 all of them alike, and medians are reported. A matrix multiply timed in the
-same loop gives the machine's achievable GFLOP/s, against which each path's
-GFLOP/s (2 x MACs / latency) is set.
+same loop gives the machine's achievable fp32 GFLOP/s, against which each
+path's GFLOP/s (2 x MACs / latency) is set.
+
+Paths in reduced precision (bf16, int8) are listed with their precision and
+their error against fp32 eager; their accuracy on real images is what
+``tools/deployment/export.py --int8`` measures. Runtimes' spinning worker
+threads are turned off, as they would steal the CPU from the next path.
 """
 import os
 import os.path as osp
@@ -18,7 +23,9 @@ import torch
 import torch.nn as nn
 
 from .export import DeployModel, export_onnx
-from .runtimes import max_relative_error, optimized_torchscript, ort_session
+from .runtimes import (max_relative_error, openvino_model,
+                       openvino_precisions, optimized_torchscript,
+                       ort_session, run_openvino)
 
 REFERENCE = 'eager folded'
 MATMUL = 'matmul (machine)'
@@ -30,6 +37,7 @@ class InferencePath:
     name: str
     run: Callable[[], Sequence]
     note: str = ''
+    precision: str = 'fp32'
     times: List[float] = field(default_factory=list)
     rel_err: Optional[float] = None
     flops: Optional[float] = None  # per call, when known up front
@@ -54,6 +62,15 @@ def _channels_last(module: nn.Module, inputs: torch.Tensor) -> Callable:
     return _eager(module, inputs)
 
 
+def _bf16_channels_last(module: nn.Module, inputs: torch.Tensor) -> Callable:
+    supported = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
+    if supported is not None and not supported():
+        raise RuntimeError('this CPU has no native bf16 (AVX512-BF16/AMX)')
+    module = module.to(torch.bfloat16, memory_format=torch.channels_last)
+    inputs = inputs.to(torch.bfloat16, memory_format=torch.channels_last)
+    return _eager(module, inputs)
+
+
 def _torchscript(module: nn.Module, inputs: torch.Tensor) -> Callable:
     scripted = optimized_torchscript(module, inputs)
     return _eager(scripted, inputs)
@@ -71,33 +88,39 @@ def _compiled(module: nn.Module, inputs: torch.Tensor) -> Callable:
     return run
 
 
+def _onnx_file(deploy: DeployModel, workdir: str) -> str:
+    path = osp.join(workdir, 'model.onnx')
+    return path if osp.isfile(path) else export_onnx(deploy, path)
+
+
 def _onnxruntime(deploy: DeployModel, workdir: str, threads: int) -> Callable:
-    path = export_onnx(deploy, osp.join(workdir, 'model.onnx'))
-    session = ort_session(path, threads)
+    session = ort_session(_onnx_file(deploy, workdir), threads, spinning=False)
     feed = {session.get_inputs()[0].name: deploy.inputs.numpy()}
     return lambda: session.run(None, feed)
 
 
-def _openvino(deploy: DeployModel, workdir: str, threads: int) -> Callable:
-    import openvino as ov
-    path = osp.join(workdir, 'model.onnx')
-    if not osp.isfile(path):
-        export_onnx(deploy, path)
-    core = ov.Core()
-    compiled = core.compile_model(
-        core.read_model(path), 'CPU', {
-            'INFERENCE_NUM_THREADS': threads,
-            'PERFORMANCE_HINT': 'LATENCY',
-            'INFERENCE_PRECISION_HINT': 'f32',
-        })
+def _openvino(deploy: DeployModel, workdir: str, threads: int,
+              precision: str) -> Callable:
+    if precision not in openvino_precisions():
+        raise RuntimeError(f'OpenVINO offers no {precision} on this CPU')
+    path = _onnx_file(deploy, workdir)
+    if precision == 'int8':
+        path = _int8_onnx(deploy, path, workdir)
+    compiled = openvino_model(path, threads,
+                              'fp32' if precision == 'int8' else precision)
     request = compiled.create_infer_request()
-    inputs = deploy.inputs.numpy()
+    return lambda: run_openvino(compiled, deploy.inputs, request)
 
-    def run():
-        result = request.infer({0: inputs})
-        return [result[out] for out in compiled.outputs]
 
-    return run
+def _int8_onnx(deploy: DeployModel, fp32_path: str, workdir: str) -> str:
+    """Quantized for timing only: calibrated on random inputs, which says
+    nothing of accuracy (``export.py --int8`` measures that on images)."""
+    from .quantize import quantize_onnx
+    generator = torch.Generator().manual_seed(0)
+    batches = (torch.randn(deploy.inputs.shape, generator=generator).numpy()
+               for _ in range(4))
+    return quantize_onnx(fp32_path, osp.join(workdir, 'model_int8.onnx'),
+                         batches)
 
 
 def _matmul(size: int) -> Callable:
@@ -126,22 +149,32 @@ def build_paths(deploy: DeployModel,
         InferencePath('eager folded channels-last',
                       _channels_last(copy.deepcopy(folded), deploy.inputs)),
     ]
+    # (name, precision, note, builder)
     optional = [
-        ('TorchScript frozen', 'trace+freeze+optimize_for_inference',
+        ('TorchScript frozen', 'fp32', 'trace+freeze+optimize_for_inference',
          lambda: _torchscript(folded, deploy.inputs)),
-        ('ONNX Runtime', 'ORT_ENABLE_ALL (NCHWc, Gelu fusion)',
+        ('ONNX Runtime', 'fp32', 'ORT_ENABLE_ALL (NCHWc, Gelu fusion)',
          lambda: _onnxruntime(deploy, workdir, threads)),
-        ('OpenVINO', 'CPU plugin, f32, LATENCY hint',
-         lambda: _openvino(deploy, workdir, threads)),
+        ('OpenVINO', 'fp32', 'CPU plugin, LATENCY hint',
+         lambda: _openvino(deploy, workdir, threads, 'fp32')),
+        ('eager folded bf16 channels-last', 'bf16',
+         'bf16 weights and activations (oneDNN AVX512-BF16/AMX)',
+         lambda: _bf16_channels_last(copy.deepcopy(folded), deploy.inputs)),
+        ('OpenVINO bf16', 'bf16', 'CPU plugin, bf16 inference precision',
+         lambda: _openvino(deploy, workdir, threads, 'bf16')),
+        ('OpenVINO int8', 'int8',
+         'QDQ convs, calibrated on random inputs: speed only; export.py '
+         '--int8 checks accuracy on images',
+         lambda: _openvino(deploy, workdir, threads, 'int8')),
     ]
     if with_compile:
         optional.insert(
-            1, ('torch.compile', 'inductor, freezing',
+            1, ('torch.compile', 'fp32', 'inductor, freezing',
                 lambda: _compiled(copy.deepcopy(folded), deploy.inputs)))
     skipped = []
-    for name, note, make in optional:
+    for name, precision, note, make in optional:
         try:
-            paths.append(InferencePath(name, make(), note))
+            paths.append(InferencePath(name, make(), note, precision))
         except ImportError as err:
             skipped.append(f'{name}: not installed ({err.name})')
         except Exception as err:  # noqa: BLE001  (report, keep benchmarking)
@@ -175,14 +208,22 @@ def find(paths: List[InferencePath], name: str) -> InferencePath:
     return next(p for p in paths if p.name == name)
 
 
-def time_round_robin(paths: List[InferencePath], iters: int,
-                     warmup: int) -> None:
-    """Warm up, then time one call of each path in turn, ``iters`` times."""
+def time_round_robin(paths: List[InferencePath],
+                     iters: int,
+                     warmup: int,
+                     pause_s: float = 0.) -> None:
+    """Warm up, then time one call of each path in turn, ``iters`` times.
+
+    ``pause_s`` before each timed call lets the previous runtime's worker
+    threads stop spinning, which would otherwise slow the next path.
+    """
     for _ in range(warmup):
         for path in paths:
             path.run()
     for _ in range(iters):
         for path in paths:
+            if pause_s:
+                time.sleep(pause_s)
             start = time.perf_counter()
             path.run()
             path.times.append(time.perf_counter() - start)
@@ -221,9 +262,9 @@ def format_table(paths: List[InferencePath], macs: int,
     matmul = find(paths, MATMUL)
     peak = matmul.flops / matmul.median_s / 1e9
     rows = [
-        '| path | median ms | min ms | img/s | speed-up vs eager folded '
-        '| GFLOP/s | % of matmul | max rel err |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        '| path | precision | median ms | min ms | img/s | speed-up vs eager '
+        'folded | GFLOP/s | % of fp32 matmul | max rel err |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for path in paths:
         if path.name == MATMUL:
@@ -231,12 +272,31 @@ def format_table(paths: List[InferencePath], macs: int,
         med = path.median_s
         gflops = 2 * macs * batch_size / med / 1e9
         err = '-' if path.rel_err is None else f'{path.rel_err:.1e}'
-        rows.append(f'| {path.name} | {med * 1e3:.2f} | '
+        rows.append(f'| {path.name} | {path.precision} | {med * 1e3:.2f} | '
                     f'{min(path.times) * 1e3:.2f} | {batch_size / med:.1f} | '
                     f'{reference / med:.2f}x | {gflops:.1f} | '
                     f'{100 * gflops / peak:.0f}% | {err} |')
-    rows.append(f'| {MATMUL} ({matmul.note}) | {matmul.median_s * 1e3:.2f} '
+    rows.append(f'| {MATMUL} ({matmul.note}) | fp32 | '
+                f'{matmul.median_s * 1e3:.2f} '
                 f'| {min(matmul.times) * 1e3:.2f} | - | - | {peak:.1f} | '
                 f'100% | - |')
     return '\n'.join(rows)
 
+
+
+def summary(paths: List[InferencePath]) -> List[str]:
+    """The fastest path overall and the fastest fp32 one, as ratios."""
+    reference = find(paths, REFERENCE).median_s
+    models = [p for p in paths if p.name not in (MATMUL, 'eager unfolded')]
+    lines = []
+    for label, group in (('fastest', models),
+                         ('fastest fp32', [p for p in models
+                                           if p.precision == 'fp32'])):
+        best = min(group, key=lambda p: p.median_s)
+        lines.append(f'{label}: {best.name} ({best.precision}), '
+                     f'{best.median_s * 1e3:.2f} ms, '
+                     f'{reference / best.median_s:.2f}x eager folded')
+    unfolded = find(paths, 'eager unfolded').median_s
+    lines.append(f'folding: {unfolded / reference:.2f}x (eager unfolded / '
+                 'eager folded)')
+    return lines

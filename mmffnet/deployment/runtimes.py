@@ -143,6 +143,8 @@ def max_abs_error(outputs: Sequence, references: Sequence) -> float:
 
 def _numpy(value) -> np.ndarray:
     if isinstance(value, torch.Tensor):
+        if value.dtype in (torch.bfloat16, torch.float16):
+            value = value.float()  # numpy has no bfloat16
         return value.detach().cpu().numpy()
     return np.asarray(value)
 

@@ -34,7 +34,7 @@ def table_rows(out):
     rows = {}
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if line.startswith('|') and len(cells) == 8 and \
+        if line.startswith('|') and len(cells) == 9 and \
                 not cells[0].startswith(('path', '---')):
             rows[cells[0]] = cells[1:]
     return rows
@@ -43,23 +43,38 @@ def table_rows(out):
 def test_classifier_table(monkeypatch, capsys):
     code, out = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 32,
                               32, '--iters', 2, '--warmup', 1, '--threads',
-                              1, '--matmul-size', 128)
+                              1, '--matmul-size', 128, '--pause-ms', 1)
     assert code is None, code
     assert 'Input: 1x3x32x32' in out
     assert re.search(r'folded MACs/image: \d+\.\d+ G', out)
     rows = table_rows(out)
     expected = {
         'eager unfolded', 'eager folded', 'eager folded channels-last',
-        'TorchScript frozen', 'ONNX Runtime'
+        'TorchScript frozen', 'ONNX Runtime', 'OpenVINO'
     }
     assert expected <= set(rows), out
-    assert rows['eager folded'][3] == '1.00x'
-    for name in expected:
-        median, minimum, ips, ratio, gflops, share, err = rows[name]
+    assert rows['eager folded'][4] == '1.00x'
+    for name, cells in rows.items():
+        if name.startswith('matmul'):
+            continue
+        precision, median, minimum, ips, ratio, gflops, share, err = cells
         assert float(minimum) <= float(median)
         assert ratio.endswith('x') and float(ratio[:-1]) > 0
         assert float(gflops) > 0 and share.endswith('%')
-        assert float(err) < 1e-4, (name, err)  # every path is correct
+        if name in expected:  # every fp32 path computes the same thing
+            assert precision == 'fp32' and float(err) < 1e-4, (name, err)
+        else:  # reduced precision: close, not equal
+            assert precision in ('bf16', 'int8'), name
+            assert 0 < float(err) < 0.5, (name, err)
+    # bf16/int8 rows appear exactly when this CPU supports them.
+    from mmffnet.deployment.runtimes import openvino_precisions
+    for precision in ('bf16', 'int8'):
+        present = f'OpenVINO {precision}' in rows
+        assert present == (precision in openvino_precisions()), out
+    assert re.search(r'^fastest: .+ \((fp32|bf16|int8)\), [\d.]+ ms, '
+                     r'[\d.]+x eager folded$', out, re.M), out
+    assert re.search(r'^fastest fp32: .+ \(fp32\)', out, re.M), out
+    assert re.search(r'^folding: [\d.]+x', out, re.M), out
     matmul = [k for k in table_rows(out) if k.startswith('matmul')]
     assert len(matmul) == 1 and 'torch.mm 128x128' in matmul[0]
 
@@ -70,7 +85,7 @@ def test_detector_benchmarks_backbone(monkeypatch, capsys):
                               '--batch-size', 2, '--matmul-size', 64)
     assert code is None, code
     assert '(backbone)' in out and 'Input: 2x3x32x32' in out
-    assert float(table_rows(out)['ONNX Runtime'][6]) < 1e-4
+    assert float(table_rows(out)['ONNX Runtime'][7]) < 1e-4
 
 
 def test_bad_arguments(monkeypatch, capsys):
@@ -78,6 +93,19 @@ def test_bad_arguments(monkeypatch, capsys):
     assert code == 'error: --iters must be positive'
     code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 0, 8)
     assert isinstance(code, str) and 'positive' in code
+    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--pause-ms', -1)
+    assert code == 'error: --pause-ms must be >= 0'
+
+
+def test_pause_comes_before_each_timed_call(monkeypatch):
+    from mmffnet.deployment import benchmark
+    events = []
+    monkeypatch.setattr(benchmark.time, 'sleep',
+                        lambda s: events.append(('sleep', s)))
+    paths = [InferencePath('a', lambda: events.append(('run', 'a')))]
+    time_round_robin(paths, iters=2, warmup=1, pause_s=0.01)
+    assert events == [('run', 'a'), ('sleep', 0.01), ('run', 'a'),
+                      ('sleep', 0.01), ('run', 'a')]
 
 
 def test_round_robin_interleaves_and_warms_up():

@@ -96,6 +96,31 @@ def test_torchscript_classifier_round_trip(cls_checkpoint, tmp_path):
     assert relative_error(out, unfolded_logits(cls_checkpoint, inputs)) < 1e-4
 
 
+def test_openvino_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
+                                        capsys):
+    import openvino as ov
+    out = tmp_path / 'ffnet-1.xml'
+    code = run_tool(monkeypatch, CLS_CONFIG, '--checkpoint', cls_checkpoint,
+                    '--format', 'openvino', '--out', out, '--shape', *SHAPE)
+    printed = capsys.readouterr().out
+    assert code is None, code
+    assert 'openvino vs PyTorch: max abs err' in printed
+    assert osp.isfile(str(out)[:-4] + '.bin')
+    # Independently of the tool: fp32 weights (not OpenVINO's default fp16)
+    # and, run in fp32, the unfolded PyTorch model's logits.
+    core = ov.Core()
+    model = core.read_model(str(out))
+    consts = [op for op in model.get_ops() if op.get_type_name() == 'Constant']
+    assert consts and all(
+        op.get_element_type() != ov.Type.f16 for op in consts)
+    compiled = core.compile_model(model, 'CPU',
+                                  {'INFERENCE_PRECISION_HINT': 'f32'})
+    inputs = torch.randn(1, 3, *SHAPE)
+    logits = compiled(inputs.numpy())[compiled.outputs[0]]
+    ref = unfolded_logits(cls_checkpoint, inputs)
+    assert relative_error(torch.from_numpy(np.array(logits)), ref) < 1e-4
+
+
 def test_onnx_with_normalize_takes_raw_pixels(tmp_path):
     cfg = load_config(CLS_CONFIG)
     out = str(tmp_path / 'ffnet-1-norm.onnx')
@@ -173,6 +198,7 @@ def test_coreml_produces_loadable_spec(tmp_path):
     'argv, expected',
     [
         ((CLS_CONFIG, '--format', 'tflite'), 'unknown format'),
+        ((CLS_CONFIG, '--format', 'openvino'), 'is an .xml file'),
         ((CLS_CONFIG, '--format', 'onnx', '--shape', '0', '64'),
          'two positive integers'),
         ((CLS_CONFIG, '--format', 'onnx', '--shape', '64', '-1'),
@@ -183,7 +209,7 @@ def test_coreml_produces_loadable_spec(tmp_path):
         (('no/such/config.py', '--format', 'onnx'), 'does not exist'),
     ],
     ids=[
-        'unknown-format', 'zero-shape', 'negative-shape', 'full-detector',
+        'unknown-format', 'openvino-suffix', 'zero-shape', 'negative-shape', 'full-detector',
         'image-input-alone', 'missing-config'
     ])
 def test_bad_arguments_fail_cleanly(argv, expected, tmp_path, monkeypatch):

@@ -1,15 +1,19 @@
 """CPU latency / throughput of a model's inference paths, side by side.
 
     python tools/analysis_tools/benchmark.py CONFIG [--shape H W] \
-        [--batch-size N] [--threads T] [--iters N] [--warmup N] [--compile]
+        [--batch-size N] [--threads T] [--iters N] [--warmup N] \
+        [--pause-ms MS] [--compile]
 
 Paths: eager unfolded, eager folded (NCHW, the reference of the ratios),
-eager folded channels-last, TorchScript frozen, ONNX Runtime, and
-(``--compile``) torch.compile; OpenVINO too when it is installed. They are
-timed round-robin in one run so machine noise hits all alike; each row shows
-the median latency, throughput, speed-up over eager folded, achieved GFLOP/s
-(2 x MACs / latency, MACs by mmengine's analysis) and its share of a
-same-loop fp32 matrix multiply, and the max error relative to eager folded.
+eager folded channels-last, TorchScript frozen, ONNX Runtime, OpenVINO, and
+(``--compile``) torch.compile, all fp32; then the reduced-precision paths
+the CPU supports: eager bf16 channels-last, OpenVINO bf16 and OpenVINO int8.
+They are timed round-robin in one run so machine noise hits all alike; each
+row shows the median latency, throughput, speed-up over eager folded,
+achieved GFLOP/s (2 x MACs / latency, MACs by mmengine's analysis) and its
+share of a same-loop fp32 matrix multiply, and the max error relative to
+eager folded. The int8 model here is calibrated on random inputs (speed
+only); ``tools/deployment/export.py --int8`` checks accuracy on images.
 Detectors are benchmarked backbone-only.
 """
 import argparse
@@ -38,6 +42,12 @@ def parse_args():
         action='store_true',
         help='also torch.compile (inductor; compiling takes a while)')
     parser.add_argument(
+        '--pause-ms',
+        type=float,
+        default=10.,
+        help='pause before each timed call, so the previous runtime\'s '
+        'spinning worker threads do not slow the next (default 10)')
+    parser.add_argument(
         '--matmul-size', type=int, default=1024,
         help='size of the reference matrix multiply')
     return parser.parse_args()
@@ -52,12 +62,15 @@ def main():
     from mmffnet.deployment.benchmark import (build_paths, check_parity,
                                               format_table,
                                               machine_description,
-                                              model_macs, time_round_robin)
+                                              model_macs, summary,
+                                              time_round_robin)
     for name in ('batch_size', 'iters', 'matmul_size'):
         if getattr(args, name) <= 0:
             sys.exit(f'error: --{name.replace("_", "-")} must be positive')
     if args.warmup < 0 or (args.threads is not None and args.threads <= 0):
         sys.exit('error: --warmup must be >= 0 and --threads positive')
+    if args.pause_ms < 0:
+        sys.exit('error: --pause-ms must be >= 0')
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
@@ -78,22 +91,36 @@ def main():
         paths, skipped = build_paths(deploy, workdir, threads, args.compile,
                                      args.matmul_size)
         check_parity(paths)
-        time_round_robin(paths, args.iters, args.warmup)
+        time_round_robin(paths, args.iters, args.warmup,
+                         args.pause_ms / 1e3)
 
-    import onnxruntime
     h, w = deploy.inputs.shape[-2:]
     print(f'Config: {args.config}{" (backbone)" if backbone_only else ""}')
     print(f'Machine: {machine_description()}; threads={threads}; '
-          f'torch {torch.__version__}, onnxruntime {onnxruntime.__version__}')
+          f'{runtime_versions()}')
     print(f'Input: {args.batch_size}x3x{h}x{w}; folded MACs/image: '
           f'{macs / 1e9:.3f} G; {args.iters} round-robin iterations after '
-          f'{args.warmup} warm-up')
+          f'{args.warmup} warm-up, {args.pause_ms:g} ms pause before each '
+          'call')
     print(format_table(paths, macs, args.batch_size))
     for path in paths:
         if path.note:
             print(f'- {path.name}: {path.note}')
     for reason in skipped:
         print(f'- skipped {reason}')
+    for line in summary(paths):
+        print(line)
+
+
+def runtime_versions() -> str:
+    import importlib.metadata as metadata
+    versions = []
+    for name in ('torch', 'onnxruntime', 'openvino'):
+        try:
+            versions.append(f'{name} {metadata.version(name)}')
+        except metadata.PackageNotFoundError:
+            pass
+    return ', '.join(versions)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,175 @@
+"""int8 quantization: the QDQ rewrite itself, and the export tool's int8
+path checked on the trained demo classifier."""
+import os.path as osp
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+import torch.nn as nn
+
+from mmffnet.deployment.calibration import compare_classifiers
+from mmffnet.deployment.export import ExportReport
+from mmffnet.deployment.quantize import quantize_onnx
+
+from .test_export import run_tool
+
+
+class TinyNet(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.act = nn.GELU()
+        self.conv2 = nn.Conv2d(16, 16, 1)
+
+    def forward(self, x):
+        y = self.act(self.conv1(x))
+        return y + self.conv2(y)
+
+
+@pytest.fixture
+def tiny_onnx(tmp_path):
+    torch.manual_seed(0)
+    path = str(tmp_path / 'tiny.onnx')
+    torch.onnx.export(
+        TinyNet().eval(), (torch.randn(1, 3, 16, 16), ),
+        path,
+        dynamo=False,
+        opset_version=17,
+        input_names=['input'])
+    return path
+
+
+def calibration_batches(n=4, batch=3):
+    rng = np.random.RandomState(0)
+    return [rng.randn(batch, 3, 16, 16).astype(np.float32) for _ in range(n)]
+
+
+@pytest.mark.parametrize('method', ['minmax', 'percentile', 'entropy'])
+def test_only_convs_become_int8(tiny_onnx, tmp_path, method):
+    out = str(tmp_path / f'tiny_{method}.onnx')
+    # Batches of 3 are cut to the model's fixed batch of 1.
+    quantize_onnx(tiny_onnx, out, calibration_batches(), method)
+    graph = onnx.load(out).graph
+    ops = [n.op_type for n in graph.node]
+    assert ops.count('QuantizeLinear') >= 2 and 'DequantizeLinear' in ops
+    weights = [
+        i for i in graph.initializer
+        if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4
+    ]
+    assert len(weights) == 2  # both conv weights, per output channel
+    producers = {o: n.op_type for n in graph.node for o in n.output}
+    # Only convs read int8: the GELU and the residual add get float inputs.
+    for node in graph.node:
+        if node.op_type in ('Erf', 'Add', 'Div', 'Gelu'):
+            assert all(producers.get(i) != 'DequantizeLinear'
+                       for i in node.input), node.name
+    assert any(n.op_type == 'Add' for n in graph.node)
+    x = calibration_batches(1, 1)[0]
+    fp32 = ort.InferenceSession(tiny_onnx).run(None, {'input': x})[0]
+    int8 = ort.InferenceSession(out).run(None, {'input': x})[0]
+    err = np.abs(int8 - fp32).max() / np.abs(fp32).max()
+    assert 0 < err < 0.05, err  # quantized, yet close
+
+
+def test_quantize_rejects_bad_input(tiny_onnx, tmp_path):
+    with pytest.raises(ValueError, match='calibration method'):
+        quantize_onnx(tiny_onnx, str(tmp_path / 'x.onnx'), [], 'kl')
+    with pytest.raises(ValueError, match='no calibration batches'):
+        quantize_onnx(tiny_onnx, str(tmp_path / 'x.onnx'), [])
+
+
+def test_compare_classifiers_counts_agreement():
+    logits = np.array([[2., 1.], [0., 3.], [5., 1.], [1., 2.]])
+    flipped = logits.copy()
+    flipped[0] = [1., 2.]  # one prediction changes
+    batches = [(logits[:2], np.array([0, 1])), (logits[2:], np.array([0, 0]))]
+    lookup = {id(b[0]): i for i, b in enumerate(batches)}
+    outputs = {0: flipped[:2], 1: flipped[2:]}
+    report = compare_classifiers(
+        {
+            'ref': lambda x: x,
+            'other': lambda x: outputs[lookup[id(x)]]
+        }, batches)
+    assert report['ref'].top1 == 0.75 and report['ref'].agreement == 1.0
+    assert report['other'].agreement == 0.75
+    assert report['other'].top1 == 0.5
+    assert report['other'].max_rel_err == pytest.approx(1 / 5)
+    assert '| other | 50.00 | 75.00 |' in report.table()
+
+
+def test_int8_report_fails_below_min_agreement():
+    from mmffnet.deployment.calibration import (AgreementReport,
+                                                AgreementResult)
+    report = ExportReport('x.onnx', 'onnx', 0., 0., int8=True)
+    assert not report.passed  # no check ran
+    report.agreement = AgreementReport('PyTorch fp32', [
+        AgreementResult('PyTorch fp32', .9, 1., 0., 10),
+        AgreementResult('int8', .8, .9, .1, 10)
+    ])
+    assert report.int8_agreement == 0.9 and not report.passed
+    report.min_agreement = 0.9
+    assert report.passed
+
+
+@pytest.mark.parametrize('fmt', ['openvino', 'onnx'])
+def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, tmp_path,
+                                         monkeypatch, capsys):
+    out = tmp_path / ('demo-int8.xml' if fmt == 'openvino' else
+                      'demo-int8.onnx')
+    root = demo_cls_run['data_root']
+    code = run_tool(monkeypatch, demo_cls_run['config'], '--checkpoint',
+                    demo_cls_run['checkpoint'], '--format', fmt, '--int8',
+                    '--out', out, '--calib-images', 100, '--eval-images', 150,
+                    '--cfg-options',
+                    f'train_dataloader.dataset.data_root={root}',
+                    f'val_dataloader.dataset.data_root={root}')
+    printed = capsys.readouterr().out
+    sys.stdout.write(printed)
+    assert code is None, code
+    assert 'int8 check OK' in printed
+    rows = [line for line in printed.splitlines() if 'int8 |' in line]
+    assert len(rows) == 1, printed
+    cells = [c.strip() for c in rows[0].strip('|').split('|')]
+    top1, agreement, images = float(cells[1]), float(cells[2]), int(cells[4])
+    assert images == 150 and agreement >= 99.0 and top1 >= 90.0
+    assert osp.isfile(out)
+    if fmt == 'openvino':
+        import openvino as ov
+        types = {op.get_type_name() for op in ov.Core().read_model(
+            str(out)).get_ops()}
+        assert 'FakeQuantize' in types or 'FakeConvert' in types, types
+        assert osp.isfile(str(out)[:-4] + '.bin')
+
+
+@pytest.mark.parametrize(
+    'extra, expected',
+    [
+        (('--format', 'torchscript', '--out', 'x.pt'), 'onnx or openvino'),
+        (('--format', 'onnx', '--out', 'x.onnx'), 'needs --checkpoint'),
+        (('--format', 'onnx', '--out', 'x.onnx', '--checkpoint', 'c.pth',
+          '--calib-images', '0'), '--calib-images must be positive'),
+        (('--format', 'onnx', '--out', 'x.onnx', '--checkpoint', 'c.pth',
+          '--min-agreement', '1.5'), '--min-agreement'),
+    ],
+    ids=['torchscript', 'no-checkpoint', 'no-calibration', 'bad-agreement'])
+def test_int8_bad_arguments(extra, expected, monkeypatch):
+    from .test_export import CLS_CONFIG
+    code = run_tool(monkeypatch, CLS_CONFIG, '--int8', *extra)
+    assert isinstance(code, str) and code.startswith('error: '), code
+    assert expected in code
+
+
+def test_int8_names_a_missing_dataset(tmp_path, monkeypatch):
+    from .test_export import CLS_CONFIG
+    ckpt = tmp_path / 'c.pth'
+    ckpt.write_bytes(b'')
+    code = run_tool(monkeypatch, CLS_CONFIG, '--int8', '--format', 'onnx',
+                    '--out', tmp_path / 'x.onnx', '--checkpoint', ckpt,
+                    '--cfg-options',
+                    f'train_dataloader.dataset.data_root={tmp_path}/none')
+    assert isinstance(code, str) and 'does not exist' in code
+    assert f'{tmp_path}/none' in code
