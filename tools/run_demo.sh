@@ -19,3 +19,6 @@ echo "[demo] evaluating the folded (deploy) model from $CKPT"
 $PY tools/test.py "$CONFIG" "$CKPT" --deploy --work-dir "$WORK_DIR/test"
 IMAGE=$(ls data/ffnet_demo_cls/validation/star/*.png | head -n 1)
 $PY tools/infer.py "$CONFIG" "$CKPT" "$IMAGE" --out "$WORK_DIR/prediction.png"
+echo "[demo] exporting the folded model to OpenVINO int8 and checking it on the validation images"
+$PY tools/deployment/export.py "$CONFIG" --checkpoint "$CKPT" --format openvino --int8 \
+  --out "$WORK_DIR/deploy/ffnet-1-demo-int8.xml"
