@@ -63,8 +63,9 @@ def random_official_state_dict(layout, arch, seed=0):
     return state
 
 
-def official_forward(sd, x):
-    """The official FFNet classifier, evaluated from its state dict."""
+def official_stages(sd, x):
+    """Outputs of the four stages of the official FFNet, evaluated from its
+    state dict (keys without any ``backbone.`` prefix)."""
 
     def bn(x, p):
         return F.batch_norm(x, sd[p + '.running_mean'], sd[p + '.running_var'],
@@ -91,6 +92,7 @@ def official_forward(sd, x):
 
     x = F.gelu(conv_bn(x, 'patch_embed.0', 2))
     x = conv_bn(x, 'patch_embed.2', 2)
+    outs = []
     for s in range(4):
         blocks = sorted({
             int(k.split('.')[2])
@@ -117,8 +119,16 @@ def official_forward(sd, x):
             if p + '.channel_mixer.layer_scale' in sd:
                 c = c * sd[p + '.channel_mixer.layer_scale']
             x = x + c
-    x = bn(x, 'norm').mean((2, 3))
-    return F.linear(x, sd['head.weight'], sd['head.bias'])
+        outs.append(x)
+    return outs
+
+
+def official_forward(sd, x):
+    """The official FFNet classifier, evaluated from its state dict."""
+    x = official_stages(sd, x)[-1]
+    x = F.batch_norm(x, sd['norm.running_mean'], sd['norm.running_var'],
+                     sd['norm.weight'], sd['norm.bias'], False, 0., 1e-5)
+    return F.linear(x.mean((2, 3)), sd['head.weight'], sd['head.bias'])
 
 
 @pytest.mark.parametrize('arch', ['1', '2', '3', '4'])
