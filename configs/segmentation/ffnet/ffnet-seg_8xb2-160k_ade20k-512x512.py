@@ -12,9 +12,11 @@ custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 
 # The ImageNet-pre-trained FFNet-seg backbone, e.g. from
 #   python tools/train.py configs/classification/ffnet/ffnet-seg_8xb128_in1k.py
-# (prefix='backbone.' takes the classifier's backbone weights). The official
-# ffnet_seg.pth.tar uses another key layout that the converter does not map
-# yet. Use --cfg-options model.backbone.init_cfg=None to start from scratch.
+# (prefix='backbone.' takes the classifier's backbone weights), or converted
+# from the official release:
+#   python tools/model_converters/official_to_mmffnet.py \
+#       ffnet_seg.pth.tar checkpoints/ffnet-seg_in1k.pth
+# Use --cfg-options model.backbone.init_cfg=None to start from scratch.
 checkpoint = 'checkpoints/ffnet-seg_in1k.pth'
 crop_size = (512, 512)
 model = dict(
