@@ -115,16 +115,18 @@ def test_int8_report_fails_below_min_agreement():
     assert report.passed
 
 
-@pytest.mark.parametrize('fmt', ['openvino', 'onnx'])
-def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, tmp_path,
+@pytest.mark.parametrize(
+    'fmt, extra', [('openvino', ()), ('onnx', ('--with-normalize', ))],
+    ids=['openvino', 'onnx-with-normalize'])
+def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, extra, tmp_path,
                                          monkeypatch, capsys):
     out = tmp_path / ('demo-int8.xml' if fmt == 'openvino' else
                       'demo-int8.onnx')
     root = demo_cls_run['data_root']
     code = run_tool(monkeypatch, demo_cls_run['config'], '--checkpoint',
                     demo_cls_run['checkpoint'], '--format', fmt, '--int8',
-                    '--out', out, '--calib-images', 100, '--eval-images', 150,
-                    '--cfg-options',
+                    *extra, '--out', out, '--calib-images', 100,
+                    '--eval-images', 150, '--cfg-options',
                     f'train_dataloader.dataset.data_root={root}',
                     f'val_dataloader.dataset.data_root={root}')
     printed = capsys.readouterr().out
@@ -143,6 +145,10 @@ def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, tmp_path,
             str(out)).get_ops()}
         assert 'FakeQuantize' in types or 'FakeConvert' in types, types
         assert osp.isfile(str(out)[:-4] + '.bin')
+    else:  # raw 0-255 RGB in: the graph starts by normalising
+        graph = onnx.load(str(out)).graph
+        first = next(n for n in graph.node if 'input' in n.input)
+        assert first.op_type == 'Sub', first.op_type
 
 
 @pytest.mark.parametrize(
