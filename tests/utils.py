@@ -40,3 +40,35 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def tiny_retinanet(backbone: dict, in_channels, width: int = 16) -> dict:
+    """A small mmdet RetinaNet config around ``backbone`` (three levels of
+    ``in_channels`` into an FPN of ``width``), for tests that need a whole
+    detector but not its accuracy."""
+    return dict(
+        type='RetinaNet',
+        data_preprocessor=dict(type='DetDataPreprocessor'),
+        backbone=backbone,
+        neck=dict(
+            type='FPN',
+            in_channels=list(in_channels),
+            out_channels=width,
+            start_level=0,
+            add_extra_convs='on_input',
+            num_outs=5),
+        bbox_head=dict(
+            type='RetinaHead',
+            num_classes=3,
+            in_channels=width,
+            stacked_convs=1,
+            feat_channels=width,
+            anchor_generator=dict(
+                type='AnchorGenerator',
+                octave_base_scale=4,
+                scales_per_octave=3,
+                ratios=[1.0],
+                strides=[8, 16, 32, 64, 128]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+            loss_cls=dict(type='FocalLoss', use_sigmoid=True),
+            loss_bbox=dict(type='L1Loss')))

@@ -9,6 +9,7 @@ import mmffnet  # noqa: F401
 from mmffnet.converters import convert_official
 from tests.test_converters.test_official import (find_layout,
                                                  random_official_state_dict)
+from tests.utils import tiny_retinanet
 
 DET_BACKBONE = dict(
     type='FFNet',
@@ -46,36 +47,15 @@ def test_converted_checkpoint_loads_into_detector(converted_ckpt):
     path, state_dict = converted_ckpt
     init_default_scope('mmdet')
     model = MODELS.build(
-        dict(
-            type='RetinaNet',
-            data_preprocessor=dict(type='DetDataPreprocessor'),
-            backbone=dict(
+        tiny_retinanet(
+            dict(
                 DET_BACKBONE,
                 out_indices=(1, 2, 3),
                 init_cfg=dict(
                     type='Pretrained', checkpoint=path,
                     prefix='backbone.')),
-            neck=dict(
-                type='FPN',
-                in_channels=[160, 320, 640],
-                out_channels=32,
-                add_extra_convs='on_input',
-                num_outs=5),
-            bbox_head=dict(
-                type='RetinaHead',
-                num_classes=3,
-                in_channels=32,
-                stacked_convs=1,
-                feat_channels=32,
-                anchor_generator=dict(
-                    type='AnchorGenerator',
-                    octave_base_scale=4,
-                    scales_per_octave=3,
-                    ratios=[1.0],
-                    strides=[8, 16, 32, 64, 128]),
-                bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
-                loss_cls=dict(type='FocalLoss', use_sigmoid=True),
-                loss_bbox=dict(type='L1Loss'))))
+            in_channels=[160, 320, 640],
+            width=32))
     model.init_weights()
     own = model.backbone.state_dict()
     loaded = 0

@@ -9,6 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 
 import mmffnet  # noqa: F401
+from tests.utils import tiny_retinanet
 
 BASE_LR, BASE_WD, DECAY = 1e-4, 0.05, 0.8
 # Tiny FFNet with FFNet-4's 27 blocks in stage 2, so every one of the 14
@@ -52,35 +53,12 @@ def classifier():
 def detector():
     return build(
         'mmdet',
-        dict(
-            type='RetinaNet',
-            data_preprocessor=dict(type='DetDataPreprocessor'),
-            backbone=tiny_backbone(
+        tiny_retinanet(
+            tiny_backbone(
                 out_indices=(1, 2, 3),
                 final_norm=False,
                 out_norm_cfg=dict(type='LN2d', eps=1e-6)),
-            neck=dict(
-                type='FPN',
-                in_channels=[16, 32, 64],
-                out_channels=16,
-                start_level=0,
-                add_extra_convs='on_input',
-                num_outs=5),
-            bbox_head=dict(
-                type='RetinaHead',
-                num_classes=3,
-                in_channels=16,
-                stacked_convs=1,
-                feat_channels=16,
-                anchor_generator=dict(
-                    type='AnchorGenerator',
-                    octave_base_scale=4,
-                    scales_per_octave=3,
-                    ratios=[0.5, 1.0, 2.0],
-                    strides=[8, 16, 32, 64, 128]),
-                bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
-                loss_cls=dict(type='FocalLoss', use_sigmoid=True),
-                loss_bbox=dict(type='L1Loss'))))
+            in_channels=[16, 32, 64]))
 
 
 def segmentor():
