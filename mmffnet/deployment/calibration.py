@@ -3,7 +3,8 @@
 Calibration reads the config's *training* set through its deterministic
 *test* pipeline (no random crops or flips); the check reads the validation
 set, so the images that set the int8 ranges are not the ones that judge
-them.
+them. Classifiers are judged by top-1 agreement, segmentors by the share of
+pixels whose class agrees (and mIoU against the labels).
 """
 import copy
 import random
@@ -17,11 +18,15 @@ from .runtimes import max_relative_error
 from .wrappers import ExportError
 
 
-class ClassificationImages:
-    """A classification config's images, preprocessed like at inference.
+TASKS = ('mmpretrain', 'mmseg')
+
+
+class DatasetImages:
+    """A classification or segmentation config's images, preprocessed like
+    at inference, with their labels.
 
     Args:
-        cfg (Config): An mmpretrain config of mmffnet.
+        cfg (Config): An mmpretrain or mmseg config of mmffnet.
         split (str): ``'train'`` or ``'val'`` (its dataloader's dataset,
             read with the validation pipeline).
         num_images (int): How many; a seeded random subset when the split
@@ -34,9 +39,11 @@ class ClassificationImages:
 
         from mmffnet.apis import task_of
         from mmffnet.apis.runner import UserInputError, check_data_roots
-        if task_of(cfg) != 'mmpretrain':
+        self.task = task_of(cfg)
+        if self.task not in TASKS:
             raise ExportError('calibration and accuracy checks on images '
-                              'are implemented for classification configs')
+                              'are implemented for classification and '
+                              'segmentation configs')
         if num_images < 0:
             raise ExportError(f'number of images must be >= 0, got '
                               f'{num_images}')
@@ -44,7 +51,7 @@ class ClassificationImages:
             check_data_roots(cfg, (split, ))
         except UserInputError as err:
             raise ExportError(str(err)) from err
-        init_default_scope('mmpretrain')
+        init_default_scope(self.task)
         dataset_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
         dataset_cfg.pipeline = copy.deepcopy(
             cfg.val_dataloader.dataset.pipeline)
@@ -92,17 +99,21 @@ class ClassificationImages:
                     'pipeline with a fixed-size crop')
             if raw_pixels:
                 inputs = inputs * preprocessor.std + preprocessor.mean
-            labels = np.array(
-                [int(s.gt_label[0]) for s in data['data_samples']])
-            yield inputs.numpy(), labels
+            yield inputs.numpy(), self._labels(data['data_samples'])
+
+    def _labels(self, samples) -> np.ndarray:
+        if self.task == 'mmseg':
+            return np.stack(
+                [s.gt_sem_seg.data[0].numpy() for s in samples])
+        return np.array([int(s.gt_label[0]) for s in samples])
 
 
 @dataclass
 class AgreementResult:
     """One runtime's accuracy on labelled images, next to the reference."""
     name: str
-    top1: float
-    agreement: float  # share of images with the reference's top-1 class
+    top1: float  # classifiers: top-1; segmentors: mIoU
+    agreement: float  # share of images (pixels) with the reference's class
     max_rel_err: float  # logits, relative to the reference's largest
     num_images: int
 
@@ -111,14 +122,17 @@ class AgreementResult:
 class AgreementReport:
     reference: str
     results: List[AgreementResult] = field(default_factory=list)
+    metric: str = 'top-1'
+    unit: str = ''  # what agrees: images ('') or 'pixel '
 
     def __getitem__(self, name: str) -> AgreementResult:
         return next(r for r in self.results if r.name == name)
 
     def table(self) -> str:
         rows = [
-            f'| runtime | top-1 % | agreement with {self.reference} % | '
-            'max rel err (logits) | images |', '|---|---:|---:|---:|---:|'
+            f'| runtime | {self.metric} % | {self.unit}agreement with '
+            f'{self.reference} % | max rel err (logits) | images |',
+            '|---|---:|---:|---:|---:|'
         ]
         for r in self.results:
             rows.append(f'| {r.name} | {100 * r.top1:.2f} | '
@@ -159,4 +173,59 @@ def compare_classifiers(
                             float((pred == ref_pred).mean()),
                             max_relative_error([out], [logits[reference]]),
                             len(labels)))
+    return report
+
+
+def compare_segmentors(
+        runners: Dict[str, Callable[[np.ndarray], np.ndarray]],
+        batches: Sequence[Tuple[np.ndarray, np.ndarray]],
+        num_classes: int,
+        ignore_index: int = 255,
+        reference: Optional[str] = None) -> AgreementReport:
+    """mIoU of each runner and its pixel agreement with ``reference``.
+
+    Runners return logits (N, classes, h, w), usually at a fraction of the
+    input size; they are resized bilinearly to the label maps (N, H, W), as
+    mmseg does before the argmax. Pixels labelled ``ignore_index`` count
+    for neither metric.
+    """
+    import torch.nn.functional as F
+    reference = reference or next(iter(runners))
+    inter = {n: np.zeros(num_classes) for n in runners}
+    union = {n: np.zeros(num_classes) for n in runners}
+    agree = {n: 0 for n in runners}
+    worst = {n: 0. for n in runners}
+    pixels, images = 0, 0
+    for inputs, labels in batches:
+        valid = labels != ignore_index
+        pixels += int(valid.sum())
+        images += len(labels)
+        logits = {n: np.asarray(run(inputs), np.float32)
+                  for n, run in runners.items()}
+        preds = {}
+        for name, out in logits.items():
+            worst[name] = max(
+                worst[name],
+                max_relative_error([out], [logits[reference]]))
+            resized = F.interpolate(
+                torch.from_numpy(out),
+                size=labels.shape[-2:],
+                mode='bilinear',
+                align_corners=False)
+            preds[name] = resized.argmax(1).numpy()
+        for name, pred in preds.items():
+            agree[name] += int((pred == preds[reference])[valid].sum())
+            for c in range(num_classes):
+                p, t = (pred == c) & valid, (labels == c) & valid
+                inter[name][c] += (p & t).sum()
+                union[name][c] += (p | t).sum()
+    if not images:
+        raise ExportError('no images to compare the runtimes on')
+    report = AgreementReport(reference, metric='mIoU', unit='pixel ')
+    for name in runners:
+        present = union[name] > 0
+        miou = float((inter[name][present] / union[name][present]).mean())
+        report.results.append(
+            AgreementResult(name, miou, agree[name] / max(pixels, 1),
+                            worst[name], images))
     return report

@@ -66,7 +66,8 @@ class ExportReport:
 
     @property
     def int8_agreement(self) -> Optional[float]:
-        """Top-1 agreement of the int8 model with PyTorch fp32."""
+        """Class agreement (per image, or per pixel) of the int8 model
+        with PyTorch fp32."""
         if self.agreement is None:
             return None
         return self.agreement.results[-1].agreement
@@ -338,15 +339,16 @@ def export_model(cfg,
         dynamic_batch (bool): ONNX with a dynamic batch axis.
         tolerance (float): Largest accepted error, relative to the output
             scale, for folding and for the fp32 exported model.
-        int8 (bool): Quantize (ONNX / OpenVINO, classifiers): calibrate on
-            ``calib_images`` training images, then check the top-1
-            agreement with PyTorch fp32 on ``eval_images`` validation
-            images (0: all) against ``min_agreement``.
+        int8 (bool): Quantize (ONNX / OpenVINO; classifiers, segmentors):
+            calibrate on ``calib_images`` training images, then check the
+            agreement of predicted classes (per image, or per pixel) with
+            PyTorch fp32 on ``eval_images`` validation images (0: all)
+            against ``min_agreement``.
         calib_images (int): Calibration images. Defaults to 300.
         calib_method (str): ``'minmax'``, ``'percentile'`` or
             ``'entropy'``.
         eval_images (int): Validation images for the int8 check.
-        min_agreement (float): Smallest accepted int8 top-1 agreement.
+        min_agreement (float): Smallest accepted int8 agreement.
 
     Returns:
         ExportReport: errors measured; ``passed`` tells parity.
@@ -379,7 +381,7 @@ def export_model(cfg,
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     if int8:
         _export_int8(deploy, fmt, out, calib, check, calib_method,
-                     with_normalize, report)
+                     with_normalize, report, cfg)
         return report
     reference = reference_outputs(deploy)
     try:
@@ -421,14 +423,14 @@ def _int8_images(cfg, fmt, checkpoint, shape, backbone_only, calib_images,
                  eval_images, min_agreement, dynamic_batch):
     """Check the int8 options; the calibration and check images."""
     from mmffnet.apis import task_of
-    from .calibration import ClassificationImages
+    from .calibration import DatasetImages
     if fmt not in INT8_FORMATS:
         raise ExportError(f'--int8 applies to --format '
                           f'{" or ".join(INT8_FORMATS)}, not {fmt}')
-    if task_of(cfg) != 'mmpretrain' or backbone_only:
-        raise ExportError('--int8 is implemented for whole classifiers: '
-                          'calibration and the accuracy check need labelled '
-                          'images of the config\'s dataset')
+    if task_of(cfg) not in ('mmpretrain', 'mmseg') or backbone_only:
+        raise ExportError('--int8 is implemented for whole classifiers and '
+                          'segmentors: calibration and the accuracy check '
+                          'need labelled images of the config\'s dataset')
     if checkpoint is None:
         raise ExportError('--int8 needs --checkpoint: int8 ranges calibrated '
                           'on random weights mean nothing')
@@ -441,8 +443,8 @@ def _int8_images(cfg, fmt, checkpoint, shape, backbone_only, calib_images,
     if dynamic_batch:
         raise ExportError('--int8 exports a fixed batch; drop '
                           '--dynamic-batch')
-    calib = ClassificationImages(cfg, 'train', calib_images)
-    check = ClassificationImages(cfg, 'val', eval_images)
+    calib = DatasetImages(cfg, 'train', calib_images)
+    check = DatasetImages(cfg, 'val', eval_images)
     if shape and tuple(check_shape(shape)) != calib.shape:
         raise ExportError(f'--shape {tuple(shape)} differs from the '
                           f'{calib.shape} images the test pipeline makes; '
@@ -452,9 +454,9 @@ def _int8_images(cfg, fmt, checkpoint, shape, backbone_only, calib_images,
 
 def _export_int8(deploy: DeployModel, fmt: str, out: str, calib, check,
                  calib_method: str, raw_pixels: bool,
-                 report: ExportReport) -> None:
+                 report: ExportReport, cfg) -> None:
     """Export fp32 ONNX, quantize it, convert, and compare on images."""
-    from .calibration import compare_classifiers
+    from .calibration import compare_classifiers, compare_segmentors
     from .quantize import quantize_onnx
     if deploy.preprocessor is None:
         raise ExportError('the model has no data preprocessor to prepare '
@@ -484,9 +486,15 @@ def _export_int8(deploy: DeployModel, fmt: str, out: str, calib, check,
         return np.concatenate(
             [run(x[i:i + batch]) for i in range(0, len(x) - batch + 1, batch)])
 
-    report.agreement = compare_classifiers(
-        {'PyTorch fp32': torch_fp32, runtime: exported},
-        check.batches(deploy.preprocessor, raw_pixels=raw_pixels))
+    runners = {'PyTorch fp32': torch_fp32, runtime: exported}
+    batches = check.batches(deploy.preprocessor, raw_pixels=raw_pixels)
+    if deploy.task == 'mmseg':
+        head = cfg.model.decode_head
+        report.agreement = compare_segmentors(
+            runners, batches, head.num_classes,
+            head.get('ignore_index', 255))
+    else:
+        report.agreement = compare_classifiers(runners, batches)
 
 
 def _ort_runner(path: str):

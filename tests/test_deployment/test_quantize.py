@@ -179,3 +179,82 @@ def test_int8_names_a_missing_dataset(tmp_path, monkeypatch):
                     f'train_dataloader.dataset.data_root={tmp_path}/none')
     assert isinstance(code, str) and 'does not exist' in code
     assert f'{tmp_path}/none' in code
+
+
+SEG_DEMO = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+    'segmentation', 'ffnet', 'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
+
+
+@pytest.fixture(scope='module')
+def trained_segmentor(tmp_path_factory):
+    """The segmentation demo model after 150 seeded iterations on a small
+    copy of its data (mIoU ~35): trained enough for argmax maps that mean
+    something, in under a minute."""
+    import os
+    import subprocess
+
+    from mmffnet.datasets.demo.segmentation import write_dataset
+    root = tmp_path_factory.mktemp('seg_int8')
+    data = str(root / 'data')
+    write_dataset(data, num_train=48, num_val=12)
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    roots = [
+        f'{split}_dataloader.dataset.data_root={data}'
+        for split in ('train', 'val', 'test')
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=repo)
+    result = subprocess.run(
+        [
+            sys.executable, 'tools/train.py', SEG_DEMO, '--work-dir',
+            str(root / 'work'), '--cfg-options', *roots,
+            'train_cfg.max_iters=150', 'train_cfg.val_interval=150',
+            'default_hooks.checkpoint.interval=150',
+            'param_scheduler.1.end=150', 'randomness.seed=0'
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return str(root / 'work' / 'iter_150.pth'), roots
+
+
+def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path,
+                                            monkeypatch, capsys):
+    checkpoint, roots = trained_segmentor
+    out = tmp_path / 'seg-int8.onnx'
+    code = run_tool(monkeypatch, SEG_DEMO, '--checkpoint', checkpoint,
+                    '--format', 'onnx', '--int8', '--out', out,
+                    '--cfg-options', *roots)
+    printed = capsys.readouterr().out
+    sys.stdout.write(printed)
+    assert code is None, code
+    assert 'int8 check OK: int8 pixel agreement' in printed
+    assert '| runtime | mIoU % | pixel agreement with PyTorch fp32 % |' \
+        in printed
+    rows = {}
+    for line in printed.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('| ') and cells[-1].isdigit():
+            rows[cells[0]] = cells
+    fp32, int8 = rows['PyTorch fp32'], rows['onnxruntime int8']
+    assert int(int8[4]) == 12  # every validation image
+    assert float(int8[2]) >= 99.0
+    assert abs(float(int8[1]) - float(fp32[1])) < 2.0  # mIoU kept
+    # The logits the check compared are the segmentor's: classes x h x w.
+    session = ort.InferenceSession(str(out))
+    (logits, ) = session.run(
+        None, {'input': np.zeros((1, 3, 128, 128), np.float32)})
+    assert logits.shape[:2] == (1, 4) and logits.shape[2] < 128
+
+
+def test_int8_refuses_detectors_and_backbones(tmp_path, monkeypatch):
+    from .test_export import DET_CONFIG
+    for extra in ((), ('--backbone-only', )):
+        code = run_tool(monkeypatch, DET_CONFIG, '--int8', *extra,
+                        '--format', 'onnx', '--out', tmp_path / 'x.onnx',
+                        '--checkpoint', tmp_path / 'c.pth')
+        assert isinstance(code, str) and code.startswith('error: '), code
+        assert 'classifiers and segmentors' in code

@@ -13,10 +13,12 @@ export their backbone with ``--backbone-only``. The tool prints the folding
 error and the exported model's error (max abs, and relative to the output
 scale) and exits with 1 when either exceeds ``--tolerance``.
 
-``--int8`` (classifiers, ONNX or OpenVINO) calibrates on training images,
-quantizes the convolutions, and checks the int8 model on the validation
-images instead: it prints top-1 of PyTorch fp32 and of the int8 model and
-their agreement, and exits with 1 below ``--min-agreement``.
+``--int8`` (classifiers and segmentors, ONNX or OpenVINO) calibrates on
+training images, quantizes the convolutions, and checks the int8 model on
+the validation images instead: it prints top-1 (segmentors: mIoU) of
+PyTorch fp32 and of the int8 model and their agreement (of predicted
+classes, per image or per pixel), and exits with 1 below
+``--min-agreement``.
 """
 import argparse
 import sys
@@ -60,7 +62,8 @@ def parse_args():
         type=float,
         default=1e-4,
         help='max error relative to the output scale (default 1e-4)')
-    int8 = parser.add_argument_group('int8 (classifiers; onnx, openvino)')
+    int8 = parser.add_argument_group(
+        'int8 (classifiers, segmentors; onnx, openvino)')
     int8.add_argument(
         '--int8',
         action='store_true',
@@ -84,8 +87,8 @@ def parse_args():
         '--min-agreement',
         type=float,
         default=0.99,
-        help='smallest accepted top-1 agreement with PyTorch fp32 '
-        '(default 0.99)')
+        help='smallest accepted agreement of predicted classes with PyTorch '
+        'fp32, per image or per pixel (default 0.99)')
     from mmengine.config import DictAction
     parser.add_argument(
         '--cfg-options',
@@ -134,11 +137,13 @@ def main():
         print(report.agreement.table())
     if report.int8:
         agreement = report.int8_agreement
+        what = ('int8 ' + (report.agreement.unit if report.agreement else '')
+                + 'agreement')
         if report.passed:
-            print(f'int8 check OK: top-1 agreement {100 * agreement:.2f}% '
+            print(f'int8 check OK: {what} {100 * agreement:.2f}% '
                   f'>= {100 * report.min_agreement:g}%')
             return
-        sys.exit(f'error: int8 top-1 agreement {100 * agreement:.2f}% is '
+        sys.exit(f'error: {what} {100 * (agreement or 0):.2f}% is '
                  f'below --min-agreement {report.min_agreement:g} (or '
                  f'folding failed); calibrate on more images, try '
                  f'--calib-method percentile, or keep fp32')
