@@ -99,13 +99,18 @@ def _onnxruntime(deploy: DeployModel, workdir: str, threads: int) -> Callable:
     return lambda: session.run(None, feed)
 
 
-def _openvino(deploy: DeployModel, workdir: str, threads: int,
-              precision: str) -> Callable:
+def _openvino(deploy: DeployModel,
+              workdir: str,
+              threads: int,
+              precision: str,
+              int8_model: Optional[str] = None) -> Callable:
     if precision not in openvino_precisions():
         raise RuntimeError(f'OpenVINO offers no {precision} on this CPU')
-    path = _onnx_file(deploy, workdir)
     if precision == 'int8':
-        path = _int8_onnx(deploy, path, workdir)
+        path = int8_model or _int8_onnx(deploy, _onnx_file(deploy, workdir),
+                                        workdir)
+    else:
+        path = _onnx_file(deploy, workdir)
     compiled = openvino_model(path, threads,
                               'fp32' if precision == 'int8' else precision)
     request = compiled.create_infer_request()
@@ -133,9 +138,13 @@ def build_paths(deploy: DeployModel,
                 workdir: str,
                 threads: int,
                 with_compile: bool = False,
-                matmul_size: int = 1024
+                matmul_size: int = 1024,
+                int8_model: Optional[str] = None
                 ) -> Tuple[List[InferencePath], List[str]]:
     """All paths available here, and why others were skipped.
+
+    ``int8_model`` (an ``export.py --int8`` file) is timed as the int8 path
+    instead of a model calibrated here on random inputs.
 
     A path whose runtime is missing or fails to build is skipped with a
     reason instead of failing the benchmark.
@@ -163,9 +172,10 @@ def build_paths(deploy: DeployModel,
         ('OpenVINO bf16', 'bf16', 'CPU plugin, bf16 inference precision',
          lambda: _openvino(deploy, workdir, threads, 'bf16')),
         ('OpenVINO int8', 'int8',
+         f'{int8_model} (export.py --int8)' if int8_model else
          'QDQ convs, calibrated on random inputs: speed only; export.py '
          '--int8 checks accuracy on images',
-         lambda: _openvino(deploy, workdir, threads, 'int8')),
+         lambda: _openvino(deploy, workdir, threads, 'int8', int8_model)),
     ]
     if with_compile:
         optional.insert(

@@ -118,3 +118,31 @@ def test_round_robin_interleaves_and_warms_up():
     assert calls == list('abc') * 5
     assert all(len(p.times) == 3 for p in paths)
     assert all(p.median_s >= 0 for p in paths)
+
+
+def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
+    """--int8-model: the int8 row runs that file (e.g. from export.py
+    --int8), and the table says so."""
+    import numpy as np
+
+    from mmffnet.apis import load_config
+    from mmffnet.deployment import export_model
+    from mmffnet.deployment.quantize import quantize_onnx
+    from mmffnet.deployment.runtimes import openvino_precisions
+    fp32 = str(tmp_path / 'fp32.onnx')
+    export_model(load_config(CLS_CONFIG), 'onnx', fp32, shape=(32, 32))
+    int8 = str(tmp_path / 'mine-int8.onnx')
+    rng = np.random.RandomState(0)
+    quantize_onnx(fp32, int8,
+                  [rng.randn(1, 3, 32, 32).astype(np.float32)])
+    code, out = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 32,
+                              32, '--iters', 1, '--warmup', 0,
+                              '--matmul-size', 64, '--pause-ms', 0,
+                              '--int8-model', int8)
+    assert code is None, code
+    if 'int8' in openvino_precisions():
+        assert 'OpenVINO int8' in table_rows(out), out
+        assert f'- OpenVINO int8: {int8} (export.py --int8)' in out
+    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG,
+                            '--int8-model', tmp_path / 'none.onnx')
+    assert isinstance(code, str) and 'does not exist' in code

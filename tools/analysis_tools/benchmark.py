@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [--shape H W] \
         [--batch-size N] [--threads T] [--iters N] [--warmup N] \
-        [--pause-ms MS] [--compile]
+        [--pause-ms MS] [--int8-model PATH] [--compile]
 
 Paths: eager unfolded, eager folded (NCHW, the reference of the ratios),
 eager folded channels-last, TorchScript frozen, ONNX Runtime, OpenVINO, and
@@ -17,6 +17,7 @@ only); ``tools/deployment/export.py --int8`` checks accuracy on images.
 Detectors are benchmarked backbone-only.
 """
 import argparse
+import os
 import sys
 import tempfile
 
@@ -41,6 +42,11 @@ def parse_args():
         '--compile',
         action='store_true',
         help='also torch.compile (inductor; compiling takes a while)')
+    parser.add_argument(
+        '--int8-model',
+        help='time this int8 model (.onnx or .xml from export.py --int8, '
+        'same config, checkpoint and shape) instead of one calibrated on '
+        'random inputs')
     parser.add_argument(
         '--pause-ms',
         type=float,
@@ -71,6 +77,9 @@ def main():
         sys.exit('error: --warmup must be >= 0 and --threads positive')
     if args.pause_ms < 0:
         sys.exit('error: --pause-ms must be >= 0')
+    if args.int8_model and not os.path.isfile(args.int8_model):
+        sys.exit(f'error: --int8-model {args.int8_model} does not exist; '
+                 'write it with tools/deployment/export.py --int8')
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
@@ -89,7 +98,7 @@ def main():
     macs = model_macs(deploy.folded, deploy.inputs[:1])
     with tempfile.TemporaryDirectory() as workdir:
         paths, skipped = build_paths(deploy, workdir, threads, args.compile,
-                                     args.matmul_size)
+                                     args.matmul_size, args.int8_model)
         check_parity(paths)
         time_round_robin(paths, args.iters, args.warmup,
                          args.pause_ms / 1e3)
