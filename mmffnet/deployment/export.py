@@ -7,7 +7,8 @@ The flow of :func:`export_model`: build the model from its config (random
 weights unless a checkpoint is given), revert SyncBN, fold it, check that
 folding kept the outputs, export the folded model, then run the exported
 file in its own runtime and compare it with PyTorch: to ``tolerance`` in
-fp32, and for int8 by top-1 agreement on the validation images.
+fp32, and for int8 by the agreement of predicted classes (per image, or per
+pixel) on the validation images.
 """
 import os
 import os.path as osp
@@ -457,7 +458,7 @@ def _export_int8(deploy: DeployModel, fmt: str, out: str, calib, check,
                  report: ExportReport, cfg) -> None:
     """Export fp32 ONNX, quantize it, convert, and compare on images."""
     from .calibration import compare_classifiers, compare_segmentors
-    from .quantize import quantize_onnx
+    from .quantize import fixed_batches, quantize_onnx
     if deploy.preprocessor is None:
         raise ExportError('the model has no data preprocessor to prepare '
                           'the calibration images')
@@ -483,8 +484,7 @@ def _export_int8(deploy: DeployModel, fmt: str, out: str, calib, check,
             return deploy.folded(torch.from_numpy(x))[0].numpy()
 
     def exported(x: np.ndarray) -> np.ndarray:  # it has a fixed batch size
-        return np.concatenate(
-            [run(x[i:i + batch]) for i in range(0, len(x) - batch + 1, batch)])
+        return np.concatenate([run(b) for b in fixed_batches(x, batch)])
 
     runners = {'PyTorch fp32': torch_fp32, runtime: exported}
     batches = check.batches(deploy.preprocessor, raw_pixels=raw_pixels)

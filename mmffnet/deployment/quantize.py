@@ -4,8 +4,8 @@ Static quantization in the QDQ format: onnxruntime's calibrator records
 activation ranges on sample inputs, and every convolution gets int8
 per-output-channel weights and uint8 inputs; its output, and every input
 of the float ops (GELU, residual adds, pooling, the classifier), stay
-float. OpenVINO maps the QDQ pairs
-onto its int8 (VNNI) convolutions; onnxruntime runs the same file.
+float. OpenVINO maps the QDQ pairs onto its int8 (VNNI) convolutions;
+onnxruntime runs the same file.
 
 Only convolutions are quantized. They carry nearly all multiply-adds of an
 FFNet; quantizing the residual adds and the GELU as well measured slower in
@@ -34,33 +34,33 @@ class _Batches:
     def __init__(self, input_name: str, batches: Iterable[np.ndarray],
                  model_batch: Optional[int]):
         self.input_name = input_name
-        self._iter: Iterator[np.ndarray] = self._chunks(batches, model_batch)
-        self.count = 0
-
-    @staticmethod
-    def _chunks(batches, size):
-        for batch in batches:
-            batch = np.ascontiguousarray(batch, np.float32)
-            step = size or len(batch)
-            for start in range(0, len(batch) - step + 1, step):
-                yield batch[start:start + step]
+        self._iter: Iterator[np.ndarray] = (
+            chunk for batch in batches
+            for chunk in fixed_batches(batch, model_batch))
 
     def get_next(self) -> Optional[dict]:
         batch = next(self._iter, None)
-        if batch is None:
-            return None
-        self.count += 1
-        return {self.input_name: batch}
+        return None if batch is None else {self.input_name: batch}
 
     def rewind(self):  # called by some calibrators; one pass is all we give
         pass
 
 
+def fixed_batches(inputs: np.ndarray,
+                  size: Optional[int]) -> Iterator[np.ndarray]:
+    """``inputs`` cut into contiguous float32 batches of ``size`` (a fixed
+    model batch), or whole when ``size`` is None. A tail shorter than
+    ``size`` is dropped: a static-shaped model cannot run it."""
+    inputs = np.ascontiguousarray(inputs, np.float32)
+    step = size or len(inputs)
+    for start in range(0, len(inputs) - step + 1, step):
+        yield inputs[start:start + step]
+
+
 def quantize_onnx(src: str,
                   dst: str,
                   batches: Iterable[np.ndarray],
-                  method: str = 'minmax',
-                  exclude_nodes: Iterable[str] = ()) -> str:
+                  method: str = 'minmax') -> str:
     """Quantize ``src`` (fp32 ONNX) to ``dst`` with calibration ``batches``.
 
     Args:
@@ -71,7 +71,6 @@ def quantize_onnx(src: str,
             seen here are the ranges the model will be clipped to).
         method (str): ``'minmax'`` (default), ``'percentile'`` (99.999th,
             robust to outliers) or ``'entropy'``.
-        exclude_nodes (Iterable[str]): ONNX node names to keep in float.
 
     Returns:
         str: ``dst``.
@@ -112,7 +111,6 @@ def quantize_onnx(src: str,
             reader,
             quant_format=QuantFormat.QDQ,
             op_types_to_quantize=list(QUANTIZED_OPS),
-            nodes_to_exclude=list(exclude_nodes),
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
