@@ -196,11 +196,34 @@ def convert_official(state_dict: Dict[str, torch.Tensor],
     num_classes = state_dict['head.weight'].shape[0] \
         if 'head.weight' in state_dict else 1000
     target = build_classifier(arch, num_classes).state_dict()
+    converted = order_as_target(
+        converted, unknown, target, f'the official FFNet-{arch} layout',
+        'Is it an official FFNet ImageNet checkpoint (not an mmdet/mmseg '
+        'one, nor already converted)?')
+    return converted, arch
+
+
+def order_as_target(converted: Dict[str, torch.Tensor],
+                    unknown: List[str],
+                    target: Dict[str, torch.Tensor],
+                    what: str,
+                    hint: str = '') -> Dict[str, torch.Tensor]:
+    """Check converted keys and shapes against ``target``'s state dict.
+
+    Official layer scales are ``(C, 1, 1)``, ours ``(C, )``: they are
+    reshaped. Every unknown, missing or mis-shaped key is named in one
+    ``ValueError`` ("Checkpoint does not match ``what``; ... ``hint``").
+
+    Returns:
+        OrderedDict: ``converted`` in the target's key order, for readable
+        checkpoints.
+    """
+    unexpected = list(unknown)
     missing = [k for k in target if k not in converted]
     mismatched = []
     for key, value in converted.items():
         if key not in target:
-            unknown.append(key)
+            unexpected.append(key)
             continue
         want = target[key].shape
         if value.shape != want:
@@ -209,12 +232,9 @@ def convert_official(state_dict: Dict[str, torch.Tensor],
             else:
                 mismatched.append(f'{key} {tuple(value.shape)} vs '
                                   f'{tuple(want)}')
-    if unknown or missing or mismatched:
+    if unexpected or missing or mismatched:
         from mmffnet.utils.checkpoint import mismatch_summary
-        raise ValueError(
-            f'Checkpoint does not match the official FFNet-{arch} layout; ' +
-            mismatch_summary(missing, unknown, mismatched) +
-            '. Is it an official FFNet ImageNet checkpoint (not an mmdet/'
-            'mmseg one, nor already converted)?')
-    # Same order as the target model, for readable checkpoints.
-    return OrderedDict((k, converted[k]) for k in target), arch
+        raise ValueError(f'Checkpoint does not match {what}; ' +
+                         mismatch_summary(missing, unexpected, mismatched) +
+                         '.' + (' ' + hint if hint else ''))
+    return OrderedDict((k, converted[k]) for k in target)

@@ -45,7 +45,7 @@ import torch
 import torch.nn as nn
 
 from .official import convert_key as convert_classifier_key
-from .official import infer_arch
+from .official import infer_arch, order_as_target
 
 KINDS = ('cls', 'seg-cls', 'det', 'upernet', 'ffnet-seg')
 DENSE_KINDS = KINDS[1:]
@@ -305,37 +305,6 @@ def _rename(state_dict: StateDict,
     return converted, unknown
 
 
-def _check_against(converted,
-                   unknown: List[str],
-                   target: StateDict,
-                   kind: str,
-                   hint: str = ''):
-    """Order ``converted`` as ``target``; raise naming every problem."""
-    missing = [k for k in target if k not in converted]
-    unexpected = list(unknown)
-    mismatched = []
-    for key, value in converted.items():
-        if key not in target:
-            unexpected.append(key)
-            continue
-        want = target[key].shape
-        if value.shape != want:
-            if value.numel() == target[key].numel() and \
-                    'layer_scale' in key:
-                converted[key] = value.reshape(want)  # (C, 1, 1) -> (C,)
-            else:
-                mismatched.append(f'{key} {tuple(value.shape)} vs '
-                                  f'{tuple(want)}')
-    if unknown or missing or mismatched or unexpected:
-        from mmffnet.utils.checkpoint import mismatch_summary
-        raise ValueError(
-            f'Checkpoint does not match {_DESCRIPTION[kind]} converted for '
-            'the target model; ' +
-            mismatch_summary(missing, unexpected, mismatched) + '.' +
-            (' ' + hint if hint else ''))
-    return OrderedDict((k, converted[k]) for k in target)
-
-
 # -------------------------------------------------------------- targets
 
 
@@ -530,5 +499,7 @@ def convert_official_dense(
     converted, unknown = _rename(state_dict, kind)
     hint = ('Is it an official checkpoint of that kind, with the same '
             'backbone and heads as the target config?')
-    converted = _check_against(converted, unknown, target_sd, kind, hint)
+    converted = order_as_target(
+        converted, unknown, target_sd,
+        f'{_DESCRIPTION[kind]} converted for the target model', hint)
     return converted, dict(kind=kind, arch=inferred, config=config)
