@@ -33,23 +33,13 @@ def demo_cls_run(tmp_path_factory, demo_cls_data):
     Shared by the demo test and by the checks that need trained weights
     (int8 calibration is meaningless on random weights).
     """
-    import subprocess
+    from tests.utils import train_in_subprocess
     config = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
     work_dir = str(tmp_path_factory.mktemp('demo_run') / 'work')
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    result = subprocess.run(
-        [
-            sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-            '--cfg-options',
-            f'train_dataloader.dataset.data_root={demo_cls_data}',
-            f'val_dataloader.dataset.data_root={demo_cls_data}'
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    train_in_subprocess(config, work_dir, [
+        f'train_dataloader.dataset.data_root={demo_cls_data}',
+        f'val_dataloader.dataset.data_root={demo_cls_data}'
+    ])
     with open(os.path.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = os.path.join(work_dir, os.path.basename(f.read()))
     return dict(

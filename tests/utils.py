@@ -72,3 +72,33 @@ def tiny_retinanet(backbone: dict, in_channels, width: int = 16) -> dict:
             bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
             loss_cls=dict(type='FocalLoss', use_sigmoid=True),
             loss_bbox=dict(type='L1Loss')))
+
+
+def train_in_subprocess(config: str,
+                        work_dir: str,
+                        cfg_options=(),
+                        one_thread: bool = False,
+                        timeout: int = 1500) -> None:
+    """Run ``tools/train.py`` as a user would (from the repo root, in its
+    own process) and fail the test with the log's tail if it fails.
+
+    ``one_thread`` sets OMP_NUM_THREADS=1 for small workloads, which gain
+    nothing from a second thread on a busy CI machine.
+    """
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    if one_thread:
+        env['OMP_NUM_THREADS'] = '1'
+    options = ['--cfg-options', *cfg_options] if cfg_options else []
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+         *options],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

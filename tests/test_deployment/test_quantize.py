@@ -191,33 +191,24 @@ def trained_segmentor(tmp_path_factory):
     """The segmentation demo model after 150 seeded iterations on a small
     copy of its data (mIoU ~35): trained enough for argmax maps that mean
     something, in under a minute."""
-    import os
-    import subprocess
-
     from mmffnet.datasets.demo.segmentation import write_dataset
+    from tests.utils import train_in_subprocess
     root = tmp_path_factory.mktemp('seg_int8')
     data = str(root / 'data')
     write_dataset(data, num_train=48, num_val=12)
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     roots = [
         f'{split}_dataloader.dataset.data_root={data}'
         for split in ('train', 'val', 'test')
     ]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=repo)
-    result = subprocess.run(
-        [
-            sys.executable, 'tools/train.py', SEG_DEMO, '--work-dir',
-            str(root / 'work'), '--cfg-options', *roots,
-            'train_cfg.max_iters=150', 'train_cfg.val_interval=150',
+    train_in_subprocess(
+        SEG_DEMO,
+        str(root / 'work'), [
+            *roots, 'train_cfg.max_iters=150', 'train_cfg.val_interval=150',
             'default_hooks.checkpoint.interval=150',
             'param_scheduler.1.end=150', 'randomness.seed=0'
         ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
+        one_thread=True,
         timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return str(root / 'work' / 'iter_150.pth'), roots
 
 
