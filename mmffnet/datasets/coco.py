@@ -7,14 +7,7 @@ from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 from mmengine.registry import DATASETS
 
-_SHOW = 5  # how many offending items an error message lists
-
-
-def _abbrev(items) -> str:
-    items = [str(i) for i in items]
-    more = f', ... (+{len(items) - _SHOW} more)' if len(items) > _SHOW else ''
-    return ', '.join(items[:_SHOW]) + more
-
+from mmffnet.utils.misc import abbreviate
 
 def check_coco_annotations(dataset: dict, ann_file: str) -> None:
     """Raise ``ValueError`` naming what is wrong with a COCO dict.
@@ -43,8 +36,8 @@ def check_coco_annotations(dataset: dict, ann_file: str) -> None:
         raise ValueError(
             f'{ann_file}: {sum(undeclared.values())} annotation(s) use '
             f'category ids that "categories" does not declare: '
-            f'{_abbrev(f"{k} (x{v})" for k, v in sorted(undeclared.items()))}'
-            f'; declared ids are {_abbrev(sorted(declared))}')
+            f'{abbreviate(f"{k} (x{v})" for k, v in sorted(undeclared.items()))}'
+            f'; declared ids are {abbreviate(sorted(declared))}')
     image_ids = {img['id'] for img in dataset['images']}
     orphans = {
         ann['image_id']
@@ -52,7 +45,7 @@ def check_coco_annotations(dataset: dict, ann_file: str) -> None:
     }
     if orphans:
         raise ValueError(f'{ann_file}: annotations refer to image ids that '
-                         f'"images" does not list: {_abbrev(sorted(orphans))}')
+                         f'"images" does not list: {abbreviate(sorted(orphans))}')
 
 
 class CheckedCOCO(COCO):
@@ -106,7 +99,7 @@ class FFNetCocoDataset(CocoDataset):
         if missing_classes:
             raise ValueError(
                 f'{self.ann_file} does not declare the classes '
-                f'{_abbrev(missing_classes)} of the dataset\'s metainfo; set '
+                f'{abbreviate(missing_classes)} of the dataset\'s metainfo; set '
                 f'metainfo=dict(classes=...) to the category names of the '
                 f'file')
         if self.check_images:
@@ -128,6 +121,6 @@ class FFNetCocoDataset(CocoDataset):
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} of {len(paths)} images listed in '
-                f'{self.ann_file} do not exist, e.g. {_abbrev(missing)}; '
+                f'{self.ann_file} do not exist, e.g. {abbreviate(missing)}; '
                 f'check data_prefix (img={self.data_prefix.get("img")!r}) '
                 f'and that the image folder is complete')

@@ -5,6 +5,8 @@ from typing import Callable, Dict, List, Tuple
 import torch
 import torch.nn as nn
 
+from .misc import abbreviate
+
 
 def _history_buffer_getattr(obj, name: str):
     """``getattr`` restricted to what mmengine's ``HistoryBuffer`` pickles.
@@ -84,11 +86,6 @@ def read_checkpoint(filename: str, map_location: str = 'cpu'):
     return checkpoint, state_dict
 
 
-def _abbrev(items: List[str], limit: int = 5) -> str:
-    more = f', ... (+{len(items) - limit})' if len(items) > limit else ''
-    return ', '.join(items[:limit]) + more
-
-
 def compare_state_dicts(
     own: Dict[str, torch.Tensor],
     state: Dict[str, torch.Tensor],
@@ -120,13 +117,13 @@ def mismatch_summary(missing: List[str], unexpected: List[str],
     """The missing / unexpected / mis-shaped keys, abbreviated."""
     parts = []
     if missing:
-        parts.append(f'{len(missing)} missing key(s): {_abbrev(missing)}')
+        parts.append(f'{len(missing)} missing key(s): {abbreviate(missing)}')
     if unexpected:
         parts.append(f'{len(unexpected)} unexpected key(s): '
-                     f'{_abbrev(unexpected)}')
+                     f'{abbreviate(unexpected)}')
     if mismatched:
         parts.append(f'{len(mismatched)} key(s) with another shape: '
-                     f'{_abbrev(mismatched)}')
+                     f'{abbreviate(mismatched)}')
     return '; '.join(parts)
 
 
