@@ -19,10 +19,10 @@ def repo_root():
 @pytest.fixture(scope='session')
 def demo_cls_data(tmp_path_factory):
     """The classification demo data, generated once per test session."""
-    from mmffnet.datasets.demo.classification import \
-        ensure_demo_classification_data
+    from mmffnet.datasets.demo.classification import write_dataset
+    from mmffnet.datasets.demo.common import generate_atomically
     root = tmp_path_factory.mktemp('demo_cls') / 'ffnet_demo_cls'
-    return ensure_demo_classification_data(str(root))
+    return generate_atomically(str(root), write_dataset)
 
 
 @pytest.fixture(scope='session')

@@ -1,11 +1,20 @@
-from .coco import FFNetCocoDataset
-from .demo_classification import DemoShapesClsDataset
-from .demo_detection import DemoShapesCocoDataset
-from .demo_segmentation import DemoShapesSegDataset
-from .imagenet import FFNetImageNet
-from .seg_transforms import CheckSegLabels
+"""Datasets and transforms, registered when their task library is installed.
 
-__all__ = [
-    'CheckSegLabels', 'DemoShapesClsDataset', 'DemoShapesCocoDataset',
-    'DemoShapesSegDataset', 'FFNetCocoDataset', 'FFNetImageNet'
-]
+Each module imports its task library (mmpretrain, mmdet or mmseg) at its
+top, so a task's datasets load exactly when that library is there.
+"""
+from importlib.util import find_spec
+
+__all__ = []
+if find_spec('mmpretrain') is not None:
+    from .demo.classification import DemoShapesClsDataset
+    from .imagenet import FFNetImageNet
+    __all__ += ['DemoShapesClsDataset', 'FFNetImageNet']
+if find_spec('mmdet') is not None:
+    from .coco import FFNetCocoDataset
+    from .demo.detection import DemoShapesCocoDataset
+    __all__ += ['DemoShapesCocoDataset', 'FFNetCocoDataset']
+if find_spec('mmseg') is not None:
+    from .demo.segmentation import DemoShapesSegDataset
+    from .seg_transforms import CheckSegLabels
+    __all__ += ['CheckSegLabels', 'DemoShapesSegDataset']

@@ -120,7 +120,7 @@ def test_missing_dataset_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         _dataset(missing, generate=False)
     assert missing in str(err.value)
-    assert 'python -m mmffnet.datasets.demo.segmentation' in str(err.value)
+    assert 'python -m mmffnet.datasets.demo segmentation' in str(err.value)
 
     # ADE20K through tools/train.py: a clear error naming the folder.
     result = _run([

@@ -9,21 +9,25 @@ together make the task learnable from scratch in a few CPU minutes, which is
 what a demo of the training pipeline needs (shape alone takes a
 texture-biased ConvNet far longer to learn).
 
-    python -m mmffnet.datasets.demo.classification data/ffnet_demo_cls
+:class:`DemoShapesClsDataset` writes the data on first use; to write it
+without training::
+
+    python -m mmffnet.datasets.demo classification data/ffnet_demo_cls
 """
-import argparse
 import colorsys
 import os
 import os.path as osp
 
 import numpy as np
+from mmengine.registry import DATASETS
 from PIL import Image, ImageDraw
 
-from .common import (generate_atomically, shape_polygon,
-                     smooth_textured_background)
+from ..imagenet import FFNetImageNet
+from .common import generate_atomically, shape_polygon, textured_background
 
 # Sorted, as class folders are indexed in sorted order.
 CLASSES = ('circle', 'cross', 'hexagon', 'square', 'star', 'triangle')
+DATA_ROOT = 'data/ffnet_demo_cls'
 
 
 def class_colour(rng: np.random.Generator, kind: str) -> tuple:
@@ -35,7 +39,7 @@ def class_colour(rng: np.random.Generator, kind: str) -> tuple:
 
 
 def draw_sample(rng: np.random.Generator, kind: str, size: int) -> Image.Image:
-    image = Image.fromarray(smooth_textured_background(rng, size, size))
+    image = Image.fromarray(textured_background(rng, size, size, smooth=True))
     radius = rng.uniform(0.22, 0.38) * size
     margin = radius * 1.05
     cx, cy = rng.uniform(margin, size - margin, size=2)
@@ -62,29 +66,23 @@ def write_dataset(out_dir: str,
                     osp.join(folder, f'{kind}_{i:04d}.png'))
 
 
-def ensure_demo_classification_data(data_root: str, **kwargs) -> str:
-    """Create the demo dataset at ``data_root`` unless it exists."""
-    return generate_atomically(data_root,
-                               lambda tmp: write_dataset(tmp, **kwargs))
+@DATASETS.register_module()
+class DemoShapesClsDataset(FFNetImageNet):
+    """The embedded classification demo; generated on first use.
 
+    Six shape classes on textured backgrounds, written to ``data_root`` in
+    the official ImageNet folder layout (by :func:`write_dataset`) when that
+    folder does not exist.
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('out_dir', nargs='?', default='data/ffnet_demo_cls')
-    parser.add_argument('--train-per-class', type=int, default=250)
-    parser.add_argument('--val-per-class', type=int, default=50)
-    parser.add_argument('--image-size', type=int, default=64)
-    args = parser.parse_args()
-    if osp.isdir(args.out_dir):
-        print(f'{args.out_dir} exists; delete it to regenerate')
-        return
-    ensure_demo_classification_data(
-        args.out_dir,
-        num_train_per_class=args.train_per_class,
-        num_val_per_class=args.val_per_class,
-        image_size=args.image_size)
-    print(f'wrote {len(CLASSES)} classes to {args.out_dir}')
+    Args:
+        data_root (str): Dataset folder. Defaults to
+            ``'data/ffnet_demo_cls'``.
+        **kwargs: Arguments of :class:`FFNetImageNet` (``split``,
+            ``pipeline``, ...).
+    """
+    GENERATES_DATA = True
+    METAINFO = dict(classes=CLASSES)
 
-
-if __name__ == '__main__':
-    main()
+    def __init__(self, data_root: str = DATA_ROOT, **kwargs):
+        generate_atomically(data_root, write_dataset)
+        super().__init__(data_root=data_root, **kwargs)

@@ -6,42 +6,40 @@ import tempfile
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 
-def textured_background(rng: np.random.Generator, height: int,
-                        width: int) -> np.ndarray:
-    """A random, smoothly varying textured RGB background (uint8)."""
-    base = rng.integers(40, 216, size=3)
-    # Low-frequency colour field plus stripes plus pixel noise.
-    coarse = rng.normal(0, 30, size=(height // 8 + 2, width // 8 + 2, 3))
-    coarse = np.kron(coarse, np.ones((8, 8, 1)))[:height, :width]
-    yy, xx = np.mgrid[0:height, 0:width]
-    angle, freq = rng.uniform(0, np.pi), rng.uniform(0.1, 0.5)
-    stripes = 20 * np.sin(freq * (xx * np.cos(angle) + yy * np.sin(angle)))
-    noise = rng.normal(0, 12, size=(height, width, 3))
-    image = base + coarse + stripes[..., None] + noise
-    return np.clip(image, 0, 255).astype(np.uint8)
+def textured_background(rng: np.random.Generator,
+                        height: int,
+                        width: int,
+                        smooth: bool = False) -> np.ndarray:
+    """A random textured RGB background (uint8).
 
-
-def smooth_textured_background(rng: np.random.Generator, height: int,
-                        width: int) -> np.ndarray:
-    """A random, smoothly varying textured RGB background (uint8).
-
-    A smooth colour field, soft stripes and fine pixel noise: texture
-    without sharp edges, so the drawn shapes carry the only sharp
-    contours and a model has to learn their form.
+    A base colour plus a low-frequency colour field, stripes and pixel
+    noise. The default field is blocky (8-pixel cells), whose edges make
+    the detection and segmentation demos harder than plain shapes on
+    colour. ``smooth=True`` gives a bicubic field and softer stripes and
+    noise: texture without sharp edges, so the drawn shapes carry the only
+    sharp contours (the classification demo).
     """
-    from PIL import Image
-    base = rng.integers(50, 206, size=3)
-    coarse = rng.normal(0, 35, size=(4, 4, 3))
-    coarse = np.asarray(
-        Image.fromarray(np.clip(coarse + 128, 0, 255).astype(np.uint8))
-        .resize((width, height), Image.BICUBIC), dtype=np.float64) - 128
+    if smooth:
+        base = rng.integers(50, 206, size=3)
+        field = rng.normal(0, 35, size=(4, 4, 3))
+        field = Image.fromarray(np.clip(field + 128, 0, 255).astype(
+            np.uint8)).resize((width, height), Image.BICUBIC)
+        field = np.asarray(field, dtype=np.float64) - 128
+        max_freq, stripe_amp, noise_std = 0.4, 12, 8
+    else:
+        base = rng.integers(40, 216, size=3)
+        field = rng.normal(0, 30, size=(height // 8 + 2, width // 8 + 2, 3))
+        field = np.kron(field, np.ones((8, 8, 1)))[:height, :width]
+        max_freq, stripe_amp, noise_std = 0.5, 20, 12
     yy, xx = np.mgrid[0:height, 0:width]
-    angle, freq = rng.uniform(0, np.pi), rng.uniform(0.1, 0.4)
-    stripes = 12 * np.sin(freq * (xx * np.cos(angle) + yy * np.sin(angle)))
-    noise = rng.normal(0, 8, size=(height, width, 3))
-    image = base + coarse + stripes[..., None] + noise
+    angle, freq = rng.uniform(0, np.pi), rng.uniform(0.1, max_freq)
+    stripes = stripe_amp * np.sin(freq *
+                                  (xx * np.cos(angle) + yy * np.sin(angle)))
+    noise = rng.normal(0, noise_std, size=(height, width, 3))
+    image = base + field + stripes[..., None] + noise
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -83,8 +81,10 @@ def shape_polygon(kind: str, cx: float, cy: float, radius: float,
     return points
 
 
-def generate_atomically(out_dir: str, write: Callable[[str], None]) -> str:
-    """Run ``write(tmp_dir)`` and move the result to ``out_dir``.
+def generate_atomically(out_dir: str, write: Callable[..., None],
+                        **kwargs) -> str:
+    """Run ``write(tmp_dir, **kwargs)`` and move the result to ``out_dir``,
+    unless ``out_dir`` exists.
 
     Several processes (e.g. torchrun workers) may race to create the same
     demo data: each writes to its own temporary folder and only the first
@@ -96,7 +96,7 @@ def generate_atomically(out_dir: str, write: Callable[[str], None]) -> str:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
     try:
-        write(tmp)
+        write(tmp, **kwargs)
         try:
             os.rename(tmp, out_dir)
         except OSError:

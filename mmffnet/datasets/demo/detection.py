@@ -9,23 +9,26 @@ polygon mask, written to real COCO files::
     <out_dir>/train/000000.png ...
     <out_dir>/val/000000.png ...
 
-Generation is deterministic for a given seed.
+Generation is deterministic for a given seed. :class:`DemoShapesCocoDataset`
+writes the data on first use; to write it without training::
 
-    python -m mmffnet.datasets.demo.detection data/ffnet_demo_det
+    python -m mmffnet.datasets.demo detection data/ffnet_demo_det
 """
-import argparse
 import json
 import os
 import os.path as osp
 from typing import List, Tuple
 
 import numpy as np
+from mmengine.registry import DATASETS
 from PIL import Image, ImageDraw
 
+from ..coco import FFNetCocoDataset
 from .common import (generate_atomically, random_colour, shape_polygon,
                      textured_background)
 
 CLASSES = ('circle', 'square', 'triangle', 'star')
+DATA_ROOT = 'data/ffnet_demo_det'
 SPLITS = (('train', 0), ('val', 1))  # split name, seed offset
 
 
@@ -117,34 +120,25 @@ def write_dataset(out_dir: str,
             json.dump(coco, f)
 
 
-def ensure_demo_detection_data(data_root: str, **kwargs) -> str:
-    """Create the demo dataset at ``data_root`` unless it exists."""
-    return generate_atomically(data_root,
-                               lambda tmp: write_dataset(tmp, **kwargs))
+@DATASETS.register_module()
+class DemoShapesCocoDataset(FFNetCocoDataset):
+    """The embedded detection demo (COCO format); generated on first use.
 
+    Four shape classes with boxes and polygon masks, written to
+    ``data_root`` (by :func:`write_dataset`) when that folder does not
+    exist.
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('out_dir', nargs='?', default='data/ffnet_demo_det')
-    parser.add_argument('--num-train', type=int, default=240)
-    parser.add_argument('--num-val', type=int, default=60)
-    parser.add_argument('--image-size', type=int, default=128)
-    parser.add_argument('--max-objects', type=int, default=4)
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if osp.isdir(args.out_dir):
-        print(f'{args.out_dir} exists; delete it to regenerate')
-        return
-    ensure_demo_detection_data(
-        args.out_dir,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        image_size=args.image_size,
-        max_objects=args.max_objects,
-        seed=args.seed)
-    print(f'wrote {args.num_train} train / {args.num_val} val images of '
-          f'{len(CLASSES)} classes to {args.out_dir}')
+    Args:
+        data_root (str): Dataset folder. Defaults to
+            ``'data/ffnet_demo_det'``.
+        **kwargs: Arguments of :class:`FFNetCocoDataset` (``ann_file``,
+            ``data_prefix``, ``pipeline``, ...).
+    """
+    GENERATES_DATA = True
+    METAINFO = dict(
+        classes=CLASSES,
+        palette=[(220, 20, 60), (0, 0, 230), (0, 160, 0), (250, 170, 30)])
 
-
-if __name__ == '__main__':
-    main()
+    def __init__(self, data_root: str = DATA_ROOT, **kwargs):
+        generate_atomically(data_root, write_dataset)
+        super().__init__(data_root=data_root, **kwargs)

@@ -7,14 +7,18 @@ three shapes with random colours, sizes, positions and rotations on a
 random textured background; the label map says which shape (or the
 background) covers each pixel, so a model must learn shape, not colour.
 
-    python -m mmffnet.datasets.demo.segmentation data/ffnet_demo_seg
+:class:`DemoShapesSegDataset` writes the data on first use; to write it
+without training::
+
+    python -m mmffnet.datasets.demo segmentation data/ffnet_demo_seg
 """
-import argparse
 import os
 import os.path as osp
 from typing import Tuple
 
 import numpy as np
+from mmengine.registry import DATASETS
+from mmseg.datasets import BaseSegDataset
 from PIL import Image, ImageDraw
 
 from .common import (generate_atomically, random_colour, shape_polygon,
@@ -24,6 +28,7 @@ from .common import (generate_atomically, random_colour, shape_polygon,
 CLASSES = ('background', 'circle', 'square', 'triangle')
 PALETTE = ((0, 0, 0), (220, 20, 60), (0, 142, 255), (250, 200, 0))
 SPLITS = (('training', 'train'), ('validation', 'val'))
+DATA_ROOT = 'data/ffnet_demo_seg'
 
 
 def draw_sample(rng: np.random.Generator,
@@ -65,32 +70,39 @@ def write_dataset(out_dir: str,
             Image.fromarray(labels).save(osp.join(ann_dir, name + '.png'))
 
 
-def ensure_demo_segmentation_data(data_root: str, **kwargs) -> str:
-    """Create the demo dataset at ``data_root`` unless it exists."""
-    return generate_atomically(data_root,
-                               lambda tmp: write_dataset(tmp, **kwargs))
+@DATASETS.register_module()
+class DemoShapesSegDataset(BaseSegDataset):
+    """Shapes on textured backgrounds, in the ADE20K folder layout.
 
+    Four classes (background, circle, square, triangle); label 0 is the
+    background class, not an ignored label. The data are generated
+    deterministically into ``data_root`` (by :func:`write_dataset`) on first
+    use.
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('out_dir', nargs='?', default='data/ffnet_demo_seg')
-    parser.add_argument('--num-train', type=int, default=240)
-    parser.add_argument('--num-val', type=int, default=60)
-    parser.add_argument('--image-size', type=int, default=128)
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if osp.isdir(args.out_dir):
-        print(f'{args.out_dir} exists; delete it to regenerate')
-        return
-    ensure_demo_segmentation_data(
-        args.out_dir,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        image_size=args.image_size,
-        seed=args.seed)
-    print(f'wrote {args.num_train} + {args.num_val} images with '
-          f'{len(CLASSES)} classes to {args.out_dir}')
+    Args:
+        data_root (str): Dataset folder. Defaults to
+            ``'data/ffnet_demo_seg'``.
+        generate (bool): Create the data when ``data_root`` is missing.
+            With False a missing folder raises ``FileNotFoundError`` naming
+            the command that creates it. Defaults to True.
+        **kwargs: Arguments of mmseg's ``BaseSegDataset`` (``data_prefix``,
+            ``pipeline``, ...).
+    """
+    GENERATES_DATA = True
+    METAINFO = dict(classes=CLASSES, palette=[list(c) for c in PALETTE])
 
-
-if __name__ == '__main__':
-    main()
+    def __init__(self,
+                 data_root: str = DATA_ROOT,
+                 generate: bool = True,
+                 **kwargs):
+        if generate:
+            generate_atomically(data_root, write_dataset)
+        elif not osp.isdir(data_root):
+            raise FileNotFoundError(
+                f'demo dataset folder {data_root!r} does not exist; create '
+                f'it with `python -m mmffnet.datasets.demo segmentation '
+                f'{data_root}` or set generate=True')
+        kwargs.setdefault('img_suffix', '.jpg')
+        kwargs.setdefault('seg_map_suffix', '.png')
+        kwargs.setdefault('reduce_zero_label', False)
+        super().__init__(data_root=data_root, **kwargs)
