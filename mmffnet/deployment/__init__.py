@@ -1,15 +1,19 @@
-"""Export (ONNX, TorchScript, Core ML), verification and CPU benchmarks."""
-from .export import (FORMATS, DeployModel, ExportReport, check_format,
-                     check_shape, export_coreml, export_model, export_onnx,
-                     export_torchscript, prepare)
-from .runtimes import (max_abs_error, max_relative_error, optimized_torchscript,
-                       ort_session, run_ort)
-from .wrappers import ExportError, Normalize, deploy_module
+"""Export (ONNX, OpenVINO, TorchScript, Core ML), verification and CPU
+benchmarks."""
+from .export import export_model
+from .formats import FORMATS, ExportFormat
+from .model import DeployModel, input_shape_of, prepare
+from .options import ExportOptions, ExportReport
+from .runtimes import (max_abs_error, max_relative_error, openvino_model,
+                       optimized_torchscript, ort_session, run_openvino,
+                       run_ort)
+from .wrappers import (ExportError, Normalize, TensorForward, as_tuple,
+                       deploy_module)
 
 __all__ = [
-    'FORMATS', 'DeployModel', 'ExportError', 'ExportReport', 'Normalize',
-    'check_format', 'check_shape', 'deploy_module', 'export_coreml',
-    'export_model', 'export_onnx', 'export_torchscript', 'max_abs_error',
-    'max_relative_error', 'optimized_torchscript', 'ort_session', 'prepare',
-    'run_ort'
+    'FORMATS', 'DeployModel', 'ExportError', 'ExportFormat', 'ExportOptions',
+    'ExportReport', 'Normalize', 'TensorForward', 'as_tuple', 'deploy_module',
+    'export_model', 'input_shape_of', 'max_abs_error', 'max_relative_error',
+    'openvino_model', 'optimized_torchscript', 'ort_session', 'prepare',
+    'run_openvino', 'run_ort'
 ]

@@ -11,6 +11,7 @@ their error against fp32 eager; their accuracy on real images is what
 ``tools/deployment/export.py --int8`` measures. Runtimes' spinning worker
 threads are turned off, as they would steal the CPU from the next path.
 """
+import copy
 import os
 import os.path as osp
 import platform
@@ -21,11 +22,15 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer
 
-from .export import DeployModel, export_onnx
+from .formats import export_onnx
+from .model import DeployModel
+from .quantize import quantize_onnx
 from .runtimes import (max_relative_error, openvino_model,
                        openvino_precisions, optimized_torchscript,
                        ort_session, run_openvino)
+from .wrappers import as_tuple
 
 REFERENCE = 'eager folded'
 MATMUL = 'matmul (machine)'
@@ -77,6 +82,7 @@ def _torchscript(module: nn.Module, inputs: torch.Tensor) -> Callable:
 
 
 def _compiled(module: nn.Module, inputs: torch.Tensor) -> Callable:
+    # Inductor is slow to import; only --compile needs it.
     import torch._inductor.config as inductor_config
 
     # Freezing turns weights into constants, so inductor can pre-pack them
@@ -120,7 +126,6 @@ def _openvino(deploy: DeployModel,
 def _int8_onnx(deploy: DeployModel, fp32_path: str, workdir: str) -> str:
     """Quantized for timing only: calibrated on random inputs, which says
     nothing of accuracy (``export.py --int8`` measures that on images)."""
-    from .quantize import quantize_onnx
     generator = torch.Generator().manual_seed(0)
     batches = (torch.randn(deploy.inputs.shape, generator=generator).numpy()
                for _ in range(4))
@@ -149,7 +154,6 @@ def build_paths(deploy: DeployModel,
     A path whose runtime is missing or fails to build is skipped with a
     reason instead of failing the benchmark.
     """
-    import copy
     folded = deploy.folded
     paths = [
         InferencePath('eager unfolded', _eager(deploy.unfolded,
@@ -201,17 +205,10 @@ def build_paths(deploy: DeployModel,
 
 def check_parity(paths: List[InferencePath]) -> None:
     """Each model path's max error relative to the reference's outputs."""
-    expected = flatten(find(paths, REFERENCE).run())
+    expected = as_tuple(find(paths, REFERENCE).run())
     for path in paths:
         if path.name != MATMUL:
-            path.rel_err = max_relative_error(flatten(path.run()), expected)
-
-
-def flatten(outputs) -> tuple:
-    """Torch or numpy outputs, possibly nested, as a flat tuple."""
-    if isinstance(outputs, (list, tuple)):
-        return tuple(item for out in outputs for item in flatten(out))
-    return (outputs, )
+            path.rel_err = max_relative_error(as_tuple(path.run()), expected)
 
 
 def find(paths: List[InferencePath], name: str) -> InferencePath:
@@ -241,7 +238,6 @@ def time_round_robin(paths: List[InferencePath],
 
 def model_macs(module: nn.Module, inputs: torch.Tensor) -> int:
     """Multiply-accumulates of one forward (mmengine's analysis)."""
-    from mmengine.analysis import FlopAnalyzer
     with torch.no_grad():
         analyzer = FlopAnalyzer(module, (inputs, ))
         analyzer.unsupported_ops_warnings(False)
@@ -291,7 +287,6 @@ def format_table(paths: List[InferencePath], macs: int,
                 f'| {min(matmul.times) * 1e3:.2f} | - | - | {peak:.1f} | '
                 f'100% | - |')
     return '\n'.join(rows)
-
 
 
 def summary(paths: List[InferencePath]) -> List[str]:

@@ -13,10 +13,13 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DATASETS, init_default_scope
 
+from mmffnet.apis import UserInputError, check_data_roots, task_of
 from .runtimes import max_relative_error
 from .wrappers import ExportError
-
 
 TASKS = ('mmpretrain', 'mmseg')
 
@@ -32,13 +35,13 @@ class DatasetImages:
         num_images (int): How many; a seeded random subset when the split
             has more. 0 means all.
         seed (int): Subset seed.
+
+    Attributes:
+        num_classes (int, optional): Segmentors: the decode head's classes.
+        ignore_index (int): Segmentors: the label of unlabelled pixels.
     """
 
     def __init__(self, cfg, split: str, num_images: int = 0, seed: int = 0):
-        from mmengine.registry import DATASETS, init_default_scope
-
-        from mmffnet.apis import task_of
-        from mmffnet.apis.runner import UserInputError, check_data_roots
         self.task = task_of(cfg)
         if self.task not in TASKS:
             raise ExportError('calibration and accuracy checks on images '
@@ -61,6 +64,9 @@ class DatasetImages:
             indices = sorted(random.Random(seed).sample(indices, num_images))
         self.indices = indices
         self.split = split
+        head = cfg.model.get('decode_head', {})  # segmentors
+        self.num_classes = head.get('num_classes')
+        self.ignore_index = head.get('ignore_index', 255)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -81,7 +87,6 @@ class DatasetImages:
         mean/std). With ``raw_pixels`` the normalisation is undone again,
         for graphs that normalise inside (``--with-normalize``).
         """
-        from mmengine.dataset import pseudo_collate
         shape = None
         for start in range(0, len(self.indices), batch_size):
             chunk = self.indices[start:start + batch_size]
@@ -189,7 +194,6 @@ def compare_segmentors(
     mmseg does before the argmax. Pixels labelled ``ignore_index`` count
     for neither metric.
     """
-    import torch.nn.functional as F
     reference = reference or next(iter(runners))
     inter = {n: np.zeros(num_classes) for n in runners}
     union = {n: np.zeros(num_classes) for n in runners}

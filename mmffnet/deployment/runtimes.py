@@ -42,10 +42,10 @@ def ort_session(path: str,
         path, options, providers=['CPUExecutionProvider'])
 
 
-def run_ort(session, inputs: torch.Tensor) -> List[np.ndarray]:
-    """Run a one-input session on a torch tensor."""
+def run_ort(session, inputs) -> List[np.ndarray]:
+    """Run a one-input session on a torch tensor or numpy array."""
     name = session.get_inputs()[0].name
-    return session.run(None, {name: inputs.detach().cpu().numpy()})
+    return session.run(None, {name: _numpy(inputs)})
 
 
 OPENVINO_PRECISIONS = {'fp32': 'f32', 'bf16': 'bf16'}

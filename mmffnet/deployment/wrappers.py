@@ -39,6 +39,41 @@ class WithNormalize(nn.Module):
         return self.model(self.normalize(x))
 
 
+class TensorForward(nn.Module):
+    """Wrap a task model so that ``forward(images)`` runs its tensor mode.
+
+    Detectors need image metas even in tensor mode; they get ones that
+    describe the input.
+
+    Args:
+        model (nn.Module): An mmpretrain classifier, mmdet detector or mmseg
+            segmentor.
+        task (str): ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``.
+    """
+
+    def __init__(self, model: nn.Module, task: str):
+        super().__init__()
+        self.model = model
+        self.task = task
+
+    def forward(self, inputs: torch.Tensor) -> Outputs:
+        data_samples = None
+        if self.task == 'mmdet':
+            # mmdet is needed for detectors only.
+            from mmdet.structures import DetDataSample
+            h, w = inputs.shape[-2:]
+            meta = dict(
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                pad_shape=(h, w),
+                batch_input_shape=(h, w),
+                scale_factor=(1., 1.))
+            data_samples = [
+                DetDataSample(metainfo=meta) for _ in range(inputs.shape[0])
+            ]
+        return self.model(inputs, data_samples, mode='tensor')
+
+
 class TupleOutputs(nn.Module):
     """Return a tuple of tensors always (backbones, heads with lists)."""
 
@@ -50,14 +85,12 @@ class TupleOutputs(nn.Module):
         return as_tuple(self.model(x))
 
 
-def as_tuple(outputs: Outputs) -> Tuple[torch.Tensor, ...]:
-    """A single tensor or a (nested) sequence of tensors as a flat tuple."""
-    if isinstance(outputs, torch.Tensor):
-        return (outputs, )
-    flat = []
-    for item in outputs:
-        flat.extend(as_tuple(item))
-    return tuple(flat)
+def as_tuple(outputs) -> tuple:
+    """A tensor or array, or a (nested) list or tuple of them, as a flat
+    tuple: the outputs of PyTorch and of every runtime in one form."""
+    if isinstance(outputs, (list, tuple)):
+        return tuple(item for out in outputs for item in as_tuple(out))
+    return (outputs, )
 
 
 def normalize_of(model: nn.Module) -> Optional[Normalize]:
@@ -91,7 +124,6 @@ def deploy_module(model: nn.Module,
     Raises:
         ExportError: For combinations that cannot be exported.
     """
-    from mmffnet.apis import TensorForward
     if backbone_only:
         if not hasattr(model, 'backbone'):
             raise ExportError(f'{type(model).__name__} has no backbone; drop '

@@ -4,9 +4,14 @@ import os.path as osp
 import re
 import sys
 
+import numpy as np
 import torch
 
+from mmffnet.apis import load_config
+from mmffnet.deployment import ExportOptions, benchmark, export_model
 from mmffnet.deployment.benchmark import InferencePath, time_round_robin
+from mmffnet.deployment.quantize import quantize_onnx
+from mmffnet.deployment.runtimes import openvino_precisions
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLS_CONFIG = osp.join(REPO, 'configs', 'classification', 'ffnet',
@@ -67,7 +72,6 @@ def test_classifier_table(monkeypatch, capsys):
             assert precision in ('bf16', 'int8'), name
             assert 0 < float(err) < 0.5, (name, err)
     # bf16/int8 rows appear exactly when this CPU supports them.
-    from mmffnet.deployment.runtimes import openvino_precisions
     for precision in ('bf16', 'int8'):
         present = f'OpenVINO {precision}' in rows
         assert present == (precision in openvino_precisions()), out
@@ -98,7 +102,6 @@ def test_bad_arguments(monkeypatch, capsys):
 
 
 def test_pause_comes_before_each_timed_call(monkeypatch):
-    from mmffnet.deployment import benchmark
     events = []
     monkeypatch.setattr(benchmark.time, 'sleep',
                         lambda s: events.append(('sleep', s)))
@@ -123,14 +126,9 @@ def test_round_robin_interleaves_and_warms_up():
 def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
     """--int8-model: the int8 row runs that file (e.g. from export.py
     --int8), and the table says so."""
-    import numpy as np
-
-    from mmffnet.apis import load_config
-    from mmffnet.deployment import export_model
-    from mmffnet.deployment.quantize import quantize_onnx
-    from mmffnet.deployment.runtimes import openvino_precisions
     fp32 = str(tmp_path / 'fp32.onnx')
-    export_model(load_config(CLS_CONFIG), 'onnx', fp32, shape=(32, 32))
+    export_model(
+        load_config(CLS_CONFIG), ExportOptions('onnx', fp32, shape=(32, 32)))
     int8 = str(tmp_path / 'mine-int8.onnx')
     rng = np.random.RandomState(0)
     quantize_onnx(fp32, int8,

@@ -6,12 +6,15 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
 
-from mmffnet.apis import TensorForward, build_model, load_config
-from mmffnet.deployment import ExportError, export_model
+from mmffnet.apis import build_model, load_config
+from mmffnet.deployment import (ExportError, ExportOptions, TensorForward,
+                                export_model)
+from mmffnet.utils.checkpoint import load_checkpoint_strict
 from tests.utils import randomize_bn_stats, relative_error
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -50,7 +53,6 @@ def cls_checkpoint(tmp_path_factory):
 
 
 def unfolded_logits(checkpoint, inputs):
-    from mmffnet.utils import load_checkpoint_strict
     model = build_model(load_config(CLS_CONFIG))
     load_checkpoint_strict(model, checkpoint)
     with torch.no_grad():
@@ -82,10 +84,7 @@ def test_torchscript_classifier_round_trip(cls_checkpoint, tmp_path):
     out = str(tmp_path / 'ffnet-1.pt')
     report = export_model(
         load_config(CLS_CONFIG),
-        'torchscript',
-        out,
-        checkpoint=cls_checkpoint,
-        shape=SHAPE)
+        ExportOptions('torchscript', out, cls_checkpoint, SHAPE))
     assert report.passed
     assert report.fold_rel_err < 1e-4 and report.export_rel_err < 1e-4
     loaded = torch.jit.load(out).eval()
@@ -125,15 +124,16 @@ def test_onnx_with_normalize_takes_raw_pixels(tmp_path):
     cfg = load_config(CLS_CONFIG)
     out = str(tmp_path / 'ffnet-1-norm.onnx')
     report = export_model(
-        cfg, 'onnx', out, shape=SHAPE, with_normalize=True,
-        dynamic_batch=True)
+        cfg,
+        ExportOptions(
+            'onnx', out, shape=SHAPE, with_normalize=True,
+            dynamic_batch=True))
     assert report.passed
     pixels = torch.randint(0, 256, (2, 3, *SHAPE)).float()
     session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     (logits, ) = session.run(None, {'input': pixels.numpy()})
     assert logits.shape == (2, 1000)  # dynamic batch
     # The graph starts with (input - mean) / std, the config's values.
-    import onnx
     graph = onnx.load(out).graph
     consumers = {i: n for n in graph.node for i in n.input}
     sub = consumers['input']
@@ -159,7 +159,7 @@ def test_onnx_backbone_only_multiscale(config, tmp_path):
     cfg = load_config(config)
     out = str(tmp_path / 'backbone.onnx')
     report = export_model(
-        cfg, 'onnx', out, shape=(64, 96), backbone_only=True)
+        cfg, ExportOptions('onnx', out, shape=(64, 96), backbone_only=True))
     assert report.passed, (report.fold_rel_err, report.export_rel_err)
     backbone = cfg.model.backbone
     indices = backbone.get('out_indices', (0, 1, 2, 3))
@@ -178,11 +178,9 @@ def test_coreml_produces_loadable_spec(tmp_path):
     out = str(tmp_path / 'ffnet-1.mlpackage')
     report = export_model(
         load_config(CLS_CONFIG),
-        'coreml',
-        out,
-        shape=SHAPE,
-        with_normalize=True,
-        image_input=True)
+        ExportOptions(
+            'coreml', out, shape=SHAPE, with_normalize=True,
+            image_input=True))
     assert report.passed
     spec = ct.utils.load_spec(out)
     (inp, ) = spec.description.input
@@ -263,7 +261,7 @@ def test_onnx_full_segmentor(config, tmp_path):
     """The whole segmentor (tensor mode: decode-head logits) exports."""
     cfg = load_config(config)
     out = str(tmp_path / 'segmentor.onnx')
-    report = export_model(cfg, 'onnx', out, shape=SHAPE)
+    report = export_model(cfg, ExportOptions('onnx', out, shape=SHAPE))
     assert report.passed, (report.fold_rel_err, report.export_rel_err)
     session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     (logits, ) = session.run(None, {'input': np.zeros((1, 3, *SHAPE),

@@ -10,11 +10,13 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmffnet.deployment.calibration import compare_classifiers
-from mmffnet.deployment.export import ExportReport
+from mmffnet.datasets.demo.segmentation import write_dataset
+from mmffnet.deployment import ExportReport
+from mmffnet.deployment.calibration import (AgreementReport, AgreementResult,
+                                            compare_classifiers)
 from mmffnet.deployment.quantize import quantize_onnx
-
-from .test_export import run_tool
+from tests.utils import train_in_subprocess
+from .test_export import CLS_CONFIG, DET_CONFIG, REPO, run_tool
 
 
 class TinyNet(nn.Module):
@@ -102,8 +104,6 @@ def test_compare_classifiers_counts_agreement():
 
 
 def test_int8_report_fails_below_min_agreement():
-    from mmffnet.deployment.calibration import (AgreementReport,
-                                                AgreementResult)
     report = ExportReport('x.onnx', 'onnx', 0., 0., int8=True)
     assert not report.passed  # no check ran
     report.agreement = AgreementReport('PyTorch fp32', [
@@ -163,14 +163,12 @@ def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, extra, tmp_path,
     ],
     ids=['torchscript', 'no-checkpoint', 'no-calibration', 'bad-agreement'])
 def test_int8_bad_arguments(extra, expected, monkeypatch):
-    from .test_export import CLS_CONFIG
     code = run_tool(monkeypatch, CLS_CONFIG, '--int8', *extra)
     assert isinstance(code, str) and code.startswith('error: '), code
     assert expected in code
 
 
 def test_int8_names_a_missing_dataset(tmp_path, monkeypatch):
-    from .test_export import CLS_CONFIG
     ckpt = tmp_path / 'c.pth'
     ckpt.write_bytes(b'')
     code = run_tool(monkeypatch, CLS_CONFIG, '--int8', '--format', 'onnx',
@@ -181,9 +179,8 @@ def test_int8_names_a_missing_dataset(tmp_path, monkeypatch):
     assert f'{tmp_path}/none' in code
 
 
-SEG_DEMO = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-    'segmentation', 'ffnet', 'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
+SEG_DEMO = osp.join(REPO, 'configs', 'segmentation', 'ffnet',
+                    'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
 
 
 @pytest.fixture(scope='module')
@@ -191,8 +188,6 @@ def trained_segmentor(tmp_path_factory):
     """The segmentation demo model after 150 seeded iterations on a small
     copy of its data (mIoU ~35): trained enough for argmax maps that mean
     something, in under a minute."""
-    from mmffnet.datasets.demo.segmentation import write_dataset
-    from tests.utils import train_in_subprocess
     root = tmp_path_factory.mktemp('seg_int8')
     data = str(root / 'data')
     write_dataset(data, num_train=48, num_val=12)
@@ -242,7 +237,6 @@ def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path,
 
 
 def test_int8_refuses_detectors_and_backbones(tmp_path, monkeypatch):
-    from .test_export import DET_CONFIG
     for extra in ((), ('--backbone-only', )):
         code = run_tool(monkeypatch, DET_CONFIG, '--int8', *extra,
                         '--format', 'onnx', '--out', tmp_path / 'x.onnx',

@@ -17,9 +17,19 @@ only); ``tools/deployment/export.py --int8`` checks accuracy on images.
 Detectors are benchmarked backbone-only.
 """
 import argparse
+import importlib.metadata as metadata
 import os
 import sys
 import tempfile
+
+import torch
+
+from mmffnet.apis import load_config, task_of
+from mmffnet.deployment import ExportError, prepare
+from mmffnet.deployment.benchmark import (build_paths, check_parity,
+                                          format_table, machine_description,
+                                          model_macs, summary,
+                                          time_round_robin)
 
 
 def parse_args():
@@ -61,15 +71,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    import torch
-
-    from mmffnet.apis import load_config, task_of
-    from mmffnet.deployment import ExportError, prepare
-    from mmffnet.deployment.benchmark import (build_paths, check_parity,
-                                              format_table,
-                                              machine_description,
-                                              model_macs, summary,
-                                              time_round_robin)
     for name in ('batch_size', 'iters', 'matmul_size'):
         if getattr(args, name) <= 0:
             sys.exit(f'error: --{name.replace("_", "-")} must be positive')
@@ -122,7 +123,6 @@ def main():
 
 
 def runtime_versions() -> str:
-    import importlib.metadata as metadata
     versions = []
     for name in ('torch', 'onnxruntime', 'openvino'):
         try:

@@ -10,6 +10,13 @@ import argparse
 import sys
 
 import torch
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import DictAction
+from mmengine.model import revert_sync_batchnorm
+
+from mmffnet import reparameterize_model
+from mmffnet.apis import build_model, load_config, task_of
+from mmffnet.deployment import TensorForward, input_shape_of
 
 
 def parse_args():
@@ -26,7 +33,6 @@ def parse_args():
         '--deploy', action='store_true', help='fold the model first')
     parser.add_argument(
         '--show-table', action='store_true', help='print per-module table')
-    from mmengine.config import DictAction
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -37,12 +43,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmengine.analysis import get_model_complexity_info
-    from mmengine.model import revert_sync_batchnorm
-
-    from mmffnet import reparameterize_model
-    from mmffnet.apis import (TensorForward, build_model, input_shape_of,
-                              load_config, task_of)
     try:
         cfg = load_config(args.config, args.cfg_options)
         shape = input_shape_of(cfg, args.shape)

@@ -21,7 +21,13 @@ classes, per image or per pixel), and exits with 1 below
 ``--min-agreement``.
 """
 import argparse
+import dataclasses
 import sys
+
+from mmengine.config import DictAction
+
+from mmffnet.apis import load_config
+from mmffnet.deployment import ExportError, ExportOptions, export_model
 
 
 def parse_args():
@@ -89,7 +95,6 @@ def parse_args():
         default=0.99,
         help='smallest accepted agreement of predicted classes with PyTorch '
         'fp32, per image or per pixel (default 0.99)')
-    from mmengine.config import DictAction
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -100,58 +105,20 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmffnet.apis import load_config
-    from mmffnet.deployment import ExportError, check_format, export_model
+    # Every option but the config and --cfg-options is an ExportOptions field.
+    options = ExportOptions(**{
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(ExportOptions)
+    })
     try:
-        check_format(args.format)
-        cfg = load_config(args.config, args.cfg_options)
         report = export_model(
-            cfg,
-            args.format,
-            args.out,
-            checkpoint=args.checkpoint,
-            shape=args.shape,
-            backbone_only=args.backbone_only,
-            with_normalize=args.with_normalize,
-            image_input=args.image_input,
-            dynamic_batch=args.dynamic_batch,
-            tolerance=args.tolerance,
-            int8=args.int8,
-            calib_images=args.calib_images,
-            calib_method=args.calib_method,
-            eval_images=args.eval_images,
-            min_agreement=args.min_agreement)
+            load_config(args.config, args.cfg_options), options)
     except (ExportError, FileNotFoundError, KeyError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else err
         sys.exit(f'error: {message}')
-    print(f'folding:  max abs err {report.fold_abs_err:.3e}, '
-          f'relative {report.fold_rel_err:.3e}')
-    print(f'exported: {report.path} ({report.fmt})')
-    if report.export_abs_err is not None:
-        print(f'{report.fmt} vs PyTorch: max abs err '
-              f'{report.export_abs_err:.3e}, relative '
-              f'{report.export_rel_err:.3e}')
-    for note in report.notes:
-        print(f'note: {note}')
-    if report.agreement is not None:
-        print(report.agreement.table())
-    if report.int8:
-        agreement = report.int8_agreement
-        what = ('int8 ' + (report.agreement.unit if report.agreement else '')
-                + 'agreement')
-        if report.passed:
-            print(f'int8 check OK: {what} {100 * agreement:.2f}% '
-                  f'>= {100 * report.min_agreement:g}%')
-            return
-        sys.exit(f'error: {what} {100 * (agreement or 0):.2f}% is '
-                 f'below --min-agreement {report.min_agreement:g} (or '
-                 f'folding failed); calibrate on more images, try '
-                 f'--calib-method percentile, or keep fp32')
+    print('\n'.join(report.lines()))
     if not report.passed:
-        sys.exit(f'error: parity failed (relative error above --tolerance '
-                 f'{report.tolerance:g}); check the checkpoint and config, '
-                 f'or raise --tolerance if the difference is expected')
-    print(f'parity OK (tolerance {report.tolerance:g})')
+        sys.exit(f'error: {report.error()}')
 
 
 if __name__ == '__main__':

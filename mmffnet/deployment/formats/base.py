@@ -1,0 +1,55 @@
+"""The interface every export format implements."""
+from typing import Callable, List
+
+import numpy as np
+
+from ..model import DeployModel
+from ..options import ExportOptions, ExportReport
+from ..runtimes import max_abs_error, max_relative_error
+
+Runner = Callable[..., List[np.ndarray]]  # inputs (tensor or array) -> outputs
+
+
+class ExportFormat:
+    """One export format: how a model is written, run and checked.
+
+    Subclasses set the class attributes and implement :meth:`export` and
+    :meth:`runner`; the int8 formats also :meth:`from_onnx`.
+
+    Attributes:
+        name (str): The ``--format`` name.
+        runtime (str): What runs the saved file for the check.
+        dynamic_batch (bool): Can export a dynamic batch axis.
+        image_input (bool): Can declare an image input.
+        int8 (bool): Can hold a quantized (QDQ) ONNX model.
+    """
+    name = ''
+    runtime = ''
+    dynamic_batch = False
+    image_input = False
+    int8 = False
+
+    def check_out(self, path: str) -> None:
+        """Raise an ``ExportError`` if ``path`` cannot hold this format."""
+
+    def export(self, deploy: DeployModel, path: str,
+               options: ExportOptions) -> None:
+        """Write the folded model of ``deploy`` to ``path``."""
+        raise NotImplementedError
+
+    def from_onnx(self, onnx_path: str, path: str) -> None:
+        """Write the (quantized) ONNX model ``onnx_path`` to ``path``."""
+        raise NotImplementedError(f'{self.name} cannot hold an ONNX model')
+
+    def runner(self, path: str) -> Runner:
+        """Load ``path`` once; a function that runs it on one batch."""
+        raise NotImplementedError
+
+    def check(self, path: str, deploy: DeployModel,
+              report: ExportReport) -> None:
+        """Run the saved file on the example inputs and record its error
+        against the folded PyTorch model in ``report``."""
+        outputs = self.runner(path)(deploy.inputs)
+        reference = deploy.outputs()
+        report.export_abs_err = max_abs_error(outputs, reference)
+        report.export_rel_err = max_relative_error(outputs, reference)

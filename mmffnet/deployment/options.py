@@ -1,0 +1,126 @@
+"""What an export is asked to do, and what it measured."""
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+from .calibration import AgreementReport
+
+
+@dataclass
+class ExportOptions:
+    """The options of :func:`~mmffnet.deployment.export_model`, one field per
+    option of ``tools/deployment/export.py``.
+
+    Args:
+        format (str): ``'onnx'``, ``'openvino'``, ``'torchscript'`` or
+            ``'coreml'``.
+        out (str): Output path (``.onnx``, ``.xml``, ``.pt``,
+            ``.mlpackage``).
+        checkpoint (str, optional): Weights, loaded strictly; random when
+            None.
+        shape (Sequence[int], optional): Input H W (one number: square);
+            the task's default when None.
+        backbone_only (bool): Export ``model.backbone`` (multi-scale
+            outputs).
+        with_normalize (bool): Mean/std inside the graph (RGB 0-255 input).
+        image_input (bool): Core ML ``ImageType`` input (needs
+            ``with_normalize``).
+        dynamic_batch (bool): ONNX with a dynamic batch axis.
+        tolerance (float): Largest accepted error, relative to the output
+            scale, of folding and of the fp32 exported model.
+        int8 (bool): Quantize (ONNX / OpenVINO; classifiers, segmentors):
+            calibrate on ``calib_images`` training images, then check the
+            agreement of predicted classes (per image, or per pixel) with
+            PyTorch fp32 on ``eval_images`` validation images (0: all)
+            against ``min_agreement``.
+        calib_images (int): Calibration images.
+        calib_method (str): ``'minmax'``, ``'percentile'`` or
+            ``'entropy'``.
+        eval_images (int): Validation images of the int8 check.
+        min_agreement (float): Smallest accepted int8 agreement.
+    """
+    format: str
+    out: str
+    checkpoint: Optional[str] = None
+    shape: Optional[Sequence[int]] = None
+    backbone_only: bool = False
+    with_normalize: bool = False
+    image_input: bool = False
+    dynamic_batch: bool = False
+    tolerance: float = 1e-4
+    int8: bool = False
+    calib_images: int = 300
+    calib_method: str = 'minmax'
+    eval_images: int = 0
+    min_agreement: float = 0.99
+
+
+@dataclass
+class ExportReport:
+    """What :func:`~mmffnet.deployment.export_model` did and measured."""
+    path: str
+    fmt: str
+    fold_abs_err: float
+    fold_rel_err: float
+    export_abs_err: Optional[float] = None
+    export_rel_err: Optional[float] = None
+    notes: List[str] = field(default_factory=list)
+    tolerance: float = 1e-4
+    int8: bool = False
+    agreement: Optional[AgreementReport] = None  # int8: on val images
+    min_agreement: float = 0.99
+
+    @property
+    def int8_agreement(self) -> Optional[float]:
+        """Class agreement (per image, or per pixel) of the int8 model
+        with PyTorch fp32."""
+        if self.agreement is None:
+            return None
+        return self.agreement.results[-1].agreement
+
+    @property
+    def passed(self) -> bool:
+        errors = [self.fold_rel_err, self.export_rel_err]
+        if not all(e is None or e <= self.tolerance for e in errors):
+            return False
+        return not self.int8 or (self.int8_agreement is not None and
+                                 self.int8_agreement >= self.min_agreement)
+
+    def lines(self) -> List[str]:
+        """What was measured, and the verdict when it passed."""
+        lines = [
+            f'folding:  max abs err {self.fold_abs_err:.3e}, relative '
+            f'{self.fold_rel_err:.3e}', f'exported: {self.path} ({self.fmt})'
+        ]
+        if self.export_abs_err is not None:
+            lines.append(f'{self.fmt} vs PyTorch: max abs err '
+                         f'{self.export_abs_err:.3e}, relative '
+                         f'{self.export_rel_err:.3e}')
+        lines += [f'note: {note}' for note in self.notes]
+        if self.agreement is not None:
+            lines.append(self.agreement.table())
+        if self.passed and self.int8:
+            lines.append(f'int8 check OK: {self._int8_what} '
+                         f'{100 * self.int8_agreement:.2f}% >= '
+                         f'{100 * self.min_agreement:g}%')
+        elif self.passed:
+            lines.append(f'parity OK (tolerance {self.tolerance:g})')
+        return lines
+
+    def error(self) -> Optional[str]:
+        """Why the export failed its check, with what to try; None when it
+        passed."""
+        if self.passed:
+            return None
+        if self.int8:
+            return (f'{self._int8_what} {100 * (self.int8_agreement or 0):.2f}'
+                    f'% is below --min-agreement {self.min_agreement:g} (or '
+                    'folding failed); calibrate on more images, try '
+                    '--calib-method percentile, or keep fp32')
+        return (f'parity failed (relative error above --tolerance '
+                f'{self.tolerance:g}); check the checkpoint and config, or '
+                'raise --tolerance if the difference is expected')
+
+    @property
+    def _int8_what(self) -> str:
+        unit = self.agreement.unit if self.agreement else ''
+        return f'int8 {unit}agreement'
