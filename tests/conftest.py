@@ -1,12 +1,11 @@
 import os
-import sys
 
 import pytest
 import torch
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+from mmffnet.datasets.demo.classification import write_dataset
+from mmffnet.datasets.demo.common import generate_atomically
+from tests.utils import REPO_ROOT, train_in_subprocess
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -19,8 +18,6 @@ def repo_root():
 @pytest.fixture(scope='session')
 def demo_cls_data(tmp_path_factory):
     """The classification demo data, generated once per test session."""
-    from mmffnet.datasets.demo.classification import write_dataset
-    from mmffnet.datasets.demo.common import generate_atomically
     root = tmp_path_factory.mktemp('demo_cls') / 'ffnet_demo_cls'
     return generate_atomically(str(root), write_dataset)
 
@@ -31,9 +28,9 @@ def demo_cls_run(tmp_path_factory, demo_cls_data):
     trained once per test session: its work dir, config and data root.
 
     Shared by the demo test and by the checks that need trained weights
-    (int8 calibration is meaningless on random weights).
+    (int8 calibration is meaningless on random weights). Tests that use it
+    are slow.
     """
-    from tests.utils import train_in_subprocess
     config = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
     work_dir = str(tmp_path_factory.mktemp('demo_run') / 'work')
     train_in_subprocess(config, work_dir, [

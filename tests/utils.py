@@ -1,7 +1,16 @@
 """Helpers shared by the tests."""
+import importlib.util
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List, Optional, Sequence
+
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 @torch.no_grad()
@@ -74,31 +83,110 @@ def tiny_retinanet(backbone: dict, in_channels, width: int = 16) -> dict:
             loss_bbox=dict(type='L1Loss')))
 
 
+def run_tool(tool: str,
+             *args: str,
+             threads: Optional[int] = None,
+             env: Optional[dict] = None,
+             timeout: float = 1500,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``tool`` as a user would: from the repo root, in its own process.
+
+    Args:
+        tool (str): A script under the repo root, e.g. ``'tools/train.py'``
+            (run with this interpreter) or ``'tools/dist_train.sh'`` (with
+            bash, ``PYTHON`` set to this interpreter).
+        *args (str): Its command-line arguments.
+        threads (int, optional): ``OMP_NUM_THREADS`` of the process; 1 suits
+            small workloads, which gain nothing from a second thread on a
+            busy CI machine. Defaults to None (inherited).
+        env (dict, optional): More environment variables.
+        timeout (float): Seconds before the test fails. Defaults to 1500.
+        check (bool): Fail the test with the output's tail unless the tool
+            exits with 0. Pass False to check a failure's message.
+
+    Returns:
+        subprocess.CompletedProcess: With text ``stdout`` and ``stderr``.
+    """
+    result = subprocess.run(
+        _command(tool, args),
+        cwd=REPO_ROOT,
+        env=_environment(threads, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    if check:
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result
+
+
+def run_tool_in_process(monkeypatch, tool: str, *args: str):
+    """Run ``tool``'s ``main()`` in this process, as ``python tool *args``.
+
+    Faster than :func:`run_tool` (no interpreter start, imports shared with
+    the tests) for tools whose work is small.
+
+    Returns:
+        The code of the ``SystemExit`` it raised (``sys.exit('error: ...')``
+        gives the message), or None when ``main()`` returned.
+    """
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(tool))[0], osp.join(REPO_ROOT, tool))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, 'argv', [tool] + [str(a) for a in args])
+    try:
+        module.main()
+    except SystemExit as exc:
+        return exc.code
+    return None
+
+
+def start_tool(tool: str,
+               *args: str,
+               threads: Optional[int] = None,
+               env: Optional[dict] = None) -> subprocess.Popen:
+    """Start ``tool`` like :func:`run_tool`, without waiting for it.
+
+    It runs in a session of its own (``os.killpg(proc.pid, ...)`` stops it
+    and its workers), with its output discarded.
+    """
+    return subprocess.Popen(
+        _command(tool, args),
+        cwd=REPO_ROOT,
+        env=_environment(threads, env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True)
+
+
+def _command(tool: str, args: Sequence[str]) -> List[str]:
+    runner = ['bash'] if tool.endswith('.sh') else [sys.executable]
+    return runner + [tool] + [str(a) for a in args]
+
+
+def _environment(threads: Optional[int], extra: Optional[dict]) -> dict:
+    env = dict(os.environ, PYTHON=sys.executable)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
+    if threads is not None:
+        env['OMP_NUM_THREADS'] = str(threads)
+    env.update(extra or {})
+    return env
+
+
 def train_in_subprocess(config: str,
                         work_dir: str,
                         cfg_options=(),
                         one_thread: bool = False,
                         timeout: int = 1500) -> None:
-    """Run ``tools/train.py`` as a user would (from the repo root, in its
-    own process) and fail the test with the log's tail if it fails.
-
-    ``one_thread`` sets OMP_NUM_THREADS=1 for small workloads, which gain
-    nothing from a second thread on a busy CI machine.
-    """
-    import os
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=root)
-    if one_thread:
-        env['OMP_NUM_THREADS'] = '1'
+    """Train ``config`` with ``tools/train.py`` in its own process (see
+    :func:`run_tool`); ``one_thread`` sets OMP_NUM_THREADS=1."""
     options = ['--cfg-options', *cfg_options] if cfg_options else []
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-         *options],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
+    run_tool(
+        'tools/train.py',
+        config,
+        '--work-dir',
+        work_dir,
+        *options,
+        threads=1 if one_thread else None,
         timeout=timeout)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

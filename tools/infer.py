@@ -1,98 +1,233 @@
-"""Classify one image and draw the prediction on it.
+"""Run a trained model on one image: classification, detection or
+segmentation, whichever task the config is for.
 
-    python tools/infer.py CONFIG CHECKPOINT IMAGE [--out PNG] [--topk 5]
-        [--deploy]
+    python tools/infer.py CONFIG CHECKPOINT IMAGE [--out PNG] [--device DEV]
+        [--deploy] [--topk 5] [--score-thr 0.3] [--opacity 0.5]
+        [--cfg-options k=v ...]
 
-Prints the top-k classes with scores and, with --out, writes the image with
-the top-1 class drawn on it. Equivalent to mmpretrain's
-``ImageClassificationInferencer(CONFIG, pretrained=CHECKPOINT)``.
+Prints the prediction (classification: the top-k classes and scores;
+detection: each object scoring at least --score-thr; segmentation: the share
+of pixels per class) and, with --out, writes the image with the prediction
+drawn on it. Built on each task's inferencer (mmpretrain's
+``ImageClassificationInferencer``, mmdet's ``DetInferencer``, mmseg's
+``MMSegInferencer``), with two changes: the checkpoint must match the config
+exactly (mismatched keys are an error, not a warning), and a checkpoint
+without class names takes them from the config's test dataset.
 """
 import argparse
 import os
 import os.path as osp
 import sys
+from typing import List, Tuple
 
+import mmcv
 import numpy as np
 import torch
+from mmdet.apis import DetInferencer
+from mmengine.config import Config, DictAction
+from mmengine.registry import DATASETS, init_default_scope
+from mmpretrain.apis import ImageClassificationInferencer, get_model
+from mmpretrain.visualization import UniversalVisualizer
+from mmseg.apis import MMSegInferencer
+
+from mmffnet import reparameterize_model
+from mmffnet.apis import load_config, task_of
+from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
+from mmffnet.utils.checkpoint import (compare_state_dicts, extract_state_dict,
+                                      mismatch_report)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Classify an image')
-    parser.add_argument('config', help='classification config')
+    parser = argparse.ArgumentParser(
+        description='Predict on one image with a classification, detection '
+        'or segmentation config')
+    parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('image', help='image file')
-    parser.add_argument('--out', help='write the annotated image here')
-    parser.add_argument('--topk', type=int, default=5)
     parser.add_argument(
-        '--deploy', action='store_true', help='fold the model first')
+        '--out', help='write the image with the prediction drawn on it here')
+    parser.add_argument(
+        '--device',
+        help='cpu, cuda, cuda:1, ... (default: cuda if available, else cpu)')
+    parser.add_argument(
+        '--deploy',
+        action='store_true',
+        help='fold the model (structural re-parameterization) first')
+    parser.add_argument(
+        '--topk', type=int, default=5, help='classes to print (classification)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='print and draw objects scoring at least this (detection)')
+    parser.add_argument(
+        '--opacity',
+        type=float,
+        default=0.5,
+        help='opacity of the drawn mask (segmentation)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
     return parser.parse_args()
+
+
+def check_inputs(args) -> None:
+    """Raise ``ValueError`` / ``FileNotFoundError`` naming a bad argument."""
+    for path, what in ((args.image, 'image'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} {path!r} does not exist')
+    if mmcv.imread(args.image) is None:
+        raise ValueError(f'{args.image!r} is not an image that OpenCV can '
+                         f'read (e.g. .jpg, .png, .bmp)')
+    if args.device and args.device.startswith('cuda') and \
+            not torch.cuda.is_available():
+        raise ValueError(f'--device {args.device}: CUDA is not available on '
+                         f'this machine; use --device cpu')
+
+
+def config_dataset_meta(cfg: Config) -> dict:
+    """The metainfo (classes, palette) of the config's test dataset."""
+    dataset = cfg.test_dataloader.dataset
+    with DATASETS.switch_scope_and_registry(task_of(cfg)) as registry:
+        dataset_cls = registry.get(dataset.type)
+    return {
+        **getattr(dataset_cls, 'METAINFO', {}),
+        **dataset.get('metainfo', {})
+    }
+
+
+class StrictLoading:
+    """Mixin for MMEngine-style inferencers: a checkpoint must match the
+    model exactly, and one without class names takes the config's."""
+
+    def _load_weights_to_model(self, model, checkpoint, cfg):
+        problems = compare_state_dicts(model.state_dict(),
+                                       extract_state_dict(checkpoint))
+        if any(problems):
+            raise CheckpointMismatchError(
+                'The checkpoint does not match the model: ' +
+                mismatch_report(*problems))
+        meta = checkpoint.setdefault('meta', {})
+        if 'dataset_meta' not in meta:
+            meta['dataset_meta'] = config_dataset_meta(cfg)
+        super()._load_weights_to_model(model, checkpoint, cfg)
+
+
+class StrictDetInferencer(StrictLoading, DetInferencer):
+    """mmdet's ``DetInferencer`` with :class:`StrictLoading`."""
+
+
+class StrictSegInferencer(StrictLoading, MMSegInferencer):
+    """mmseg's ``MMSegInferencer`` with :class:`StrictLoading`."""
+
+
+def build_inferencer(cfg: Config, checkpoint: str, device: str):
+    """The task's inferencer for ``cfg`` with the weights of ``checkpoint``."""
+    if cfg.model.get('backbone', {}).get('init_cfg'):
+        cfg.model.backbone.init_cfg = None  # the checkpoint has all weights
+    task = task_of(cfg)
+    init_default_scope(task)
+    if task == 'mmpretrain':
+        # mmpretrain's inferencer loads weights non-strictly; it also takes
+        # a model, which is loaded strictly here.
+        model = get_model(cfg, pretrained=False)
+        meta = load_checkpoint_strict(model, checkpoint).get('meta', {})
+        if meta.get('dataset_meta'):
+            model._dataset_meta = meta['dataset_meta']
+        return ImageClassificationInferencer(
+            model, pretrained=False, device=device)
+    if task == 'mmdet':
+        return StrictDetInferencer(
+            cfg, checkpoint, device=device, show_progress=False)
+    inferencer = StrictSegInferencer(cfg, checkpoint, device=device)
+    inferencer.show_progress = False
+    return inferencer
+
+
+def classify(inferencer, image: str, args) -> Tuple[List[str], np.ndarray]:
+    """The top-k lines and the image with the top-1 class drawn on it."""
+    sample = inferencer(image, return_datasamples=True)[0]
+    classes = inferencer.classes or [str(i) for i in range(
+        sample.pred_score.numel())]
+    scores, indices = sample.pred_score.topk(
+        min(args.topk, sample.pred_score.numel()))
+    lines = [
+        f'{rank}. {classes[index]:<24s} {score:.4f}'
+        for rank, (score, index) in enumerate(
+            zip(scores.tolist(), indices.tolist()), 1)
+    ]
+    picture = mmcv.imread(image, channel_order='rgb')
+    picture = UniversalVisualizer().visualize_cls(
+        picture,
+        sample,
+        classes=classes,
+        # Small images are enlarged so that the label is readable.
+        rescale_factor=max(1, 256 // max(picture.shape[:2])),
+        draw_gt=False,
+        draw_score=True)
+    return lines, picture
+
+
+def detect(inferencer, image: str, args) -> Tuple[List[str], np.ndarray]:
+    """A line per object scoring at least ``--score-thr``, and the image
+    with their boxes (and masks) drawn on it."""
+    result = inferencer(
+        image,
+        return_vis=True,
+        return_datasamples=True,
+        pred_score_thr=args.score_thr,
+        no_save_vis=True)
+    instances = result['predictions'][0].pred_instances
+    instances = instances[instances.scores >= args.score_thr]
+    classes = inferencer.model.dataset_meta['classes']
+    lines = [f'{len(instances)} object(s) scoring >= {args.score_thr}']
+    for label, score, box in zip(instances.labels.tolist(),
+                                 instances.scores.tolist(),
+                                 instances.bboxes.tolist()):
+        lines.append(f'{classes[label]:<16s} {score:.3f}  box '
+                     f'[{", ".join(f"{v:.1f}" for v in box)}]')
+    return lines, result['visualization'][0]
+
+
+def segment(inferencer, image: str, args) -> Tuple[List[str], np.ndarray]:
+    """The share of pixels per predicted class, and the image with the
+    mask blended over it."""
+    result = inferencer(
+        image, return_vis=True, opacity=args.opacity, with_labels=True)
+    mask = result['predictions']
+    classes = inferencer.model.dataset_meta['classes']
+    counts = np.bincount(mask.ravel(), minlength=len(classes))
+    lines = ['share of pixels per predicted class']
+    for index in np.flatnonzero(counts):
+        lines.append(f'{classes[index]:<24s} {counts[index] / mask.size:.3f}')
+    return lines, result['visualization']
+
+
+PREDICT = dict(mmpretrain=classify, mmdet=detect, mmseg=segment)
 
 
 def main():
     args = parse_args()
-    import mmcv
-    from mmengine.dataset import Compose, pseudo_collate
-
-    from mmffnet import reparameterize_model
-    from mmffnet.apis import build_model, load_config, task_of
     try:
-        if not osp.isfile(args.image):
-            raise FileNotFoundError(f'image {args.image!r} does not exist')
-        cfg = load_config(args.config)
-        if task_of(cfg) != 'mmpretrain':
-            raise ValueError(
-                'tools/infer.py classifies images; for detection use '
-                "mmdet's DetInferencer and for segmentation mmseg's "
-                'MMSegInferencer (see the configs folders\' READMEs)')
-        model = build_model(cfg, args.checkpoint).eval()
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        sys.exit(f'error: {err.args[0] if err.args else err}')
+        check_inputs(args)
+        cfg = load_config(args.config, args.cfg_options)
+        device = args.device or ('cuda' if torch.cuda.is_available() else
+                                 'cpu')
+        inferencer = build_inferencer(cfg, args.checkpoint, device)
+    except (FileNotFoundError, ValueError) as err:
+        sys.exit(f'error: {err}')
     if args.deploy:
-        reparameterize_model(model, inplace=True)
-
-    test_pipeline = cfg.test_dataloader.dataset.pipeline
-    pipeline = Compose([dict(step) for step in test_pipeline])
-    data = pseudo_collate([pipeline(dict(img_path=args.image))])
-    with torch.no_grad():
-        sample = model.test_step(data)[0]
-    scores = sample.pred_score
-    classes = _class_names(cfg, scores.numel())
-    topk = min(args.topk, scores.numel())
-    values, indices = scores.topk(topk)
+        reparameterize_model(inferencer.model, inplace=True)
+    lines, picture = PREDICT[task_of(cfg)](inferencer, args.image, args)
     print(f'{args.image}:')
-    for rank, (score, index) in enumerate(zip(values, indices), 1):
-        print(f'  {rank}. {classes[index]:<24s} {score.item():.4f}')
-
+    for line in lines:
+        print(f'  {line}')
     if args.out:
-        from mmpretrain.visualization import UniversalVisualizer
-        image = mmcv.imread(args.image, channel_order='rgb')
-        # Small images are enlarged so the label is readable.
-        scale = max(1, 256 // max(image.shape[:2]))
-        image = np.ascontiguousarray(
-            mmcv.imrescale(image, scale, interpolation='nearest'))
-        visualizer = UniversalVisualizer()
-        sample.set_gt_label([])  # draw the prediction only
-        drawn = visualizer.visualize_cls(
-            image,
-            sample,
-            classes=classes,
-            draw_gt=False,
-            draw_score=True,
-            show=False)
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        mmcv.imwrite(drawn[..., ::-1], args.out)
+        mmcv.imwrite(picture[..., ::-1], args.out)
         print(f'wrote {args.out}')
-
-
-def _class_names(cfg, num_classes):
-    from mmengine.registry import DATASETS
-    dataset_type = cfg.test_dataloader.dataset.type
-    with DATASETS.switch_scope_and_registry('mmpretrain') as registry:
-        cls = registry.get(dataset_type)
-    classes = getattr(cls, 'METAINFO', {}).get('classes')
-    if classes and len(classes) == num_classes:
-        return list(classes)
-    return [str(i) for i in range(num_classes)]
 
 
 if __name__ == '__main__':

@@ -2,36 +2,26 @@
 
 tools/train.py trains the demo config for one epoch (a few iterations) on
 CPU, tools/test.py evaluates the checkpoint with pycocotools, and
-tools/infer_det.py draws the predictions with mmdet's DetInferencer.
+tools/infer.py draws the predictions with mmdet's DetInferencer.
 """
-import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from mmffnet.datasets.demo.detection import write_dataset
+from tests.utils import REPO_ROOT, run_tool
 
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-CONFIG = osp.join(REPO, 'configs', 'detection', 'ffnet',
+CONFIG = osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet',
                   'mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py')
 
 
-def run(args, timeout=600):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.run([sys.executable] + args,
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
+def run(tool, *args):
+    """Run ``tool`` (it must succeed) and return its output."""
+    result = run_tool(tool, *args, timeout=600)
+    return result.stdout + result.stderr
 
 
 def data_options(root):
@@ -56,52 +46,47 @@ def trained(tmp_path_factory):
     root = str(tmp / 'data')
     write_dataset(root, num_train=8, num_val=4, image_size=128)
     work_dir = str(tmp / 'work')
-    output = run([
-        'tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
-        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        'default_hooks.checkpoint.interval=1'
-    ] + data_options(root))
+    output = run('tools/train.py', CONFIG, '--work-dir', work_dir,
+                 '--cfg-options', 'train_cfg.max_epochs=1',
+                 'train_cfg.val_interval=1',
+                 'default_hooks.checkpoint.interval=1', *data_options(root))
     checkpoint = osp.join(work_dir, 'epoch_1.pth')
     assert osp.isfile(checkpoint), output[-3000:]
     return root, work_dir, checkpoint, output
 
 
+@pytest.mark.slow
 def test_train_validates_with_coco_metrics(trained):
     _, _, _, output = trained
     assert 'Epoch(train)' in output
     assert 'coco/bbox_mAP' in output and 'coco/segm_mAP' in output
 
 
+@pytest.mark.slow
 def test_test_tool_prints_coco_metrics(trained):
     root, work_dir, checkpoint, _ = trained
-    output = run([
-        'tools/test.py', CONFIG, checkpoint, '--work-dir', work_dir,
-        '--cfg-options'
-    ] + data_options(root))
+    output = run('tools/test.py', CONFIG, checkpoint, '--work-dir', work_dir,
+                 '--cfg-options', *data_options(root))
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
         assert key in output
     # pycocotools' own summary table was printed for both tasks.
     assert output.count('Average Precision  (AP) @[ IoU=0.50:0.95') >= 2
 
 
+@pytest.mark.slow
 def test_det_inferencer_draws_predictions(trained, tmp_path):
     root, _, checkpoint, _ = trained
     image = osp.join(root, 'val', '000001.png')
-    out_dir = str(tmp_path / 'vis')
-    run([
-        'tools/infer_det.py', CONFIG, checkpoint, image, '--out-dir',
-        out_dir, '--score-thr', '0.0'
-    ])
-    drawn = osp.join(out_dir, 'vis', '000001.png')
-    assert osp.isfile(drawn)
-    assert osp.isfile(osp.join(out_dir, 'preds', '000001.json'))
+    drawn = str(tmp_path / 'vis' / 'prediction.png')
+    output = run('tools/infer.py', CONFIG, checkpoint, image, '--out', drawn,
+                 '--score-thr', '0.0', '--deploy')
+    assert re.search(r'\d+ object\(s\) scoring >= 0.0', output)
     assert np.asarray(Image.open(drawn)).shape[:2] == (128, 128)
 
 
 def test_get_flops_on_detector():
-    output = run([
-        'tools/analysis_tools/get_flops.py', CONFIG, '--shape', '128', '128'
-    ])
+    output = run('tools/analysis_tools/get_flops.py', CONFIG, '--shape', '128',
+                 '128')
     params = re.search(r'Params: ([\d.]+) M', output)
     macs = re.search(r'MACs \(GFLOPs as in the paper\): ([\d.]+) G', output)
     assert params and macs, output[-2000:]

@@ -2,32 +2,23 @@
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from mmffnet.datasets.demo.segmentation import CLASSES, write_dataset
+from tests.utils import run_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = ('configs/segmentation/ffnet/'
         'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
 ADE = 'configs/segmentation/ffnet/upernet_ffnet-2_8xb2-160k_ade20k-512x512.py'
 
 
-def _run(args, timeout=600):
-    env = dict(os.environ)
-    # Tiny workloads: one thread avoids oversubscribing a busy CI machine.
-    env['OMP_NUM_THREADS'] = '1'
-    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    return subprocess.run([sys.executable] + args,
-                          cwd=ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+def _run(tool, *args, check=True):
+    """Run ``tool`` with one thread: tiny workloads gain nothing from a
+    second one on a busy CI machine."""
+    return run_tool(tool, *args, threads=1, timeout=600, check=check)
 
 
 @pytest.fixture(scope='module')
@@ -122,20 +113,26 @@ def test_missing_dataset_folder_is_explained(tmp_path):
     assert missing in str(err.value)
     assert 'python -m mmffnet.datasets.demo segmentation' in str(err.value)
 
-    # ADE20K through tools/train.py: a clear error naming the folder.
-    result = _run([
-        'tools/train.py', ADE, '--cfg-options',
-        f'train_dataloader.dataset.data_root={missing}'
-    ], timeout=300)
+
+def test_train_tool_names_a_missing_ade20k_folder(tmp_path):
+    """ADE20K through tools/train.py: a clear error naming the folder."""
+    missing = str(tmp_path / 'nowhere')
+    result = _run(
+        'tools/train.py',
+        ADE,
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={missing}',
+        check=False)
     assert result.returncode != 0
     assert missing in result.stderr
     assert 'Traceback' not in result.stderr
 
 
+@pytest.mark.slow
 def test_train_then_test_round_trip(demo_data, tmp_path):
     """A few iterations of the demo config with tools/train.py, then
     tools/test.py on the checkpoint, folded (--deploy) and not, then
-    tools/infer_seg.py on one image."""
+    tools/infer.py on one image."""
     work_dir = str(tmp_path / 'work')
     data = [
         f'{loader}.dataset.data_root={demo_data}'
@@ -143,23 +140,19 @@ def test_train_then_test_round_trip(demo_data, tmp_path):
                        'test_dataloader')
     ]
     iters = 6
-    result = _run([
-        'tools/train.py', DEMO, '--work-dir', work_dir, '--cfg-options',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=2'
-    ] + data)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _run('tools/train.py', DEMO, '--work-dir', work_dir,
+                  '--cfg-options', f'train_cfg.max_iters={iters}',
+                  f'train_cfg.val_interval={iters}',
+                  f'default_hooks.checkpoint.interval={iters}',
+                  'default_hooks.logger.interval=2', *data)
     assert 'mIoU' in result.stdout + result.stderr
     checkpoint = osp.join(work_dir, f'iter_{iters}.pth')
     assert osp.isfile(checkpoint)
 
     mious = []
     for extra in ([], ['--deploy']):
-        result = _run(['tools/test.py', DEMO, checkpoint, '--work-dir',
-                       str(tmp_path / 'test')] + extra + ['--cfg-options'] +
-                      data)
-        assert result.returncode == 0, result.stderr[-3000:]
+        result = _run('tools/test.py', DEMO, checkpoint, '--work-dir',
+                      str(tmp_path / 'test'), *extra, '--cfg-options', *data)
         found = re.findall(r'mIoU: ([0-9.]+)', result.stdout + result.stderr)
         assert found, (result.stdout + result.stderr)[-3000:]
         mious.append(float(found[-1]))
@@ -169,9 +162,8 @@ def test_train_then_test_round_trip(demo_data, tmp_path):
     image = osp.join(demo_data, 'images', 'validation',
                      'shapes_validation_00000.jpg')
     out = str(tmp_path / 'prediction.png')
-    result = _run(['tools/infer_seg.py', DEMO, checkpoint, image, '--out',
-                   out, '--deploy'])
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _run('tools/infer.py', DEMO, checkpoint, image, '--out', out,
+                  '--deploy')
     assert 'background' in result.stdout
     drawn = np.asarray(Image.open(out))
     assert drawn.shape == (128, 128, 3)

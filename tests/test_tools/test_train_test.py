@@ -4,33 +4,16 @@ import os
 import os.path as osp
 import re
 import signal
-import subprocess
-import sys
+import socket
 import time
 
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.utils import REPO_ROOT, run_tool, start_tool
+
 DEMO = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
 IN1K = 'configs/classification/ffnet/ffnet-1_8xb128_in1k.py'
-
-
-def _env(**extra):
-    env = dict(os.environ)
-    env.setdefault('OMP_NUM_THREADS', '2')
-    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    env.update(extra)
-    return env
-
-
-def _run(args, timeout=600, **env):
-    return subprocess.run([sys.executable] + args,
-                          cwd=ROOT,
-                          env=_env(**env),
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
 
 
 @pytest.fixture(scope='module')
@@ -67,6 +50,22 @@ def test_demo_data_layout(demo_data):
         assert a.read() == b.read()
 
 
+def _wait_for_checkpoint(proc, work_dir: str, name: str, timeout: float):
+    """Wait until ``last_checkpoint`` names ``name``: mmengine writes that
+    file after the checkpoint itself is complete."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, 'training died before its checkpoint'
+        if osp.isfile(pointer):
+            with open(pointer) as f:
+                if osp.basename(f.read().strip()) == name:
+                    return
+        time.sleep(0.1)
+    raise AssertionError(f'no {name} in {work_dir} after {timeout} s')
+
+
+@pytest.mark.slow
 def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
     """Kill a run after its first checkpoint, --resume it, then test it."""
     work_dir = str(tmp_path / 'work')
@@ -74,30 +73,18 @@ def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
         'train_cfg.max_epochs=3', 'train_cfg.val_interval=3',
         'default_hooks.checkpoint.interval=1'
     ]
-    cmd = [sys.executable, 'tools/train.py', DEMO, '--work-dir', work_dir,
-           '--cfg-options'] + opts
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    first = osp.join(work_dir, 'epoch_1.pth')
-    deadline = time.time() + 300
-    while not osp.exists(first) and time.time() < deadline:
-        assert proc.poll() is None, 'training died before its checkpoint'
-        time.sleep(0.5)
-    time.sleep(1.0)  # let the checkpoint be written completely
-    os.killpg(proc.pid, signal.SIGKILL)  # an abrupt interruption
-    proc.wait()
-    assert osp.exists(first)
+    proc = start_tool('tools/train.py', DEMO, '--work-dir', work_dir,
+                      '--cfg-options', *opts)
+    try:
+        _wait_for_checkpoint(proc, work_dir, 'epoch_1.pth', timeout=300)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # an abrupt interruption
+        proc.wait()
     assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))
 
-    resumed = _run(['tools/train.py', DEMO, '--work-dir', work_dir,
-                    '--resume', '--cfg-options'] + opts)
+    resumed = run_tool('tools/train.py', DEMO, '--work-dir', work_dir,
+                       '--resume', '--cfg-options', *opts)
     log = resumed.stdout + resumed.stderr
-    assert resumed.returncode == 0, log[-3000:]
     assert 'Weights only load failed' not in log
     assert re.search(r'resumed epoch: [12]', log), log[-3000:]
     assert osp.exists(osp.join(work_dir, 'epoch_3.pth'))
@@ -106,46 +93,69 @@ def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
     assert ckpt['meta']['epoch'] == 3
 
     # Resuming an explicit checkpoint path works as well.
-    explicit = _run(['tools/train.py', DEMO, '--work-dir', work_dir,
-                     '--resume', osp.join(work_dir, 'epoch_3.pth'),
-                     '--cfg-options'] + opts[:-3] +
-                    ['train_cfg.max_epochs=3'])
-    assert explicit.returncode == 0, (explicit.stdout + explicit.stderr)[-3000:]
+    run_tool('tools/train.py', DEMO, '--work-dir', work_dir, '--resume',
+             osp.join(work_dir, 'epoch_3.pth'), '--cfg-options',
+             *opts[:-3], 'train_cfg.max_epochs=3')
 
     for deploy in ([], ['--deploy']):
-        tested = _run(['tools/test.py', DEMO,
-                       osp.join(work_dir, 'epoch_3.pth'), '--work-dir',
-                       str(tmp_path / 'test'), '--cfg-options'] +
-                      _data_opts(demo_data) + deploy)
+        tested = run_tool('tools/test.py', DEMO,
+                          osp.join(work_dir, 'epoch_3.pth'), '--work-dir',
+                          str(tmp_path / 'test'), '--cfg-options',
+                          *_data_opts(demo_data), *deploy)
         out = tested.stdout + tested.stderr
-        assert tested.returncode == 0, out[-3000:]
         assert re.search(r'accuracy/top1: [0-9.]+', out), out[-2000:]
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
 def test_torchrun_two_processes(demo_data, tmp_path):
+    """tools/dist_train.sh: gloo on CPU, NCCL on one process per GPU."""
+    if torch.cuda.is_available():
+        nproc, backend = min(2, torch.cuda.device_count()), 'nccl'
+    else:
+        nproc, backend = 2, 'gloo'
+    # The demo config plus a hook that logs the process group's backend.
+    config = tmp_path / 'demo_with_probe.py'
+    config.write_text(
+        f'_base_ = [{osp.join(REPO_ROOT, DEMO)!r}]\n'
+        "custom_imports = dict(imports=['mmffnet', "
+        "'tests.test_tools.backend_probe'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='LogProcessGroupBackend')]\n")
     work_dir = str(tmp_path / 'dist')
-    result = subprocess.run(
-        ['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', work_dir,
-         '--cfg-options'] + _data_opts(demo_data) +
-        ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=16'],
-        cwd=ROOT,
-        env=_env(OMP_NUM_THREADS='1', PORT='29531',
-                 PYTHON=sys.executable),
-        capture_output=True,
-        text=True,
+    result = run_tool(
+        'tools/dist_train.sh',
+        str(config),
+        str(nproc),
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        *_data_opts(demo_data),
+        'train_cfg.max_epochs=1',
+        'train_dataloader.batch_size=16',
+        threads=1,
+        env=dict(PORT=str(_free_port())),
         timeout=600)
     log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-3000:]
-    assert re.search(r'Distributed launcher: pytorch', log)
-    assert re.search(r'Distributed training: True', log)
-    assert 'gloo' in log or 'Gloo' in log or not torch.cuda.is_available()
+    assert 'Distributed launcher: pytorch' in log
+    assert 'Distributed training: True' in log
+    assert f'process group backend: {backend}' in log, log[-3000:]
     assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
 
 
 def test_missing_dataset_folder_is_one_line_error(tmp_path):
-    result = _run(['tools/train.py', IN1K, '--work-dir', str(tmp_path),
-                   '--cfg-options',
-                   'train_dataloader.dataset.data_root=/nonexistent/in1k'])
+    result = run_tool(
+        'tools/train.py',
+        IN1K,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        'train_dataloader.dataset.data_root=/nonexistent/in1k',
+        check=False)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith('error: dataset folder')
@@ -155,9 +165,15 @@ def test_missing_dataset_folder_is_one_line_error(tmp_path):
 
 
 def test_unknown_arch_is_one_line_error(tmp_path, demo_data):
-    result = _run(['tools/train.py', DEMO, '--work-dir', str(tmp_path),
-                   '--cfg-options', 'model.backbone.arch=7'] +
-                  _data_opts(demo_data))
+    result = run_tool(
+        'tools/train.py',
+        DEMO,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        'model.backbone.arch=7',
+        *_data_opts(demo_data),
+        check=False)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
     assert "Unknown FFNet arch '7'" in message
@@ -169,8 +185,15 @@ def test_mismatched_checkpoint_is_one_line_error(tmp_path, demo_data):
     bad = tmp_path / 'official_like.pth'
     torch.save({'state_dict': {'patch_embed.0.c.weight': torch.zeros(1)}},
                bad)
-    result = _run(['tools/test.py', DEMO, str(bad), '--work-dir',
-                   str(tmp_path), '--cfg-options'] + _data_opts(demo_data))
+    result = run_tool(
+        'tools/test.py',
+        DEMO,
+        str(bad),
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        *_data_opts(demo_data),
+        check=False)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
     assert 'does not match the model' in message
@@ -179,31 +202,17 @@ def test_mismatched_checkpoint_is_one_line_error(tmp_path, demo_data):
 
 
 def test_resume_missing_checkpoint_and_amp_on_cpu(tmp_path):
-    result = _run(['tools/train.py', DEMO, '--work-dir', str(tmp_path),
-                   '--resume', str(tmp_path / 'nope.pth')])
+    result = run_tool(
+        'tools/train.py',
+        DEMO,
+        '--work-dir',
+        str(tmp_path),
+        '--resume',
+        str(tmp_path / 'nope.pth'),
+        check=False)
     assert result.returncode != 0
     assert 'does not exist' in result.stderr.splitlines()[-1]
     if not torch.cuda.is_available():
-        result = _run(['tools/train.py', DEMO, '--amp'])
+        result = run_tool('tools/train.py', DEMO, '--amp', check=False)
         assert result.returncode != 0
         assert '--amp needs a CUDA device' in result.stderr
-
-
-def test_infer_tool_writes_picture(demo_data, tmp_path):
-    from mmffnet.apis import build_model, load_config
-    cfg = load_config(DEMO and osp.join(ROOT, DEMO))
-    model = build_model(cfg)
-    ckpt = tmp_path / 'random.pth'
-    torch.save({'state_dict': model.state_dict()}, ckpt)
-    image = sorted(glob.glob(osp.join(demo_data, 'validation', 'star',
-                                      '*.png')))[0]
-    out = tmp_path / 'pred.png'
-    result = _run(['tools/infer.py', DEMO, str(ckpt), image, '--out',
-                   str(out), '--deploy'])
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = [ln for ln in result.stdout.splitlines() if re.match(
-        r'\s+\d\. ', ln)]
-    assert len(lines) == 5  # top-5 of the 6 demo classes
-    from PIL import Image
-    picture = Image.open(out)
-    assert picture.size[0] >= 256

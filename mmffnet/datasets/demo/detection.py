@@ -126,7 +126,8 @@ class DemoShapesCocoDataset(FFNetCocoDataset):
 
     Four shape classes with boxes and polygon masks, written to
     ``data_root`` (by :func:`write_dataset`) when that folder does not
-    exist.
+    exist, unless ``lazy_init=True`` asks for the metainfo only (as mmdet's
+    ``DetInferencer`` does).
 
     Args:
         data_root (str): Dataset folder. Defaults to
@@ -140,5 +141,6 @@ class DemoShapesCocoDataset(FFNetCocoDataset):
         palette=[(220, 20, 60), (0, 0, 230), (0, 160, 0), (250, 170, 30)])
 
     def __init__(self, data_root: str = DATA_ROOT, **kwargs):
-        generate_atomically(data_root, write_dataset)
+        if not kwargs.get('lazy_init'):
+            generate_atomically(data_root, write_dataset)
         super().__init__(data_root=data_root, **kwargs)

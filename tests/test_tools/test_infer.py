@@ -1,0 +1,144 @@
+"""tools/infer.py on classification, detection and segmentation configs."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmffnet.apis import build_model, load_config
+from mmffnet.datasets.demo import classification, detection, segmentation
+from tests.utils import REPO_ROOT, run_tool, run_tool_in_process
+
+CONFIGS = dict(
+    cls='configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py',
+    det='configs/detection/ffnet/mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py',
+    seg='configs/segmentation/ffnet/'
+    'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
+
+
+@pytest.fixture(scope='module')
+def images(tmp_path_factory):
+    """One validation image of each demo (small copies of the data)."""
+    root = tmp_path_factory.mktemp('infer_data')
+    classification.write_dataset(
+        str(root / 'cls'), num_train_per_class=1, num_val_per_class=1)
+    detection.write_dataset(str(root / 'det'), num_train=1, num_val=1)
+    segmentation.write_dataset(str(root / 'seg'), num_train=1, num_val=1)
+    return dict(
+        cls=str(root / 'cls' / 'validation' / 'star' / 'star_0000.png'),
+        det=str(root / 'det' / 'val' / '000001.png'),
+        seg=str(root / 'seg' / 'images' / 'validation' /
+                'shapes_validation_00000.jpg'))
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory):
+    """Random weights of each demo config, as a plain state-dict file."""
+    root = tmp_path_factory.mktemp('infer_ckpt')
+    paths = {}
+    for task, config in CONFIGS.items():
+        torch.manual_seed(0)
+        model = build_model(load_config(osp.join(REPO_ROOT, config)))
+        paths[task] = str(root / f'{task}.pth')
+        torch.save({'state_dict': model.state_dict()}, paths[task])
+    return paths
+
+
+def infer(monkeypatch, capsys, *args):
+    """(exit code, the printed prediction's lines) of tools/infer.py."""
+    code = run_tool_in_process(monkeypatch, 'tools/infer.py', *args)
+    lines = capsys.readouterr().out.splitlines()
+    # The prediction follows the line "IMAGE:" (logs may come before it).
+    start = lines.index(f'{args[2]}:') + 1 if f'{args[2]}:' in lines else 0
+    return code, [line.split() for line in lines[start:]
+                  if line.startswith('  ')]
+
+
+def test_classification(monkeypatch, capsys, images, checkpoints, tmp_path):
+    out = tmp_path / 'cls.png'
+    code, lines = infer(monkeypatch, capsys, CONFIGS['cls'],
+                         checkpoints['cls'], images['cls'], '--out', out,
+                         '--deploy', '--device', 'cpu')
+    assert code is None
+    # The top 5 of the 6 demo classes, named from the config's dataset.
+    assert [line[0] for line in lines] == ['1.', '2.', '3.', '4.', '5.']
+    assert {line[1] for line in lines} < set(classification.CLASSES)
+    scores = [float(line[2]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+    assert Image.open(out).size[0] >= 256  # 64 px enlarged to be readable
+
+
+def test_detection(monkeypatch, capsys, images, checkpoints, tmp_path):
+    out = tmp_path / 'det.png'
+    code, lines = infer(monkeypatch, capsys, CONFIGS['det'],
+                         checkpoints['det'], images['det'], '--out', out,
+                         '--score-thr', '0', '--deploy')
+    assert code is None
+    assert lines[0][1:] == ['object(s)', 'scoring', '>=', '0.0']
+    objects = lines[1:]
+    assert len(objects) == int(lines[0][0])
+    assert all(line[0] in detection.CLASSES for line in objects)
+    assert np.asarray(Image.open(out)).shape == (128, 128, 3)
+
+
+def test_segmentation(monkeypatch, capsys, images, checkpoints, tmp_path):
+    out = tmp_path / 'seg.png'
+    code, lines = infer(monkeypatch, capsys, CONFIGS['seg'],
+                         checkpoints['seg'], images['seg'], '--out', out,
+                         '--opacity', '0.5', '--deploy')
+    assert code is None
+    assert lines[0] == ['share', 'of', 'pixels', 'per', 'predicted', 'class']
+    shares = {name: float(share) for name, share in lines[1:]}
+    assert shares and set(shares) <= set(segmentation.CLASSES)
+    assert sum(shares.values()) == pytest.approx(1.0, abs=0.01)
+    drawn = np.asarray(Image.open(out))
+    assert drawn.shape == (128, 128, 3)
+    # The mask is blended over the image, not pasted on a blank canvas.
+    assert not np.array_equal(drawn, np.asarray(Image.open(images['seg'])))
+
+
+@pytest.mark.parametrize('task', ['cls', 'det', 'seg'])
+def test_mismatched_checkpoint_is_one_line_error(monkeypatch, capsys, images,
+                                                 task, tmp_path):
+    bad = tmp_path / 'official_like.pth'
+    torch.save({'state_dict': {'patch_embed.0.c.weight': torch.zeros(1)}},
+               bad)
+    code, _ = infer(monkeypatch, capsys, CONFIGS[task], bad, images[task])
+    assert code.startswith('error: ') and '\n' not in code
+    assert 'does not match the model' in code
+    assert 'official_to_mmffnet.py' in code  # the fix
+
+
+def test_bad_input_is_one_line_error(monkeypatch, capsys, images,
+                                     checkpoints, tmp_path):
+    not_an_image = tmp_path / 'notes.png'
+    not_an_image.write_text('not pixels')
+    cases = [
+        ((CONFIGS['cls'], checkpoints['cls'], tmp_path / 'missing.png'),
+         "image '{}' does not exist".format(tmp_path / 'missing.png')),
+        ((CONFIGS['cls'], tmp_path / 'missing.pth', images['cls']),
+         "checkpoint '{}' does not exist".format(tmp_path / 'missing.pth')),
+        ((CONFIGS['det'], checkpoints['det'], not_an_image),
+         'is not an image'),
+        (('configs/nowhere.py', checkpoints['cls'], images['cls']),
+         "Config file 'configs/nowhere.py' does not exist"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append(((CONFIGS['seg'], checkpoints['seg'], images['seg'],
+                       '--device', 'cuda'), 'CUDA is not available'))
+    for args, message in cases:
+        code, _ = infer(monkeypatch, capsys, *args)
+        assert code.startswith('error: ') and '\n' not in code, code
+        assert message in code
+
+
+@pytest.mark.slow
+def test_command_line(images, checkpoints, tmp_path):
+    """As a user runs it: its own process, from the repo root."""
+    out = tmp_path / 'pred.png'
+    result = run_tool('tools/infer.py', CONFIGS['seg'], checkpoints['seg'],
+                      images['seg'], '--out', out)
+    assert 'share of pixels per predicted class' in result.stdout
+    assert f'wrote {out}' in result.stdout
+    assert osp.isfile(out)
