@@ -8,10 +8,12 @@ the root, so that ``type='mmffnet.FFNet'`` resolves too.
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as ROOT_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import PARAM_SCHEDULERS as ROOT_PARAM_SCHEDULERS
 from mmengine.registry import Registry
 
 MODELS = ROOT_MODELS
 OPTIM_WRAPPER_CONSTRUCTORS = ROOT_OPTIM_WRAPPER_CONSTRUCTORS
+PARAM_SCHEDULERS = ROOT_PARAM_SCHEDULERS
 
 # Scope alias: lookups of 'mmffnet.X' land here and fall through to the root.
 _SCOPED_MODELS = Registry('model', parent=ROOT_MODELS, scope='mmffnet')
@@ -19,3 +21,5 @@ _SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=ROOT_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmffnet')
+_SCOPED_PARAM_SCHEDULERS = Registry(
+    'parameter scheduler', parent=ROOT_PARAM_SCHEDULERS, scope='mmffnet')

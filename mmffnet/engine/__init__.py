@@ -1,3 +1,4 @@
 from .optimizers import LayerDecayOptimWrapperConstructor
+from .schedulers import TimmCosineLR
 
-__all__ = ['LayerDecayOptimWrapperConstructor']
+__all__ = ['LayerDecayOptimWrapperConstructor', 'TimmCosineLR']

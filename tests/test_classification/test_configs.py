@@ -1,17 +1,57 @@
-"""Every classification config loads and builds; recipes are the official ones."""
+"""Every classification config loads and builds; recipes are the official
+ones (the root train.py of ysj9909/FFNet at f3c3e4c with the timm defaults
+it relies on)."""
+import copy
 import glob
+import json
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmpretrain.registry import PARAM_SCHEDULERS
 
 from mmffnet.apis import build_model
-from tests.utils import count_params
+from mmffnet.converters.official import convert_key
+from tests.utils import REPO_ROOT, count_params, run_tool, run_tool_in_process
 
-CONFIG_DIR = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'classification', 'ffnet')
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'classification', 'ffnet')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'ffnet-[0-9]*.py')))
+PAPER_256PX = [
+    'ffnet-1_8xb128_in1k.py', 'ffnet-2_8xb128_in1k.py',
+    'ffnet-3_8xb128_in1k.py', 'ffnet-4_8xb128_in1k.py',
+    'ffnet-1-distilled_8xb128_in1k.py', 'ffnet-2-distilled_8xb128_in1k.py',
+    'ffnet-3-distilled_8xb128_in1k.py', 'ffnet-seg_8xb128_in1k.py'
+]
+PAPER_384PX = ['ffnet-3_8xb64_in1k-384px.py', 'ffnet-4_8xb64_in1k-384px.py']
+DISTILLED = [n for n in PAPER_256PX if 'distilled' in n]
+OFFICIAL_LAYOUT = osp.join(REPO_ROOT, 'tests', 'data',
+                           'ffnet_official_state_dict_layout.json')
+TEACHER_URL = 'https://dl.fbaipublicfiles.com/deit/regnety_160-a5fe301d.pth'
+
+# The defaults of the official train.py that timm's create_scheduler reads
+# (the official commands set none of them).
+OFFICIAL_SCHEDULE_ARGS = dict(
+    sched='cosine',
+    epochs=300,
+    cooldown_epochs=20,
+    warmup_epochs=5,
+    warmup_lr=1e-6,
+    min_lr=1e-5,
+    decay_epochs=100,
+    decay_rate=0.1,
+    patience_epochs=10,
+    lr_noise=None,
+    lr_noise_pct=0.67,
+    lr_noise_std=1.0,
+    lr_cycle_mul=1.0,
+    lr_cycle_decay=0.5,
+    lr_cycle_limit=1,
+    lr_k_decay=1.0,
+    seed=42,
+    eval_metric='top1')
 
 
 def _name(path):
@@ -33,9 +73,6 @@ def test_configs_exist():
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['mmffnet']
-    if cfg.model.type == 'DistilledImageClassifier':
-        # The real teacher is RegNetY-16GF; its weights are not shipped.
-        cfg.model.teacher_checkpoint = None
     model = build_model(cfg)
     backbone = model.backbone
     arch = backbone.arch
@@ -65,15 +102,15 @@ def test_official_recipe(variant, drop_path, mixup, crop):
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.optim_wrapper.optimizer.lr == 1e-3
     assert cfg.optim_wrapper.optimizer.weight_decay == 0.05
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'  # --native-amp
     assert cfg.auto_scale_lr.base_batch_size == 1024
     assert cfg.train_dataloader.batch_size * 8 == 1024
-    assert cfg.train_cfg.max_epochs == 300
-    warmup, cosine = cfg.param_scheduler
-    assert warmup.end == 5 and warmup.start_factor * 1e-3 == \
-        pytest.approx(1e-6)
-    assert cosine.eta_min == 1e-5
+    assert cfg.train_cfg.max_epochs == 320  # 300 + 20 cool-down epochs
+    assert cfg.randomness.seed == 42 and cfg.randomness.diff_rank_seed
     ema = [h for h in cfg.custom_hooks if h.type == 'EMAHook'][0]
     assert ema.momentum == pytest.approx(1 - 0.9995)
+    assert ema.update_buffers  # timm's ModelEmaV2 averages buffers too
+    assert ema.evaluate_on_origin  # the raw model is validated as well
     resize = [
         t for t in cfg.test_dataloader.dataset.pipeline
         if t['type'] == 'ResizeEdge'
@@ -82,6 +119,103 @@ def test_official_recipe(variant, drop_path, mixup, crop):
     assert resize.interpolation == 'bicubic'
     train_types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert 'RandAugment' in train_types and 'RandomErasing' in train_types
+
+
+def _lr_per_epoch(cfg, epochs):
+    """The lr of each epoch under ``cfg.param_scheduler``, without training:
+    the schedulers on a dummy optimizer, stepped once per epoch as
+    mmengine's ParamSchedulerHook steps by-epoch schedulers."""
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))],
+                                  lr=cfg.optim_wrapper.optimizer.lr)
+    schedulers = [
+        PARAM_SCHEDULERS.build(dict(scheduler, optimizer=optimizer))
+        for scheduler in cfg.param_scheduler
+    ]
+    assert all(s.by_epoch for s in schedulers)  # not per iteration
+    lrs = []
+    for _ in range(epochs):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    return lrs
+
+
+@pytest.mark.parametrize('name', PAPER_256PX)
+def test_lr_schedule_is_timms(name):
+    """Every epoch's lr equals that of timm's CosineLRScheduler as the
+    official train.py creates it (create_scheduler + step(epoch + 1) after
+    each epoch; step_update per iteration changes nothing)."""
+    from timm.scheduler import create_scheduler
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))],
+                                  lr=1e-3)  # --lr 1e-3
+    scheduler, num_epochs = create_scheduler(
+        SimpleNamespace(**OFFICIAL_SCHEDULE_ARGS), optimizer)
+    assert num_epochs == cfg.train_cfg.max_epochs == 320
+    official, iters_per_epoch = [], 1251
+    for epoch in range(num_epochs):
+        official.append(optimizer.param_groups[0]['lr'])
+        for it in range(1, 3):
+            scheduler.step_update(epoch * iters_per_epoch + it)
+            assert optimizer.param_groups[0]['lr'] == official[-1]
+        scheduler.step(epoch + 1)
+    ours = _lr_per_epoch(cfg, num_epochs)
+    assert ours == official
+    assert ours[0] == 1e-6 and ours[5] < 1e-3 and ours[300:] == [1e-5] * 20
+
+
+@pytest.mark.parametrize('variant,drop_path', [('3', 0.4), ('4', 0.5)])
+def test_384px_finetune_recipe(variant, drop_path):
+    """The official 384px command: -b 64 --lr 5e-6 --sched none --epochs 30
+    --weight-decay 1e-8 --finetune (crop_pct 1.0), native AMP."""
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, f'ffnet-{variant}_8xb64_in1k-384px.py'))
+    assert cfg.model.backbone.drop_path_rate == drop_path
+    assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.\
+        base_batch_size == 512
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.optimizer.weight_decay == 1e-8
+    assert cfg.train_cfg.max_epochs == 30
+    assert _lr_per_epoch(cfg, 30) == [5e-6] * 30
+    crop = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert crop[1] == 'RandomResizedCrop'
+    assert cfg.train_dataloader.dataset.pipeline[1].scale == 384
+    for loader in ('val_dataloader', 'test_dataloader'):
+        resize, center = cfg[loader].dataset.pipeline[1:3]
+        assert (resize.type, resize.scale, resize.edge) == ('ResizeEdge',
+                                                             384, 'short')
+        assert (center.type, center.crop_size) == ('CenterCrop', 384)
+
+
+def test_weight_decay_is_timms_rule_on_official_names():
+    """timm's create_optimizer_v2 decays every official parameter except
+    those with ndim <= 1 and biases (FFNet defines no no_weight_decay()).
+    Each of our parameters must get the decay of the official parameter the
+    converter maps to it, in particular the layer scales: (C, 1, 1)
+    officially, hence decayed, though ours are (C, )."""
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'ffnet-3_8xb128_in1k.py'))
+    model = build_model(cfg)
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    optim_cfg.type = 'OptimWrapper'  # the same groups; AMP needs CUDA
+    optimizer = build_optim_wrapper(model, optim_cfg).optimizer
+    decay_of = {
+        id(p): group['weight_decay']
+        for group in optimizer.param_groups for p in group['params']
+    }
+    ours = {name: decay_of[id(p)] for name, p in model.named_parameters()}
+    with open(OFFICIAL_LAYOUT) as f:
+        official = json.load(f)['ffnet_3']
+    expected = {}
+    for key, shape in official:
+        name = convert_key(key)
+        if name in ours:  # a parameter (buffers map to buffers)
+            no_decay = len(shape) <= 1 or key.endswith('.bias')
+            expected[name] = 0. if no_decay else 0.05
+    assert sorted(expected) == sorted(ours)
+    assert ours == expected
+    layer_scales = [n for n in ours if 'layer_scale' in n]
+    assert layer_scales and all(ours[n] == 0.05 for n in layer_scales)
 
 
 @pytest.mark.parametrize('variant,drop_path', [('1', 0.02), ('2', 0.08),
@@ -95,6 +229,16 @@ def test_distilled_recipe(variant, drop_path):
     assert (model.distill_mode, model.alpha, model.tau) == ('hard', 0.5, 1.0)
     assert model.backbone.drop_path_rate == drop_path
     assert model.train_cfg.augments[0].alpha == 0.8
+    # Everything else is the variant's own recipe (test crop included).
+    plain = Config.fromfile(
+        osp.join(CONFIG_DIR, f'ffnet-{variant}_8xb128_in1k.py')).to_dict()
+    distilled = cfg.to_dict()
+    for key in (set(plain) | set(distilled)) - {'model', 'distillation'}:
+        assert distilled.get(key) == plain.get(key), key
+    for key in ('neck', 'head', 'init_cfg'):
+        assert distilled['model'][key] == plain['model'][key]
+    assert dict(distilled['model']['backbone'], drop_path_rate=0) == \
+        dict(plain['model']['backbone'], drop_path_rate=0)
 
 
 def test_distilled_config_builds_real_teacher():
@@ -108,15 +252,27 @@ def test_distilled_config_builds_real_teacher():
     assert count_params(model) == pytest.approx(13.78e6, rel=0.01)
 
 
-def test_missing_teacher_checkpoint_names_the_fix():
-    cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py'))
-    cfg.model.teacher_checkpoint = '/nonexistent/regnety_160.pth'
-    with pytest.raises(FileNotFoundError,
-                       match='model.teacher_checkpoint=None'):
-        build_model(cfg)
+@pytest.mark.parametrize('name', DISTILLED)
+def test_distilled_config_builds_without_the_teacher(name, tmp_path):
+    """The student builds and runs with no teacher file; the teacher is
+    built when training needs it, and a missing file is then named with its
+    download location."""
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    assert cfg.model.teacher_url == TEACHER_URL
+    cfg.model.teacher_checkpoint = str(tmp_path / 'regnety_160.pth')
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 64, 64), mode='tensor')
+    assert out.shape == (1, 1000)
+    assert not model._teacher  # never built
+    with pytest.raises(FileNotFoundError) as error:
+        model.teacher
+    message = str(error.value)
+    assert str(tmp_path / 'regnety_160.pth') in message
+    assert TEACHER_URL in message and '\n' not in message
 
 
+@pytest.mark.slow
 def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
     """The distilled recipe runs end to end: real RegNetY-16GF teacher
     (random weights), the student, the mmengine runner, on demo images."""
@@ -139,6 +295,7 @@ def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.custom_hooks = []
+    cfg.optim_wrapper.type = 'OptimWrapper'  # fp32: AMP needs CUDA
     cfg.param_scheduler = None
     cfg.train_cfg = dict(by_epoch=True, max_epochs=1)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
@@ -151,6 +308,81 @@ def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
     ckpt = torch.load(osp.join(cfg.work_dir, 'epoch_1.pth'),
                       map_location='cpu', weights_only=False)
     assert not any('teacher' in k for k in ckpt['state_dict'])
+
+
+def _demo_data_options(loader, data_root):
+    return [
+        f'{loader}.dataset.data_root={data_root}',
+        f'{loader}.dataset.indices=4', f'{loader}.batch_size=2',
+        f'{loader}.num_workers=0'
+    ]
+
+
+@pytest.mark.slow
+def test_training_a_distilled_config_needs_the_teacher(tmp_path,
+                                                       demo_cls_data):
+    missing = str(tmp_path / 'regnety_160-a5fe301d.pth')
+    result = run_tool(
+        'tools/train.py',
+        osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py'),
+        '--work-dir', str(tmp_path / 'work'), '--no-validate',
+        '--cfg-options', f'model.teacher_checkpoint={missing}',
+        'optim_wrapper.type=OptimWrapper',
+        *_demo_data_options('train_dataloader', demo_cls_data),
+        threads=1, check=False)
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith('error: teacher checkpoint'), message
+    assert missing in message and TEACHER_URL in message
+    assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.slow
+def test_distilled_config_tools_need_only_the_student(tmp_path,
+                                                      demo_cls_data,
+                                                      monkeypatch):
+    """tools/test.py, get_flops.py, export.py and infer.py on a distilled
+    config with a student checkpoint and no teacher file."""
+    config = osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py')
+    no_teacher = f'model.teacher_checkpoint={tmp_path}/regnety_160.pth'
+    student = str(tmp_path / 'student.pth')
+    torch.save({'state_dict': build_model(Config.fromfile(config))
+                .state_dict()}, student)
+    tested = run_tool(
+        'tools/test.py', config, student, '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', no_teacher,
+        *_demo_data_options('test_dataloader', demo_cls_data), threads=1)
+    assert 'accuracy/top1' in tested.stdout + tested.stderr
+    assert run_tool_in_process(
+        monkeypatch, 'tools/analysis_tools/get_flops.py', config,
+        '--shape', '64', '--cfg-options', no_teacher) in (None, 0)
+    assert run_tool_in_process(
+        monkeypatch, 'tools/deployment/export.py', config, '--checkpoint',
+        student, '--format', 'torchscript', '--out',
+        tmp_path / 'student.pt', '--shape', '64', '--cfg-options',
+        no_teacher) in (None, 0)
+    assert osp.isfile(tmp_path / 'student.pt')
+    image = sorted(
+        glob.glob(osp.join(demo_cls_data, 'validation', '*', '*.png')))[0]
+    assert run_tool_in_process(monkeypatch, 'tools/infer.py', config,
+                               student, image, '--device', 'cpu',
+                               '--cfg-options', no_teacher) in (None, 0)
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='checks the message without CUDA')
+def test_paper_config_training_on_cpu_is_one_line_error(tmp_path,
+                                                        demo_cls_data):
+    result = run_tool(
+        'tools/train.py', osp.join(CONFIG_DIR, 'ffnet-1_8xb128_in1k.py'),
+        '--work-dir', str(tmp_path), '--no-validate', '--cfg-options',
+        *_demo_data_options('train_dataloader', demo_cls_data),
+        threads=1, check=False)
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert 'AmpOptimWrapper' in message
+    assert '--cfg-options optim_wrapper.type=OptimWrapper' in message
+    assert 'Traceback' not in result.stderr
 
 
 @pytest.mark.parametrize('variant', '1234')

@@ -1,5 +1,8 @@
-# FFNet-2 with hard distillation from RegNetY-16GF (see the FFNet-1 file).
-_base_ = ['./ffnet-1-distilled_8xb128_in1k.py']
+# FFNet-2 distilled from RegNetY-16GF: the FFNet-2 recipe with hard
+# distillation, drop path 0.08 (see the FFNet-1 file).
+_base_ = [
+    './ffnet-2_8xb128_in1k.py',
+    '../_base_/distillation/regnety-160_hard.py',
+]
 
-model = dict(
-    backbone=dict(arch='2', drop_path_rate=0.08), head=dict(in_channels=704))
+model = dict(**_base_.distillation, backbone=dict(drop_path_rate=0.08))

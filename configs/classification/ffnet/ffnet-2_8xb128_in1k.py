@@ -1,4 +1,4 @@
-# FFNet-2, ImageNet-1k, 256px, 300 epochs (official recipe).
+# FFNet-2, ImageNet-1k, 256px: the FFNet-1 recipe with drop path 0.15.
 _base_ = ['./ffnet-1_8xb128_in1k.py']
 
 model = dict(

@@ -1,5 +1,6 @@
-# FFNet-3, ImageNet-1k, 256px, 300 epochs (official recipe: mixup 0.8,
-# drop path 0.35, test crop 0.95).
+# FFNet-3, ImageNet-1k, 256px: the FFNet-1 recipe with drop path 0.35,
+# mixup 0.8 (train.py's default) and test crop 0.95 (crop_pct of ffnet_3 in
+# the official models/ffnet.py).
 _base_ = ['./ffnet-1_8xb128_in1k.py']
 
 model = dict(

@@ -1,10 +1,15 @@
-# FFNet-3 fine-tuned at 384px: 30 epochs, batch 512 (8 x 64), AdamW lr 5e-6
-# constant (no warm-up), wd 1e-8, drop path 0.4, from the 256px model
-# (set load_from to its checkpoint).
+# FFNet-3 fine-tuned at 384px, as the official command (--input-size 3 384
+# 384 --epochs 30 --warmup-epochs 0 --sched none --finetune): batch 512
+# (8 x 64), AdamW lr 5e-6 constant, wd 1e-8, drop path 0.4; validation
+# resizes to 384 and crops 384 (--finetune sets crop_pct 1.0).
+# It starts from the RAW (non-EMA) weights of the 256px model, like
+# `--finetune --resume` (see "384px fine-tuning" in README.md):
+#   python tools/train.py THIS_CONFIG --cfg-options load_from=RAW_256PX.pth
 _base_ = ['./ffnet-3_8xb128_in1k.py']
 
 model = dict(backbone=dict(drop_path_rate=0.4))
 img_size = 384
+test_crop_ratio = 1.0  # --finetune
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -36,7 +41,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='ResizeEdge',
-        scale=int(img_size / 0.95),
+        scale=img_size,
         edge='short',
         backend='pillow',
         interpolation='bicubic'),
@@ -48,6 +53,7 @@ val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=5e-6, weight_decay=1e-8))
+# --sched none: the lr stays at 5e-6.
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]
 train_cfg = dict(max_epochs=30)
 auto_scale_lr = dict(base_batch_size=512)

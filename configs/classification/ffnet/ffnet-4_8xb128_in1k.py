@@ -1,4 +1,6 @@
-# FFNet-4, ImageNet-1k, 256px, 300 epochs (drop path 0.4, test crop 0.95).
+# FFNet-4, ImageNet-1k, 256px: the FFNet-3 recipe with drop path 0.4 (the
+# ffnet_4 default of the official models/ffnet.py; the official README gives
+# no 256px command for FFNet-4, only the 384px fine-tuning).
 _base_ = ['./ffnet-3_8xb128_in1k.py']
 
 model = dict(

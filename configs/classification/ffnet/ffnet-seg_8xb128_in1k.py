@@ -1,4 +1,4 @@
-# FFNet-seg ImageNet-1k pre-training, 256px, 300 epochs on 8 GPUs x 128.
+# FFNet-seg ImageNet-1k pre-training, 256px, 8 GPUs x 128 (320 epochs).
 # The backbone of the FFNet-seg segmentor with its own head (1x1 conv+BN to
 # 1024, Hardswish, global pool, Linear 1280, LayerNorm, Hardswish, linear).
 # The official FFNet-seg pre-training recipe is not published; this uses the

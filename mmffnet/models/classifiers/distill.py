@@ -11,6 +11,10 @@ from mmpretrain.models import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from mmffnet.utils.checkpoint import (CheckpointMismatchError,
+                                      compare_state_dicts, mismatch_summary,
+                                      read_checkpoint)
+
 
 def hard_distillation_loss(student_logits: torch.Tensor,
                            teacher_logits: torch.Tensor) -> torch.Tensor:
@@ -42,18 +46,25 @@ class DistilledImageClassifier(ImageClassifier):
     class (``distill_mode='hard'``) or the tau-softened KL divergence
     (``'soft'``). The teacher sees the same augmented batch as the student.
 
-    The teacher is kept out of the module tree: it is not in
-    ``state_dict()`` (checkpoints hold the student only), not in
+    The teacher is built, and its weights loaded, on first use: the first
+    training step (or the first access to :attr:`teacher`). Testing,
+    exporting, counting or running the student needs neither the teacher nor
+    its weights. Once built, the teacher is kept out of the module tree: it
+    is not in ``state_dict()`` (checkpoints hold the student only), not in
     ``parameters()`` (the optimizer and DDP never see it), always in eval
-    mode and run under ``no_grad``. It still follows ``.to()`` / ``.cuda()``.
+    mode and run under ``no_grad``. It is placed on the student's device and
+    dtype and follows later ``.to()`` / ``.cuda()`` calls.
 
     Args:
         teacher (dict | str): Model config of the teacher (e.g.
             ``dict(type='TimmClassifier', model_name='regnety_160')``) or the
             path of an mmpretrain config whose ``model`` is the teacher.
-        teacher_checkpoint (str, optional): Teacher weights, loaded
-            strictly. None keeps random weights, which is only useful for
-            smoke tests (a warning says so).
+        teacher_checkpoint (str, optional): Teacher weights (path or URL),
+            loaded strictly. None keeps random weights, which is only useful
+            for smoke tests (a warning says so).
+        teacher_url (str, optional): Where the teacher weights can be
+            downloaded; named in the error when ``teacher_checkpoint`` is a
+            missing file. Defaults to None.
         distill_mode (str): ``'hard'`` or ``'soft'``. Defaults to 'hard'.
         alpha (float): Weight of the distillation term. Defaults to 0.5.
         tau (float): Softmax temperature of the soft mode. Defaults to 1.0.
@@ -63,6 +74,7 @@ class DistilledImageClassifier(ImageClassifier):
     def __init__(self,
                  teacher: Union[dict, str],
                  teacher_checkpoint: Optional[str] = None,
+                 teacher_url: Optional[str] = None,
                  distill_mode: str = 'hard',
                  alpha: float = 0.5,
                  tau: float = 1.0,
@@ -78,24 +90,42 @@ class DistilledImageClassifier(ImageClassifier):
         self.distill_mode = distill_mode
         self.alpha = alpha
         self.tau = tau
-        teacher_model = self._build_teacher(teacher, teacher_checkpoint)
-        for param in teacher_model.parameters():
-            param.requires_grad = False
+        self.teacher_cfg = teacher
+        self.teacher_checkpoint = teacher_checkpoint
+        self.teacher_url = teacher_url
         # A list hides the teacher from nn.Module's registration.
-        self._teacher: List[nn.Module] = [teacher_model.eval()]
+        self._teacher: List[nn.Module] = []
 
     @property
     def teacher(self) -> nn.Module:
+        """The frozen teacher, built and loaded on first access."""
+        if not self._teacher:
+            teacher = self._build_teacher()
+            for param in teacher.parameters():
+                param.requires_grad = False
+            student = next(self.parameters(), None)
+            if student is not None:
+                teacher.to(device=student.device, dtype=student.dtype)
+            self._teacher.append(teacher.eval())
         return self._teacher[0]
 
-    @staticmethod
-    def _build_teacher(teacher: Union[dict, str],
-                       checkpoint: Optional[str]) -> nn.Module:
+    def _build_teacher(self) -> nn.Module:
+        teacher = self.teacher_cfg
         if isinstance(teacher, str):
             if not osp.isfile(teacher):
                 raise FileNotFoundError(
                     f'teacher config {teacher!r} does not exist')
             teacher = Config.fromfile(teacher).model
+        checkpoint = self.teacher_checkpoint
+        if checkpoint is not None and '://' not in checkpoint \
+                and not osp.isfile(checkpoint):
+            source = f'download {self.teacher_url} there' \
+                if self.teacher_url else 'put the teacher weights there'
+            raise FileNotFoundError(
+                f'teacher checkpoint {checkpoint!r} does not exist: {source}, '
+                f'or point model.teacher_checkpoint to the file '
+                f'(model.teacher_checkpoint=None: random teacher, for smoke '
+                f'tests only)')
         teacher = dict(teacher)
         teacher.pop('data_preprocessor', None)  # the student's one is used
         model = MODELS.build(teacher)
@@ -107,40 +137,30 @@ class DistilledImageClassifier(ImageClassifier):
                 logger='current',
                 level=30)
             return model
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'teacher checkpoint {checkpoint!r} does not exist: download '
-                f'the teacher weights there (see configs/classification/'
-                f'ffnet/README.md) or set model.teacher_checkpoint=None for a '
-                f'smoke test with a random teacher')
-        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-        for key in ('state_dict', 'model'):
-            if isinstance(state, dict) and isinstance(state.get(key), dict):
-                state = state[key]
-                break
+        _, state = read_checkpoint(checkpoint)
         own = model.state_dict()
         if not set(state) & set(own) and all(k.startswith('model.')
                                              for k in own):
             # A bare timm checkpoint for mmpretrain's TimmClassifier.
             state = {f'model.{k}': v for k, v in state.items()}
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise KeyError(
+        problems = compare_state_dicts(own, state)
+        if any(problems):
+            raise CheckpointMismatchError(
                 f'teacher checkpoint {checkpoint} does not match the teacher '
-                f'model: missing {missing[:5]}, unexpected {unexpected[:5]}; '
-                f'check model.teacher')
+                f'model: {mismatch_summary(*problems)}; check model.teacher')
         model.load_state_dict(state, strict=True)
         return model
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        self.teacher._apply(fn, *args, **kwargs)
+        for teacher in self._teacher:
+            teacher._apply(fn, *args, **kwargs)
         return self
 
     def train(self, mode: bool = True):
         super().train(mode)
-        self.teacher.eval()  # the teacher's BN statistics stay fixed
+        for teacher in self._teacher:
+            teacher.eval()  # the teacher's BN statistics stay fixed
         return self
 
     @torch.no_grad()

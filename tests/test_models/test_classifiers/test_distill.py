@@ -7,6 +7,7 @@ from mmpretrain.structures import DataSample
 import mmffnet  # noqa: F401
 from mmffnet.models.classifiers import (hard_distillation_loss,
                                         soft_distillation_loss)
+from mmffnet.utils.checkpoint import CheckpointMismatchError
 
 TINY_ARCH = dict(
     depths=[1, 1, 1, 1],
@@ -114,11 +115,40 @@ def test_teacher_checkpoint_loading(tmp_path):
     for key, value in reference.state_dict().items():
         assert torch.equal(model.teacher.state_dict()[key], value)
 
-    with pytest.raises(FileNotFoundError, match='teacher_checkpoint=None'):
-        _student('hard', teacher_checkpoint=str(tmp_path / 'missing.pth'))
     torch.save(dict(state_dict={'foo': torch.zeros(1)}), path)
-    with pytest.raises(KeyError, match='does not match the teacher'):
-        _student('hard', teacher_checkpoint=str(path))
+    model = _student('hard', teacher_checkpoint=str(path))
+    with pytest.raises(CheckpointMismatchError,
+                       match='does not match the teacher'):
+        model.teacher
+
+
+def test_teacher_is_built_when_training_needs_it(tmp_path):
+    """Building, running and testing the student never touch the teacher
+    file; the first loss does, and a missing file is named with its
+    download location."""
+    missing = str(tmp_path / 'missing.pth')
+    model = _student('hard', teacher_checkpoint=missing)
+    model.teacher_url = 'https://example.com/teacher.pth'
+    inputs, _, samples = _batch()
+    model.eval()
+    with torch.no_grad():
+        assert model(inputs, mode='tensor').shape == (6, 5)
+        assert len(model(inputs, mode='predict')) == 6
+    model.to(torch.float64).to(torch.float32)
+    model.train()
+    assert not model._teacher
+    with pytest.raises(FileNotFoundError) as error:
+        model.loss(inputs, samples)
+    message = str(error.value)
+    assert missing in message
+    assert 'download https://example.com/teacher.pth there' in message
+    assert 'model.teacher_checkpoint=None' in message
+
+
+def test_teacher_follows_the_student_device_and_dtype():
+    model = _student('hard').to(torch.float64)
+    assert next(model.teacher.parameters()).dtype == torch.float64
+    assert not model.teacher.training
 
 
 def test_bad_arguments():
