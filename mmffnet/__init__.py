@@ -2,18 +2,26 @@
 
 Importing this package registers its modules in MMEngine's root registries,
 so mmpretrain, mmdet and mmseg configs can use ``type='FFNet'`` after
-``custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)``.
-It also lets torch's safe loader read mmengine checkpoints (``--resume``).
+``custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)``,
+and ``ffnet_1`` ... ``ffnet_4`` with timm. What extends a library (heads,
+datasets, timm models) is registered only where that library is installed:
+the backbones need torch and MMEngine only.
+
+It also lets torch's safe loader read mmengine checkpoints: mmengine's
+runner (``--resume``) calls ``torch.load`` itself (see
+:func:`mmffnet.utils.allow_mmengine_checkpoint_globals`).
 """
-from . import datasets  # noqa: F401 (registers datasets)
+from importlib.util import find_spec
+
+from . import datasets  # noqa: F401 (registers the installed tasks' datasets)
 from . import engine  # noqa: F401 (registers optimizer constructors)
-from .models import FFNet, reparameterize_model
+from .models import FFNet, FFNetSeg, reparameterize_model
 from .utils import allow_mmengine_checkpoint_globals
 from .version import __version__
 
-if __import__('importlib').util.find_spec('timm') is not None:
-    from .models import timm_models  # noqa: F401 (timm's ffnet_1..4)
+if find_spec('timm') is not None:
+    from .integrations import timm  # noqa: F401 (timm's ffnet_1..4)
 
 allow_mmengine_checkpoint_globals()
 
-__all__ = ['FFNet', 'reparameterize_model', '__version__']
+__all__ = ['FFNet', 'FFNetSeg', 'reparameterize_model', '__version__']

@@ -8,31 +8,27 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from mmengine.model import is_model_wrapper
+
+from mmffnet import reparameterize_model
+from mmffnet.apis import (UserInputError, add_runner_args, build_runner,
+                          check_data_roots, load_config)
+from mmffnet.apis.runner import (default_work_dir, resolve_launcher,
+                                 setup_launcher_backend)
+from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (evaluate) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument(
         '--deploy',
         action='store_true',
         help='fold the model (structural re-parameterization) before '
         'testing; accuracy must not change')
     parser.add_argument('--out', help='dump raw predictions to a pickle')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -40,10 +36,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmffnet.apis import load_config
-    from mmffnet.apis.runner import (UserInputError, build_runner,
-                                     check_data_roots, default_work_dir,
-                                     resolve_launcher, setup_launcher_backend)
     try:
         if not osp.isfile(args.checkpoint):
             raise UserInputError(
@@ -63,16 +55,12 @@ def main():
             dict(type='DumpResults', out_file_path=args.out))
 
     runner = build_runner(cfg)
-    from mmengine.model import is_model_wrapper
-
-    from mmffnet import reparameterize_model
-    from mmffnet.utils import load_checkpoint_strict
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model
     try:
         load_checkpoint_strict(model, args.checkpoint)
-    except KeyError as err:
-        sys.exit(f'error: {err.args[0]}')
+    except CheckpointMismatchError as err:
+        sys.exit(f'error: {err}')
     if args.deploy:
         reparameterize_model(model, inplace=True)
         runner.logger.info('Model folded for deployment (switch_to_deploy)')

@@ -10,13 +10,14 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
+from mmffnet.apis import (UserInputError, add_runner_args, apply_train_args,
+                          build_runner, check_data_roots, load_config,
+                          resolve_launcher)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -34,18 +35,7 @@ def parse_args():
         '--no-validate',
         action='store_true',
         help='skip validation during training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (xxx=[a,b] for lists)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torchrun < 2.0 passes --local-rank / --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -53,10 +43,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmffnet.apis import load_config
-    from mmffnet.apis.runner import (UserInputError, apply_train_args,
-                                     build_runner, check_data_roots,
-                                     resolve_launcher)
     try:
         cfg = load_config(args.config, args.cfg_options)
         apply_train_args(

@@ -1,10 +1,19 @@
 """Build models from any mmffnet config (classification, detection, seg)."""
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
-import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.utils import import_modules_from_strings
+
+from mmffnet.utils import load_checkpoint_strict
+
+
+def config_dir() -> str:
+    """mmffnet's ``configs/`` folder (beside the package in a checkout)."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    return osp.join(osp.dirname(package), 'configs')
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -36,9 +45,6 @@ def build_model(cfg: Config,
                 checkpoint: Optional[str] = None,
                 device: str = 'cpu') -> nn.Module:
     """Build ``cfg.model`` in its own scope; optionally load weights."""
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.utils import import_modules_from_strings
-    import mmffnet  # noqa: F401
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(task_of(cfg))
@@ -50,52 +56,5 @@ def build_model(cfg: Config,
     # Nothing is downloaded or read for weights unless asked for.
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        from mmffnet.utils import load_checkpoint_strict
         load_checkpoint_strict(model, checkpoint)
     return model.to(device)
-
-
-class TensorForward(nn.Module):
-    """Wrap a task model so that ``forward(images)`` runs its tensor mode.
-
-    Detectors need image metas even in tensor mode; they get ones that
-    describe the dummy input.
-    """
-
-    def __init__(self, model: nn.Module, task: str):
-        super().__init__()
-        self.model = model
-        self.task = task
-
-    def forward(self, inputs: torch.Tensor):
-        data_samples = None
-        if self.task == 'mmdet':
-            from mmdet.structures import DetDataSample
-            h, w = inputs.shape[-2:]
-            meta = dict(
-                img_shape=(h, w),
-                ori_shape=(h, w),
-                pad_shape=(h, w),
-                batch_input_shape=(h, w),
-                scale_factor=(1., 1.))
-            data_samples = [
-                DetDataSample(metainfo=meta) for _ in range(inputs.shape[0])
-            ]
-        return self.model(inputs, data_samples, mode='tensor')
-
-
-def input_shape_of(cfg: Config, shape: Optional[Sequence[int]]):
-    """(H, W) from the command line, else a sensible default per task."""
-    if shape:
-        if len(shape) == 1:
-            shape = (shape[0], shape[0])
-        if len(shape) != 2 or min(shape) <= 0:
-            raise ValueError(f'--shape takes H W (positive), got {shape}')
-        return tuple(shape)
-    task = task_of(cfg)
-    if task == 'mmdet':
-        return (800, 1280)
-    if task == 'mmseg':
-        crop = cfg.get('crop_size', (512, 512))
-        return tuple(crop)
-    return (256, 256)

@@ -1,10 +1,15 @@
 """Shared set-up of tools/train.py and tools/test.py for all three tasks."""
+import argparse
+import datetime
 import os
 import os.path as osp
 from typing import Iterator, Optional, Tuple
 
 import torch
-from mmengine.config import Config, ConfigDict
+import torch.distributed as dist
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import DATASETS, RUNNERS
+from mmengine.runner import Runner
 
 from .builder import task_of
 
@@ -35,7 +40,6 @@ def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
 
 def _generates_own_data(dataset_cfg: dict, scope: str) -> bool:
     """Whether the dataset class creates its data when it is missing."""
-    from mmengine.registry import DATASETS
     dataset_type = dataset_cfg.get('type')
     if not isinstance(dataset_type, str):
         return bool(getattr(dataset_type, 'GENERATES_DATA', False))
@@ -141,9 +145,6 @@ def init_cpu_process_group(cfg: Config):
     unconditionally, which fails without a GPU. Initialising the group here
     first makes the runner skip its own initialisation.
     """
-    import datetime
-
-    import torch.distributed as dist
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return
     if not dist.is_available() or dist.is_initialized():
@@ -157,13 +158,27 @@ def init_cpu_process_group(cfg: Config):
 
 def build_runner(cfg: Config):
     """A task's runner: ``runner_type`` if the config names one."""
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    import mmffnet  # noqa: F401  (registers modules and safe globals)
     init_cpu_process_group(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def add_runner_args(parser: argparse.ArgumentParser):
+    """The options tools/train.py and tools/test.py share."""
+    parser.add_argument('--work-dir', help='where logs and results go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (xxx=[a,b] for lists)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torchrun < 2.0 passes --local-rank / --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def resolve_launcher(launcher: str) -> str:

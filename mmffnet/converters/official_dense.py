@@ -17,12 +17,12 @@ Only FFNet parts are renamed. For Cascade Mask R-CNN, FPN, UperNet and the
 FCN auxiliary head the parameter names did not change between mmdet 2.x /
 mmseg 0.x and mmdet 3.x / mmseg 1.x, so those keys pass through unchanged;
 every converted key is then checked (name and shape) against the target
-model, which is built from our configs unless given.
+model (:func:`mmffnet.apis.convert_checkpoint` builds it from our configs).
 
 Renaming rules (official -> ours):
 
 * FFNet backbones (det / upernet): the ImageNet rules of
-  :func:`mmffnet.converters.official.convert_key` under ``backbone.``, plus
+  :func:`mmffnet.converters.convert_key` under ``backbone.``, plus
   the per-stage LayerNorms ``norm{i}`` -> ``out_norm{i}``.
 * FFNet-seg backbone: ``patch_embed.{0,2,4,5}`` -> ``downsample_layers.0.*``;
   ``stages.S.0.proj.{0,2}`` (S > 0) -> ``downsample_layers.S.{0,2}``; blocks
@@ -36,16 +36,17 @@ Renaming rules (official -> ours):
   -> ``head.{hidden,norm,fc}``.
 * Conv+BN pairs: ``c`` -> ``conv``; layer scales ``(C, 1, 1)`` -> ``(C,)``.
 """
-import os.path as osp
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
-import torch.nn as nn
 
+from mmffnet.models.backbones import FFNet
+from .official import StateDict, Target
 from .official import convert_key as convert_classifier_key
 from .official import infer_arch, order_as_target
+from .rules import STEM_RULE, apply_rules, block_rules, conv_bn_part
 
 KINDS = ('cls', 'seg-cls', 'det', 'upernet', 'ffnet-seg')
 DENSE_KINDS = KINDS[1:]
@@ -64,17 +65,9 @@ _DESCRIPTION = {
     'ffnet-seg': 'an official mmseg 0.x FFNet-seg segmentor',
 }
 
-StateDict = Dict[str, torch.Tensor]
-_Rule = Tuple[re.Pattern, Callable[[re.Match], str]]
-
-
 def describe_kind(kind: str) -> str:
     """'an official mmdet 2.x FFNet detector' etc."""
     return _DESCRIPTION.get(kind, repr(kind))
-
-
-def _part(official: str) -> str:
-    return {'c': 'conv', 'bn': 'bn'}[official]
 
 
 # ---------------------------------------------------------------- detection
@@ -115,6 +108,17 @@ def detect_kind(state_dict: Mapping[str, torch.Tensor]) -> str:
         'Not an official FFNet checkpoint: it has neither '
         "'patch_embed.*' (ImageNet) nor 'backbone.patch_embed.*' (mmdet/"
         f'mmseg) keys (first keys: {keys[:5]}).')
+
+
+def check_kind(state_dict: Mapping[str, torch.Tensor],
+               kind: Optional[str] = None) -> str:
+    """The detected kind of ``state_dict``; an error if ``kind`` is given
+    and differs."""
+    detected = detect_kind(state_dict)
+    if kind is not None and kind != detected:
+        raise ValueError(f'The checkpoint looks like {describe_kind(detected)}'
+                         f', not {describe_kind(kind)}.')
+    return detected
 
 
 # ------------------------------------------------- FFNet backbone (det/seg)
@@ -161,49 +165,6 @@ def _strip_branch_indices(state_dict) -> Dict[str, Dict[str, int]]:
     }
 
 
-def _mixer_rules(
-        branch_index: Callable[[str, str], Optional[int]]) -> List[_Rule]:
-    """Rules for the part of an FFNet-seg / FFNet-head block key after the
-    block prefix; ``branch_index(module_key, name)`` numbers branches."""
-
-    def branch(m, module_end, new):
-        index = branch_index(m.string[:m.end(module_end)], m['branch'])
-        if index is None:
-            return None
-        return f'{new}.branches.{index}.{_part(m["cb"])}.{m["p"]}'
-
-    # ``token_mixer.0.main`` in the backbone, ``token_mixer.main`` in the
-    # head (no SE slot there).
-    tm = r'token_mixer\.(?:0\.)?main'
-    br = r'(?P<branch>' + '|'.join(_STRIP_BRANCHES) + r')'
-    cb = r'(?P<cb>c|bn)\.(?P<p>\w+)'
-    return [
-        (re.compile(r'token_mixer\.0\.layer_scale'),
-         lambda m: 'layer_scale_1.weight'),
-        (re.compile(r'channel_mixer\.layer_scale'),
-         lambda m: 'layer_scale_2.weight'),
-        (re.compile(tm + r'\.fc\.' + cb),
-         lambda m: f'token_mixer.fc.{_part(m["cb"])}.{m["p"]}'),
-        (re.compile(r'(?P<mod>' + tm + r'\.conv(?P<n>[12]))\.' + br + r'\.' +
-                    cb),
-         lambda m: branch(m, 'mod', f'token_mixer.dw{m["n"]}')),
-        (re.compile(r'channel_mixer\.main\.conv\.' + cb),
-         lambda m: f'channel_mixer.dw.{_part(m["cb"])}.{m["p"]}'),
-        (re.compile(r'(?P<mod>channel_mixer\.main\.conv)\.' + br + r'\.' + cb),
-         lambda m: branch(m, 'mod', 'channel_mixer.dw')),
-        (re.compile(r'channel_mixer\.main\.fc(?P<n>[12])\.(?P<p>\w+)'),
-         lambda m: f'channel_mixer.fc{m["n"]}.{m["p"]}'),
-    ]
-
-
-def _apply(rules: List[_Rule], key: str) -> Optional[str]:
-    for pattern, build in rules:
-        match = pattern.fullmatch(key)
-        if match:
-            return build(match)
-    return None
-
-
 class _SegKeyConverter:
     """Names of the official FFNet-seg backbone, FFNet head and FFNet-seg
     ImageNet head, in one state dict (branch numbering needs all keys)."""
@@ -212,7 +173,8 @@ class _SegKeyConverter:
 
     def __init__(self, state_dict):
         self._branches = _strip_branch_indices(state_dict)
-        self._rules = _mixer_rules(self._branch_index)
+        self._rules = block_rules('|'.join(_STRIP_BRANCHES),
+                                  self._branch_index)
         self._block_key = ''  # official key of the block being converted
 
     def _branch_index(self, module: str, name: str) -> Optional[int]:
@@ -222,7 +184,7 @@ class _SegKeyConverter:
         """Convert the official ``key`` ending with the block part
         ``rest``; ``prefix`` is our block's prefix."""
         self._block_key = key[:len(key) - len(rest)]
-        new = _apply(self._rules, rest)
+        new = apply_rules(self._rules, rest)
         return None if new is None else f'{prefix}.{new}'
 
     def backbone_key(self,
@@ -231,10 +193,9 @@ class _SegKeyConverter:
         """An official ``ffnet_seg`` backbone key, starting with
         ``official_prefix``."""
         name = key[len(official_prefix):]
-        match = re.fullmatch(r'patch_embed\.(\d+)\.(c|bn)\.(\w+)', name)
-        if match:
-            return (f'backbone.downsample_layers.0.{match[1]}.'
-                    f'{_part(match[2])}.{match[3]}')
+        stem = apply_rules([STEM_RULE], name)
+        if stem is not None:
+            return stem
         match = self._STAGE.fullmatch(name)
         if not match:
             return None
@@ -244,7 +205,7 @@ class _SegKeyConverter:
             if not sub:
                 return None
             return (f'backbone.downsample_layers.{stage}.{sub[1]}.'
-                    f'{_part(sub[2])}.{sub[3]}')
+                    f'{conv_bn_part(sub[2])}.{sub[3]}')
         new_block = block - 1 if stage > 0 else block
         return self._block(key, rest, f'backbone.stages.{stage}.{new_block}')
 
@@ -253,7 +214,7 @@ class _SegKeyConverter:
         """A key of the official FFNet-seg ImageNet head."""
         match = re.fullmatch(r'head1\.0\.(c|bn)\.(\w+)', key)
         if match:
-            return f'head.conv.{_part(match[1])}.{match[2]}'
+            return f'head.conv.{conv_bn_part(match[1])}.{match[2]}'
         match = re.fullmatch(r'head2\.([013])\.(\w+)', key)
         if match:
             name = {'0': 'hidden', '1': 'norm', '3': 'fc'}[match[1]]
@@ -266,7 +227,7 @@ class _SegKeyConverter:
             r'decode_head\.(squeeze\.[02]|align\.0)\.(c|bn)\.(\w+)', key)
         if match:
             module = match[1].replace('align', 'expand')
-            return f'decode_head.{module}.{_part(match[2])}.{match[3]}'
+            return f'decode_head.{module}.{conv_bn_part(match[2])}.{match[3]}'
         if re.fullmatch(r'decode_head\.conv_seg\.(weight|bias)', key):
             return key
         match = re.fullmatch(r'decode_head\.head_blocks\.(\d+)\.(.+)', key)
@@ -305,7 +266,7 @@ def _rename(state_dict: StateDict,
     return converted, unknown
 
 
-# -------------------------------------------------------------- targets
+# ----------------------------------------------------------------- arch
 
 
 def infer_dense_arch(state_dict: StateDict, kind: str) -> str:
@@ -322,184 +283,47 @@ def infer_dense_arch(state_dict: StateDict, kind: str) -> str:
     return infer_arch(backbone)
 
 
-def repo_config_dir() -> str:
-    """``configs/`` of the mmffnet source tree."""
-    import mmffnet
-    return osp.join(osp.dirname(osp.dirname(osp.abspath(mmffnet.__file__))),
-                    'configs')
-
-
-def default_config(kind: str, arch: str,
-                   state_dict: StateDict) -> Optional[str]:
-    """Our config matching an official checkpoint, or None for seg-cls
-    (whose classifier is built without a config)."""
-    root = repo_config_dir()
-    if kind == 'det':
-        path = osp.join(
-            root, 'detection', 'ffnet',
-            f'cascade-mask-rcnn_ffnet-{arch}_fpn_ms-crop-3x_'
-            'coco.py')
-    elif kind == 'upernet':
-        path = osp.join(root, 'segmentation', 'ffnet',
-                        f'upernet_ffnet-{arch}_8xb2-160k_ade20k-512x512.py')
-    elif kind == 'ffnet-seg':
-        blocks = {
-            int(k.split('.')[2])
-            for k in state_dict if k.startswith('decode_head.head_blocks.')
-        }
-        # The official ADE20K head has 3 blocks, the Cityscapes one 5.
-        name = {
-            3: 'ffnet-seg_8xb2-160k_ade20k-512x512.py',
-            5: 'ffnet-seg_8xb2-160k_cityscapes-1024x1024.py'
-        }.get(len(blocks))
-        if name is None:
-            raise ValueError(
-                f'The FFNet head has {len(blocks)} blocks; our configs have '
-                '3 (ADE20K) or 5 (Cityscapes): pass --config.')
-        path = osp.join(root, 'segmentation', 'ffnet', name)
-    else:
-        return None
-    if not osp.isfile(path):
-        raise ValueError(f'No config of ours matches {_DESCRIPTION[kind]} '
-                         f'with FFNet-{arch} (looked for {path}): pass '
-                         '--config.')
-    return path
-
-
-def _num_classes_options(kind: str, cfg, state_dict: StateDict) -> dict:
-    """Config overrides giving the target the checkpoint's class counts."""
-    options = {}
-
-    def classes(key, minus=0):
-        if key in state_dict:
-            return state_dict[key].shape[0] - minus
-        return None
-
-    if kind == 'det':
-        roi = cfg.model.get('roi_head', {})
-        bbox = roi.get('bbox_head')
-        if isinstance(bbox, (list, tuple)):
-            for i in range(len(bbox)):
-                n = classes(f'roi_head.bbox_head.{i}.fc_cls.weight', 1)
-                if n is not None:
-                    options[f'model.roi_head.bbox_head.{i}.num_classes'] = n
-        elif isinstance(bbox, dict):
-            n = classes('roi_head.bbox_head.fc_cls.weight', 1)
-            if n is not None:
-                options['model.roi_head.bbox_head.num_classes'] = n
-        mask = roi.get('mask_head')
-        if isinstance(mask, dict):
-            n = classes('roi_head.mask_head.0.conv_logits.weight') or \
-                classes('roi_head.mask_head.conv_logits.weight')
-            if n is not None:
-                options['model.roi_head.mask_head.num_classes'] = n
-    elif kind in ('upernet', 'ffnet-seg'):
-        for head in ('decode_head', 'auxiliary_head'):
-            n = classes(f'{head}.conv_seg.weight')
-            if n is not None and isinstance(cfg.model.get(head), dict):
-                options[f'model.{head}.num_classes'] = n
-    return options
-
-
-def build_seg_classifier(num_classes: int = 1000) -> nn.Module:
-    """The mmpretrain classifier of the FFNet-seg ImageNet pre-training."""
-    from mmengine.registry import DefaultScope
-    from mmpretrain.registry import MODELS
-    import mmffnet  # noqa: F401  (registers FFNetSeg and its head)
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return MODELS.build(
-            dict(type='ImageClassifier',
-                 backbone=dict(type='FFNetSeg', arch='seg', out_indices=(3, )),
-                 head=dict(type='FFNetSegClsHead',
-                           num_classes=num_classes,
-                           in_channels=768)))
-
-
-def build_target(kind: str,
-                 state_dict: StateDict,
-                 config: Optional[str] = None,
-                 arch: Optional[str] = None) -> nn.Module:
-    """The mmffnet model an official checkpoint converts into.
-
-    Args:
-        kind: One of :data:`DENSE_KINDS`.
-        state_dict: The official weights (for the arch and class counts).
-        config: Our config to build; by default the one of this repo that
-            matches the checkpoint (:func:`default_config`).
-        arch: The backbone arch; inferred when None.
-    """
-    if config is None:
-        arch = arch or infer_dense_arch(state_dict, kind)
-        config = default_config(kind, arch, state_dict)
-    if config is None:  # seg-cls
-        head = state_dict.get('head2.3.weight')
-        return build_seg_classifier(
-            head.shape[0] if head is not None else 1000)
-    from mmffnet.apis import build_model, load_config
-    cfg = load_config(config)
-    cfg.merge_from_dict(_num_classes_options(kind, cfg, state_dict))
-    # Build only: no pre-trained backbone is read (init_weights not called).
-    return build_model(cfg)
-
-
 # ------------------------------------------------------------- entry point
 
 
 def convert_official_dense(
-    state_dict: StateDict,
-    kind: Optional[str] = None,
-    target: Optional[Union[nn.Module, Mapping[str, torch.Tensor]]] = None,
-    config: Optional[str] = None,
-    arch: Optional[str] = None
-) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
+        state_dict: StateDict,
+        target: Target,
+        kind: Optional[str] = None,
+        arch: Optional[str] = None) -> Tuple[StateDict, dict]:
     """Map official mmdet 2.x / mmseg 0.x / FFNet-seg ImageNet weights onto
     an mmffnet model.
 
     Args:
         state_dict: Official weights (see
-            :func:`mmffnet.converters.extract_state_dict`).
+            :func:`mmffnet.utils.extract_state_dict`).
+        target: The model (or its state dict) to convert for.
         kind: One of :data:`DENSE_KINDS`; detected from the keys when None.
-        target: The model (or its state dict) to convert for. By default
-            it is built from ``config``.
-        config: Our config of the target; by default this repo's config
-            matching the checkpoint (class counts taken from it).
         arch: Expected FFNet arch (``'2'``, ``'ffnet-3'``...); checked
             against the weights' shapes.
 
     Returns:
         (converted state dict in the target's key order, info) where info
-        holds ``kind``, ``arch`` and ``config``.
+        holds ``kind`` and ``arch``.
 
     Raises:
-        ValueError: naming every official key that has no counterpart,
-            every target key left unfilled and every shape mismatch.
+        CheckpointMismatchError: naming every official key that has no
+            counterpart, every target key left unfilled and every shape
+            mismatch.
     """
-    detected = detect_kind(state_dict)
-    if kind is None:
-        kind = detected
-    elif kind != detected:
-        raise ValueError(f'The checkpoint looks like {describe_kind(detected)}'
-                         f', not {describe_kind(kind)}.')
+    kind = check_kind(state_dict, kind)
     if kind not in DENSE_KINDS:
         raise ValueError(f'{describe_kind(kind)} is converted by '
                          'mmffnet.converters.convert_official.')
     inferred = infer_dense_arch(state_dict, kind)
-    if arch is not None and kind in ('det', 'upernet'):
-        from mmffnet.models import FFNet
-        if FFNet.arch_key(arch) != inferred:
-            raise ValueError(f'--arch {arch} does not match the checkpoint, '
-                             f'whose backbone is FFNet-{inferred}')
-    if config is None and target is None:
-        config = default_config(kind, inferred, state_dict)
-    if target is None:
-        target = build_target(kind, state_dict, config, inferred)
-    target_sd = target.state_dict() if isinstance(target, nn.Module) \
-        else target
-
+    if arch is not None and kind in ('det', 'upernet') and \
+            FFNet.arch_key(arch) != inferred:
+        raise ValueError(f'--arch {arch} does not match the checkpoint, '
+                         f'whose backbone is FFNet-{inferred}')
     converted, unknown = _rename(state_dict, kind)
     hint = ('Is it an official checkpoint of that kind, with the same '
             'backbone and heads as the target config?')
     converted = order_as_target(
-        converted, unknown, target_sd,
+        converted, unknown, target,
         f'{_DESCRIPTION[kind]} converted for the target model', hint)
-    return converted, dict(kind=kind, arch=inferred, config=config)
+    return converted, dict(kind=kind, arch=inferred)

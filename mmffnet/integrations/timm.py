@@ -21,10 +21,11 @@ from timm.layers import ClassifierHead
 from timm.models import build_model_with_cfg, generate_default_cfgs
 from timm.models import register_model
 
-from .backbones import FFNet
-from .utils import reparameterize_model
+from mmffnet.converters import convert_official
+from mmffnet.models import FFNet, reparameterize_model
+from mmffnet.utils import extract_state_dict
 
-__all__ = ['FFNetClassifier', 'checkpoint_filter_fn', 'load_mmffnet_weights']
+__all__ = ['FFNetClassifier', 'checkpoint_filter_fn']
 
 
 class FFNetClassifier(nn.Module):
@@ -116,29 +117,10 @@ class FFNetClassifier(nn.Module):
 def checkpoint_filter_fn(state_dict: Dict[str, torch.Tensor],
                          model: nn.Module) -> Dict[str, torch.Tensor]:
     """Accept mmffnet-converted or official FFNet ImageNet state dicts."""
-    from mmffnet.converters import convert_official
-    state_dict = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state_dict.items()
-    }
+    state_dict = extract_state_dict(state_dict)
     if not any(k.startswith('backbone.') for k in state_dict):
-        from mmengine.registry import DefaultScope
-
-        # The converter builds an mmpretrain classifier to check shapes;
-        # another task's scope may be current (e.g. after an mmseg build).
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            state_dict = dict(convert_official(state_dict)[0])
+        state_dict, _ = convert_official(state_dict, model)
     return state_dict
-
-
-def load_mmffnet_weights(model: FFNetClassifier, filename: str) -> dict:
-    """Strictly load an mmffnet (mmpretrain classifier) checkpoint.
-
-    The keys match one to one, so this is mmffnet's strict loader with its
-    explanations of mismatches.
-    """
-    from mmffnet.utils import load_checkpoint_strict
-    return load_checkpoint_strict(model, filename)
 
 
 def _cfg(crop_pct: float, **kwargs) -> dict:

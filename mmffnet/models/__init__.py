@@ -1,11 +1,18 @@
-from .backbones import *  # noqa: F401,F403
-from .classifiers import DistilledImageClassifier  # noqa: F401
-from .decode_heads import FFNetHead  # noqa: F401
-from .heads import FFNetSegClsHead  # noqa: F401
+"""FFNet backbones and layers (torch and MMEngine only), and the heads and
+classifiers that extend mmpretrain / mmseg, loaded where those are
+installed."""
+from importlib.util import find_spec
+
+from .backbones import FFNet, FFNetSeg
 from .layers import LayerNorm2d  # noqa: F401 (registers 'LN2d')
 from .utils import reparameterize_model
 
-__all__ = [
-    'FFNet', 'FFNetHead', 'FFNetSeg', 'FFNetSegClsHead', 'LayerNorm2d',
-    'reparameterize_model'
-]
+__all__ = ['FFNet', 'FFNetSeg', 'LayerNorm2d', 'reparameterize_model']
+
+if find_spec('mmpretrain') is not None:
+    from .classifiers import DistilledImageClassifier
+    from .heads import FFNetSegClsHead
+    __all__ += ['DistilledImageClassifier', 'FFNetSegClsHead']
+if find_spec('mmseg') is not None:
+    from .decode_heads import FFNetHead
+    __all__ += ['FFNetHead']

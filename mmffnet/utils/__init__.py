@@ -1,4 +1,10 @@
-from .checkpoint import allow_mmengine_checkpoint_globals, \
-    load_checkpoint_strict
+from .checkpoint import (CheckpointMismatchError,
+                         allow_mmengine_checkpoint_globals, extract_state_dict,
+                         load_checkpoint_strict, read_checkpoint)
+from .misc import abbreviate
 
-__all__ = ['allow_mmengine_checkpoint_globals', 'load_checkpoint_strict']
+__all__ = [
+    'CheckpointMismatchError', 'abbreviate',
+    'allow_mmengine_checkpoint_globals', 'extract_state_dict',
+    'load_checkpoint_strict', 'read_checkpoint'
+]

@@ -1,22 +1,46 @@
-"""Checkpoint loading that is safe, strict, and explains what went wrong."""
+"""Checkpoint reading that is safe, strict, and explains what went wrong.
+
+:func:`read_checkpoint` is mmffnet's one way to read a checkpoint file: with
+torch's safe (``weights_only``) loader unless the caller opts out, and
+:class:`CheckpointMismatchError` is the one error for keys or shapes that
+do not fit a model.
+"""
+import argparse
+import os.path as osp
 import pickle
+import re
+from collections import OrderedDict
 from typing import Callable, Dict, List, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner import CheckpointLoader
 
 from .misc import abbreviate
+
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct, scalar
+except ImportError:
+    from numpy.core.multiarray import _reconstruct, scalar
+
+StateDict = Dict[str, torch.Tensor]
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's keys or shapes do not fit the model (or the layout)
+    it is loaded or converted into; the message names them and the fix."""
 
 
 def _history_buffer_getattr(obj, name: str):
     """``getattr`` restricted to what mmengine's ``HistoryBuffer`` pickles.
 
     A HistoryBuffer stores its statistics methods (``HistoryBuffer.mean``
-    ...) in a dict, which pickle as ``getattr(HistoryBuffer, 'mean')``. Allowing the
-    real ``builtins.getattr`` would let a malicious file reach any
-    attribute, so only those lookups on a HistoryBuffer are honoured.
+    ...) in a dict, which pickle as ``getattr(HistoryBuffer, 'mean')``.
+    Allowing the real ``builtins.getattr`` would let a malicious file reach
+    any attribute, so only those lookups on a HistoryBuffer are honoured.
     """
-    from mmengine.logging.history_buffer import HistoryBuffer
     allowed = {'min', 'max', 'current', 'mean'}
     allowed |= set(HistoryBuffer._statistics_methods)  # custom ones
     owner_ok = obj is HistoryBuffer or isinstance(obj, HistoryBuffer)
@@ -34,20 +58,23 @@ def allow_mmengine_checkpoint_globals():
     mmengine 0.10.7 saves its message hub (``HistoryBuffer`` holding numpy
     arrays) in every checkpoint, so ``--resume`` fails with "Unsupported
     global". Rather than turning safe loading off for every file, the few
-    plain-data types mmengine writes are added to the allow-list.
+    plain-data types mmengine writes are added to the allow-list, with
+    ``argparse.Namespace`` (timm's training scripts, which the official
+    FFNet ImageNet checkpoints come from, save their arguments as one).
+
+    It is called when :mod:`mmffnet` is imported, not only where mmffnet
+    reads a file: mmengine's runner (``--resume``, ``load_from``) and the
+    mmdet/mmseg inferencers call ``torch.load`` themselves, and torch's
+    global allow-list is the only hook they share. Calling it again is
+    harmless.
     """
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is None:  # torch < 2.4 loads everything anyway
         return
-    import numpy as np
-    from mmengine.logging.history_buffer import HistoryBuffer
-    safe = [HistoryBuffer, np.ndarray, np.dtype,
-            (_history_buffer_getattr, 'builtins.getattr')]
-    try:
-        from numpy.core.multiarray import _reconstruct, scalar
-    except ImportError:  # numpy >= 2 moved them
-        from numpy._core.multiarray import _reconstruct, scalar
-    safe += [_reconstruct, scalar]
+    safe = [
+        HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
+        argparse.Namespace, (_history_buffer_getattr, 'builtins.getattr')
+    ]
     # dtype classes such as numpy.dtypes.Float64DType (numpy >= 1.25)
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
@@ -58,32 +85,74 @@ def allow_mmengine_checkpoint_globals():
     add_safe_globals(safe)
 
 
-def _state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
-    if isinstance(checkpoint, dict):
-        for key in ('state_dict', 'model'):
-            if key in checkpoint and isinstance(checkpoint[key], dict):
-                return checkpoint[key]
-        return checkpoint
-    raise TypeError(f'Unexpected checkpoint content {type(checkpoint)}')
+def extract_state_dict(checkpoint) -> StateDict:
+    """The weights in a checkpoint file's content.
 
-
-def read_checkpoint(filename: str, map_location: str = 'cpu'):
-    """(checkpoint, state dict) of a file, loaded with torch's safe loader.
-
-    The state dict is taken from ``state_dict`` / ``model`` or the top
-    level, with DataParallel's ``module.`` prefix removed.
+    They are taken from ``state_dict``, ``model``, ``state_dict_ema`` or
+    ``model_ema`` (the first present) or the top level; non-tensor entries
+    are dropped and the prefixes of DataParallel / DDP (``module.``) and
+    ``torch.compile`` (``_orig_mod.``) removed.
     """
-    import os.path as osp
-    from mmengine.runner import CheckpointLoader
-    if not (osp.isfile(filename) or '://' in filename):
+    if not isinstance(checkpoint, dict):
+        raise TypeError(f'A checkpoint must be a dict, got '
+                        f'{type(checkpoint).__name__}')
+    for key in ('state_dict', 'model', 'state_dict_ema', 'model_ema'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    state_dict = OrderedDict()
+    for key, value in checkpoint.items():
+        if not torch.is_tensor(value):
+            continue
+        for prefix in ('module.', '_orig_mod.'):
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        state_dict[key] = value
+    if not state_dict:
+        raise ValueError('The checkpoint holds no tensors: is it a model '
+                         'checkpoint?')
+    return state_dict
+
+
+def read_checkpoint(filename: str,
+                    map_location: str = 'cpu',
+                    unsafe: bool = False) -> Tuple[dict, StateDict]:
+    """(checkpoint, state dict) of a file or URL.
+
+    Args:
+        filename (str): Path or URL (any scheme of mmengine's
+            ``CheckpointLoader``).
+        map_location (str): Where tensors are loaded. Defaults to 'cpu'.
+        unsafe (bool): Unpickle any object (``weights_only=False``), for a
+            local file whose source the caller trusts. Defaults to False:
+            torch's safe loader with :func:`allow_mmengine_checkpoint_globals`.
+
+    Returns:
+        tuple: The file's content and its weights
+        (:func:`extract_state_dict`).
+
+    Raises:
+        FileNotFoundError: no such file.
+        pickle.UnpicklingError: the safe loader refused an object; the
+            one-line message names it.
+    """
+    if '://' not in filename and not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint {filename!r} does not exist')
-    allow_mmengine_checkpoint_globals()
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location)
-    state_dict = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in _state_dict_of(checkpoint).items()
-    }
-    return checkpoint, state_dict
+    if unsafe:
+        checkpoint = torch.load(
+            filename, map_location=map_location, weights_only=False)
+    else:
+        allow_mmengine_checkpoint_globals()
+        try:
+            checkpoint = CheckpointLoader.load_checkpoint(
+                filename, map_location)
+        except pickle.UnpicklingError as err:
+            refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(err))
+            raise pickle.UnpicklingError(
+                f'{filename} holds an object torch\'s safe loader refuses '
+                f'({refused[1] if refused else str(err).splitlines()[0]}); '
+                'load it unsafely only if you trust its source') from None
+    return checkpoint, extract_state_dict(checkpoint)
 
 
 def compare_state_dicts(
@@ -150,13 +219,15 @@ def load_checkpoint_strict(model: nn.Module, filename: str,
                            map_location: str = 'cpu') -> dict:
     """Load ``filename`` into ``model``, failing on any key mismatch.
 
-    The error lists missing / unexpected / mis-shaped keys (abbreviated)
-    and says how to fix the usual causes.
+    Raises:
+        CheckpointMismatchError: listing missing / unexpected / mis-shaped
+            keys (abbreviated) and how to fix the usual causes.
     """
     checkpoint, state_dict = read_checkpoint(filename, map_location)
     problems = compare_state_dicts(model.state_dict(), state_dict)
     if any(problems):
-        raise KeyError(f'Checkpoint {filename} does not match the model: ' +
-                       mismatch_report(*problems))
+        raise CheckpointMismatchError(
+            f'Checkpoint {filename} does not match the model: ' +
+            mismatch_report(*problems))
     model.load_state_dict(state_dict, strict=True)
     return checkpoint

@@ -15,8 +15,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmffnet.converters import (build_classifier, convert_official,
-                                extract_state_dict, infer_arch)
+from mmffnet.apis import build_classifier
+from mmffnet.converters import convert_official, infer_arch
+from mmffnet.utils import CheckpointMismatchError, extract_state_dict
 from tests.utils import relative_error
 
 LAYOUT_NAME = 'ffnet_official_state_dict_layout.json'
@@ -135,12 +136,11 @@ def official_forward(sd, x):
 def test_convert_matches_official_logits(layout, arch):
     official = random_official_state_dict(layout, arch)
     assert infer_arch(official) == arch
-    converted, got_arch = convert_official(official)
+    model = build_classifier(arch).eval()
+    converted, got_arch = convert_official(official, model)
     assert got_arch == arch
     # Every official tensor is used exactly once.
     assert len(converted) == len(official)
-
-    model = build_classifier(arch).eval()
     model.load_state_dict(converted, strict=True)
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
@@ -167,8 +167,8 @@ def test_convert_reports_bad_keys(layout):
     official = random_official_state_dict(layout, '1')
     official['stages.0.0.token_mixer.0.main.extra.weight'] = torch.zeros(1)
     del official['stages.2.3.channel_mixer.main.fc1.bias']
-    with pytest.raises(ValueError) as err:
-        convert_official(official)
+    with pytest.raises(CheckpointMismatchError) as err:
+        convert_official(official, build_classifier('1'))
     message = str(err.value)
     assert '1 unexpected key(s): stages.0.0.token_mixer.0.main.extra' in message
     assert 'backbone.stages.2.2.channel_mixer.fc1.bias' in message
@@ -177,12 +177,13 @@ def test_convert_reports_bad_keys(layout):
 
 def test_convert_rejects_wrong_arch(layout):
     official = random_official_state_dict(layout, '2')
+    target = build_classifier('2')
     with pytest.raises(ValueError, match='FFNet-2'):
-        convert_official(official, arch='3')
+        convert_official(official, target, arch='3')
     with pytest.raises(ValueError, match='Unknown FFNet arch'):
-        convert_official(official, arch='7')
+        convert_official(official, target, arch='7')
     with pytest.raises(ValueError, match='Not an official FFNet'):
-        convert_official({'backbone.stages.0.0.x': torch.zeros(1)})
+        convert_official({'backbone.stages.0.0.x': torch.zeros(1)}, target)
 
 
 def test_converter_tool_round_trip(layout, tmp_path, repo_root):

@@ -28,10 +28,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmffnet.converters import (build_target, convert_official_dense,
-                                default_config, detect_kind)
-from tests.test_converters.test_official import (find_layout, official_stages,
-                                                 random_official_state_dict)
+from mmffnet.apis import build_target, convert_checkpoint, default_config
+from mmffnet.converters import convert_official_dense, detect_kind
+from mmffnet.utils import CheckpointMismatchError, extract_state_dict
+from tests.test_converters.test_official import find_layout, official_stages
 from tests.utils import relative_error
 
 DET_CONFIG = ('configs/detection/ffnet/'
@@ -406,7 +406,7 @@ def test_detector_default_target_larger_archs(layout, arch):
         official[f'roi_head.mask_head.{i}.conv_logits.weight'] = \
             torch.randn(3, 256, 1, 1)
         official[f'roi_head.mask_head.{i}.conv_logits.bias'] = torch.randn(3)
-    converted, info = convert_official_dense(official)
+    converted, info, loaded = convert_checkpoint(official)
     assert info['arch'] == arch
     assert info['config'].endswith(
         f'cascade-mask-rcnn_ffnet-{arch}_fpn_ms-crop-3x_coco.py')
@@ -416,6 +416,9 @@ def test_detector_default_target_larger_archs(layout, arch):
     assert torch.equal(
         scale, official['backbone.stages.2.5.token_mixer.0.'
                         'layer_scale'].flatten())
+    assert loaded.roi_head.bbox_head[2].fc_cls.out_features == 4
+    assert torch.equal(loaded.state_dict()[
+        'backbone.stages.2.4.layer_scale_1.weight'], scale)
     target = build_target('det', official)
     target.load_state_dict(converted, strict=True)
     assert target.roi_head.bbox_head[2].fc_cls.out_features == 4
@@ -456,7 +459,7 @@ def test_ffnet_seg_segmentor_matches_official(repo_root):
     official = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=7))
     assert detect_kind(official) == 'ffnet-seg'
-    converted, info = convert_official_dense(official)
+    converted, info, _ = convert_checkpoint(official)
     assert info == dict(kind='ffnet-seg',
                         arch='seg',
                         config=default_config('ffnet-seg', 'seg', official))
@@ -491,7 +494,7 @@ def test_ffnet_seg_branch_numbering():
     have no (k-4) branch."""
     official = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=7))
-    converted, _ = convert_official_dense(official)
+    converted, _, _ = convert_checkpoint(official)
     p = 'backbone.stages.0.0.token_mixer.dw1.branches'
     assert converted[f'{p}.1.conv.weight'].shape[-2:] == (1, 3)
     assert converted[f'{p}.2.conv.weight'].shape[-2:] == (3, 1)
@@ -510,7 +513,7 @@ def test_ffnet_seg_cityscapes_layout_picks_its_config():
         ffnet_head_layout(num_classes=19, depth=5, ratio=1))
     assert default_config('ffnet-seg', 'seg',
                           official).endswith(SEG_CITY_CONFIG.split('/')[-1])
-    converted, info = convert_official_dense(official)
+    converted, info, _ = convert_checkpoint(official)
     assert converted['decode_head.blocks.4.channel_mixer.fc1.weight'].shape \
         == (256, 256, 1, 1)
 
@@ -520,13 +523,12 @@ def test_ffnet_seg_imagenet_checkpoint_matches_official():
                                  ffnet_seg_cls_head_layout(num_classes=10))
     assert detect_kind(official) == 'seg-cls'
     # timm-style wrapper with an EMA copy, as the official files are saved
-    from mmffnet.converters import extract_state_dict
     official = extract_state_dict(dict(state_dict_ema=official, epoch=300))
-    converted, info = convert_official_dense(official)
+    converted, info, model = convert_checkpoint(official)
     assert info['kind'] == 'seg-cls' and info['config'] is None
-    model = build_target('seg-cls', official).eval()
-    model.load_state_dict(converted, strict=True)
+    model.eval()
     assert model.head.fc.out_features == 10
+    assert build_target('seg-cls', official).head.fc.out_features == 10
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         want = official_seg_cls_forward(official, x)
@@ -556,7 +558,7 @@ def test_errors_name_the_keys(layout, repo_root):
     bad['backbone.stages.0.0.token_mixer.0.main.extra.weight'] = \
         torch.zeros(1)
     del bad['backbone.stages.3.2.channel_mixer.main.fc1.bias']
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(CheckpointMismatchError) as err:
         convert_official_dense(bad, target=target)
     message = str(err.value)
     assert 'official mmseg 0.x FFNet-seg segmentor' in message
@@ -568,7 +570,7 @@ def test_errors_name_the_keys(layout, repo_root):
     # A head for 19 classes does not fit a 150-class target.
     city = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=19))
-    with pytest.raises(ValueError,
+    with pytest.raises(CheckpointMismatchError,
                        match=r'decode_head.conv_seg.weight '
                        r'\(19, 1024, 1, 1\) vs \(150, 1024, 1, 1\)'):
         convert_official_dense(city, target=target)
@@ -578,11 +580,11 @@ def test_errors_name_the_keys(layout, repo_root):
         'decode_head.conv_seg.weight': torch.zeros(150, 512, 1, 1)
     }
     with pytest.raises(ValueError, match='FFNet-2'):
-        convert_official_dense(upernet, arch='3')
+        convert_official_dense(upernet, target, arch='3')
     with pytest.raises(ValueError,
                        match='looks like an official mmseg 0.x '
                        'UperNet FFNet segmentor, not an official mmdet 2.x'):
-        convert_official_dense(upernet, kind='det')
+        convert_official_dense(upernet, target, kind='det')
 
 
 def test_unrecognised_checkpoints():
@@ -595,7 +597,7 @@ def test_unrecognised_checkpoints():
     assert detect_kind({'patch_embed.2.c.weight': 0, 'head.weight': 0}) \
         == 'cls'
     with pytest.raises(ValueError, match='convert_official'):
-        convert_official_dense({'patch_embed.2.c.weight': 0})
+        convert_official_dense({'patch_embed.2.c.weight': 0}, {})
     # An FFNet-seg head of unusual depth has no default config.
     with pytest.raises(ValueError, match='pass --config'):
         default_config('ffnet-seg', 'seg',

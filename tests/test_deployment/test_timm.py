@@ -1,4 +1,5 @@
 """timm interop: create_model('ffnet_N'), timm's folding, checkpoints."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -6,12 +7,12 @@ import sys
 import pytest
 import timm
 import torch
-from mmengine.registry import DefaultScope
 from timm.utils.model import reparameterize_model
 
 import mmffnet  # noqa: F401  (registers ffnet_1..4 with timm)
-from mmffnet.converters import build_classifier
-from mmffnet.models.timm_models import FFNetClassifier, load_mmffnet_weights
+from mmffnet.apis import build_classifier
+from mmffnet.integrations.timm import FFNetClassifier
+from mmffnet.utils import load_checkpoint_strict
 from tests.utils import (count_params, randomize_bn_stats,
                          randomize_layer_scales, relative_error)
 
@@ -39,9 +40,7 @@ def test_create_model_variants(name, params_m, crop_pct):
 
 
 def test_same_network_as_mmpretrain_classifier():
-    # Other tests may leave another default scope (mmseg, mmdet) current.
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        mm = randomize_bn_stats(build_classifier('1')).eval()
+    mm = randomize_bn_stats(build_classifier('1')).eval()
     model = timm.create_model('ffnet_1').eval()
     model.load_state_dict(mm.state_dict(), strict=True)
     x = torch.randn(2, 3, 64, 64)
@@ -104,7 +103,7 @@ def test_loads_converter_output(tmp_path):
         pretrained_cfg_overlay=dict(file=str(dst))).eval()
     # ... through mmffnet's strict loader ...
     direct = timm.create_model('ffnet_1').eval()
-    load_mmffnet_weights(direct, str(dst))
+    load_checkpoint_strict(direct, str(dst))
     # ... and from the official file itself, converted on the fly.
     official_file = timm.create_model(
         'ffnet_1', pretrained=True,
@@ -113,3 +112,23 @@ def test_loads_converter_output(tmp_path):
         for model in (via_timm, direct, official_file):
             assert relative_error(model(x), expected) < 1e-4
         assert torch.equal(via_timm(x), direct(x))
+
+
+def test_timm_user_needs_no_task_library():
+    """torch, timm and mmengine suffice: mmcv, mmpretrain, mmdet and mmseg
+    are blocked before anything is imported."""
+    script = (
+        'import sys\n'
+        'for name in ("mmcv", "mmpretrain", "mmdet", "mmseg"):\n'
+        '    sys.modules[name] = None\n'
+        'import timm, torch, mmffnet\n'
+        'model = timm.create_model("ffnet_1", drop_path_rate=0.1).eval()\n'
+        'print(tuple(model(torch.rand(1, 3, 64, 64)).shape))\n'
+        'print(sorted(k for k in sys.modules if sys.modules[k] is not None\n'
+        '             and k.split(".")[0] in ("mmcv", "mmpretrain", "mmdet",'
+        ' "mmseg")))\n')
+    result = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True, text=True, cwd=REPO,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split('\n')[:2] == ['(1, 1000)', '[]']

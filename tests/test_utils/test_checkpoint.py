@@ -8,7 +8,8 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 
 import mmffnet  # noqa: F401  (allow-lists mmengine's checkpoint types)
-from mmffnet.utils import load_checkpoint_strict
+from mmffnet.utils import (CheckpointMismatchError, load_checkpoint_strict,
+                           read_checkpoint)
 
 
 def _roundtrip(obj):
@@ -57,11 +58,36 @@ def test_load_checkpoint_strict_reports_keys(tmp_path):
     state['0.weight'] = torch.zeros(4, 3, 3, 3)
     del state['1.bias']
     torch.save(dict(state_dict=state), bad)
-    with pytest.raises(KeyError) as err:
+    with pytest.raises(CheckpointMismatchError) as err:
         load_checkpoint_strict(model, str(bad))
-    message = err.value.args[0]
+    message = str(err.value)
     assert '1 missing key(s): 1.bias' in message
     assert '1 unexpected key(s): 2.weight' in message
     assert '0.weight (4, 3, 3, 3) vs (4, 3, 1, 1)' in message
     with pytest.raises(FileNotFoundError):
         load_checkpoint_strict(model, str(tmp_path / 'missing.pth'))
+
+
+class _Unknown:
+    """A class torch's safe loader does not know."""
+
+
+def test_read_checkpoint_is_safe_unless_asked(tmp_path):
+    import argparse
+    weights = collections.OrderedDict(w=torch.ones(2))
+    # timm-style: arguments saved as a Namespace, weights wrapped in DDP
+    timm_style = tmp_path / 'timm.pth.tar'
+    torch.save(dict(state_dict={'module.w': weights['w']},
+                    args=argparse.Namespace(lr=1e-3)), timm_style)
+    checkpoint, state = read_checkpoint(str(timm_style))
+    assert checkpoint['args'].lr == 1e-3 and list(state) == ['w']
+
+    foreign = tmp_path / 'foreign.pth'
+    torch.save(dict(state_dict=weights, extra=_Unknown()), foreign)
+    with pytest.raises(pickle.UnpicklingError) as err:
+        read_checkpoint(str(foreign))
+    message = str(err.value)
+    assert '_Unknown' in message and 'trust' in message
+    assert len(message.splitlines()) == 1
+    _, state = read_checkpoint(str(foreign), unsafe=True)
+    assert torch.equal(state['w'], weights['w'])

@@ -31,9 +31,15 @@ before anything is saved:
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 
 import torch
+
+from mmffnet import reparameterize_model
+from mmffnet.apis import convert_checkpoint
+from mmffnet.converters import TASK_KINDS, describe_kind, detect_kind
+from mmffnet.utils import read_checkpoint
 
 
 def parse_args():
@@ -59,79 +65,32 @@ def parse_args():
         action='store_true',
         help='also fold the model and save the deploy-mode weights '
         '(ImageNet classifiers only)')
+    parser.add_argument(
+        '--unsafe-load',
+        action='store_true',
+        help='read SRC with pickle\'s full (unsafe) loader, for a file from '
+        'a source you trust that torch\'s safe loader refuses')
     return parser.parse_args()
 
 
-def load_official(path):
-    # Official files hold plain tensors and argparse Namespaces (mmcv 1.x
-    # ones also some meta objects); the latter need the unsafe loader, which
-    # is fine for a file the user chose.
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception:  # noqa: BLE001  (e.g. pickled Namespace in 'args')
-        return torch.load(path, map_location='cpu', weights_only=False)
-
-
-def build_from_config(config):
-    from mmffnet.apis import build_model, load_config
-    return build_model(load_config(config))
-
-
-def convert_classifier(args, state_dict):
-    """FFNet-1..4 ImageNet checkpoints: the original behaviour."""
-    from mmffnet.converters import build_classifier, convert_official
-    if args.config:
-        target = build_from_config(args.config)
-    state_dict, arch = convert_official(state_dict, args.arch)
-    model = target if args.config else build_classifier(
-        arch, state_dict['head.fc.weight'].shape[0])
-    model.load_state_dict(state_dict, strict=True)
-    meta = dict(kind='cls',
-                arch=arch,
-                source=osp.basename(args.src),
-                deploy=False)
-    if args.config:
-        meta['config'] = args.config
-    if args.deploy:
-        model.backbone.switch_to_deploy()
-        state_dict = model.state_dict()
-        meta['deploy'] = True
-    return state_dict, meta, (
-        f'Converted FFNet-{arch} ({len(state_dict)} tensors'
-        f'{", folded" if args.deploy else ""})')
-
-
-def convert_dense(args, state_dict, kind):
-    from mmffnet.converters import (build_target, convert_official_dense,
-                                    default_config, infer_dense_arch)
-    if args.deploy and kind != 'seg-cls':
+def convert(args):
+    """(converted weights, meta, one-line summary) of ``args.src``."""
+    _, state_dict = read_checkpoint(args.src, unsafe=args.unsafe_load)
+    kind = detect_kind(state_dict)
+    if args.task != 'auto' and kind not in TASK_KINDS[args.task]:
+        raise ValueError(f'--task {args.task} given, but the checkpoint '
+                         f'looks like {describe_kind(kind)}')
+    if args.deploy and kind not in TASK_KINDS['cls']:
         raise ValueError('--deploy is only supported for ImageNet '
                          'classifiers; fold dense models after loading, '
                          'e.g. with mmffnet.reparameterize_model')
-    config = args.config
-    if config:
-        target = build_from_config(config)
-    else:  # our config matching the checkpoint, with its class counts
-        config = default_config(kind, infer_dense_arch(state_dict, kind),
-                                state_dict)
-        target = build_target(kind, state_dict, config)
-    converted, info = convert_official_dense(state_dict,
-                                             kind,
-                                             target=target,
-                                             arch=args.arch)
-    # Strict load into the target before saving anything.
-    target.load_state_dict(converted, strict=True)
-    meta = dict(kind=kind,
-                arch=info['arch'],
-                source=osp.basename(args.src),
-                config=config,
-                deploy=False)
-    if args.deploy:  # seg-cls
-        target.backbone.switch_to_deploy()
-        target.head.switch_to_deploy()
-        converted = target.state_dict()
-        meta['deploy'] = True
-    into = osp.relpath(config) if config else 'the FFNet-seg classifier'
+    converted, info, model = convert_checkpoint(state_dict, kind,
+                                                args.config, args.arch)
+    if args.deploy:
+        converted = reparameterize_model(model, inplace=True).state_dict()
+    meta = dict(info, source=osp.basename(args.src), deploy=args.deploy)
+    into = osp.relpath(info['config']) if info['config'] else \
+        f'the FFNet-{info["arch"]} ImageNet classifier'
     return converted, meta, (
         f'Converted {kind} (FFNet-{info["arch"]}, {len(converted)} tensors'
         f'{", folded" if args.deploy else ""}); loads strictly into {into}')
@@ -143,18 +102,10 @@ def main():
         sys.exit(f'error: checkpoint {args.src!r} does not exist')
     if args.config and not osp.isfile(args.config):
         sys.exit(f'error: config {args.config!r} does not exist')
-    from mmffnet.converters import (TASK_KINDS, describe_kind, detect_kind,
-                                    extract_state_dict)
     try:
-        state_dict = extract_state_dict(load_official(args.src))
-        kind = detect_kind(state_dict)
-        if args.task != 'auto' and kind not in TASK_KINDS[args.task]:
-            raise ValueError(f'--task {args.task} given, but the checkpoint '
-                             f'looks like {describe_kind(kind)}')
-        if kind == 'cls':
-            state_dict, meta, message = convert_classifier(args, state_dict)
-        else:
-            state_dict, meta, message = convert_dense(args, state_dict, kind)
+        state_dict, meta, message = convert(args)
+    except pickle.UnpicklingError as err:
+        sys.exit(f'error: {err} (pass --unsafe-load to do so)')
     except (ValueError, TypeError, RuntimeError, KeyError) as err:
         sys.exit('error: ' + ' '.join(str(err).split()))
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)

@@ -3,12 +3,13 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmffnet.registry import MODELS
-from ..layers import ConvBN, FFNetBlock, NormConvShortcut, RepDWConv
+from ..layers import (ConvBN, FFNetBlock, KernelSize, NormConvShortcut,
+                      RepDWConv, build_activation_layer, build_norm_layer)
+from ..utils.pretrained import load_pretrained_strict
 from ..utils.reparameterize import fold_submodules
 
 
@@ -100,39 +101,21 @@ class FFNet(BaseModule):
         (1, 640, 7, 7)
         >>> model.switch_to_deploy()  # fold for inference
     """
+    # FFNet-1..4 share the token-mixer kernels and the MLP ratio.
     arch_settings: Dict[str, dict] = {
-        '1':
-        dict(
-            depths=[2, 2, 8, 2],
-            channels=[80, 160, 320, 640],
-            channel_mixer_kernels=[3, 3, 3, 3],
+        name: dict(
+            depths=depths,
+            channels=channels,
+            channel_mixer_kernels=[kernel] * 4,
             token_mixer_kernels=[3, 3, 7, 7],
             mlp_ratio=3,
-            layer_scale_init_value=0.),
-        '2':
-        dict(
-            depths=[3, 3, 15, 3],
-            channels=[88, 176, 352, 704],
-            channel_mixer_kernels=[7, 7, 7, 7],
-            token_mixer_kernels=[3, 3, 7, 7],
-            mlp_ratio=3,
-            layer_scale_init_value=0.),
-        '3':
-        dict(
-            depths=[4, 4, 22, 5],
-            channels=[96, 192, 384, 768],
-            channel_mixer_kernels=[7, 7, 7, 7],
-            token_mixer_kernels=[3, 3, 7, 7],
-            mlp_ratio=3,
-            layer_scale_init_value=1e-6),
-        '4':
-        dict(
-            depths=[4, 4, 27, 3],
-            channels=[128, 256, 512, 1024],
-            channel_mixer_kernels=[7, 7, 7, 7],
-            token_mixer_kernels=[3, 3, 7, 7],
-            mlp_ratio=3,
-            layer_scale_init_value=1e-6),
+            layer_scale_init_value=scale)
+        for name, depths, channels, kernel, scale in (
+            ('1', [2, 2, 8, 2], [80, 160, 320, 640], 3, 0.),
+            ('2', [3, 3, 15, 3], [88, 176, 352, 704], 7, 0.),
+            ('3', [4, 4, 22, 5], [96, 192, 384, 768], 7, 1e-6),
+            ('4', [4, 4, 27, 3], [128, 256, 512, 1024], 7, 1e-6),
+        )
     }
     _required_arch_keys = {
         'depths', 'channels', 'channel_mixer_kernels', 'token_mixer_kernels',
@@ -201,13 +184,13 @@ class FFNet(BaseModule):
 
         self.final_norm = final_norm
         if final_norm:
-            self.norm = build_norm_layer(norm_cfg, self.channels[-1])[1]
+            self.norm = build_norm_layer(norm_cfg, self.channels[-1])
         self.out_norm_cfg = out_norm_cfg
         if out_norm_cfg is not None:
             for i in self.out_indices:
                 self.add_module(
                     f'out_norm{i}',
-                    build_norm_layer(out_norm_cfg, self.channels[i])[1])
+                    build_norm_layer(out_norm_cfg, self.channels[i]))
 
         self._freeze_stages()
 
@@ -235,6 +218,12 @@ class FFNet(BaseModule):
             return tuple(kernels)
         return kernels, kernels
 
+    def _token_mixer_rep_kernels(
+            self, stage: int) -> Optional[Tuple[KernelSize, ...]]:
+        """Branch kernels of the token mixer's depthwise convs; None for
+        FFNet's default ``(k, 3)`` pair."""
+        return None
+
     def _make_block(self, stage: int, **kwargs) -> nn.Module:
         """One block of ``stage``; kwargs are the per-model settings."""
         return FFNetBlock(
@@ -242,6 +231,7 @@ class FFNet(BaseModule):
             token_mixer_kernels=self._token_mixer_kernels(stage),
             channel_mixer_kernel=self.arch['channel_mixer_kernels'][stage],
             mlp_ratio=self.arch['mlp_ratio'],
+            token_mixer_rep_kernels=self._token_mixer_rep_kernels(stage),
             **kwargs)
 
     @classmethod
@@ -333,7 +323,8 @@ class FFNet(BaseModule):
         """Initialize; a ``Pretrained`` init_cfg is loaded strictly.
 
         MMEngine's ``Pretrained`` initializer only warns about mismatched
-        keys; here a wrong or unconverted checkpoint raises ``ValueError``
+        keys; here a wrong or unconverted checkpoint raises
+        :class:`~mmffnet.utils.CheckpointMismatchError` (a ``ValueError``)
         naming the keys. Only the output norms (new in detection and
         segmentation) may be absent from the checkpoint, and only the final
         norm (unused when ``final_norm=False``) may be left over.
@@ -342,7 +333,6 @@ class FFNet(BaseModule):
         if not (isinstance(init_cfg, dict)
                 and init_cfg.get('type') == 'Pretrained'):
             return super().init_weights()
-        from ..utils.pretrained import load_pretrained_strict
         self.init_cfg = None  # default init first, for the output norms
         try:
             super().init_weights()

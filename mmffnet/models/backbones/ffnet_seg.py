@@ -1,11 +1,11 @@
 """FFNet-seg: the system-level segmentation backbone of FFNet."""
-from typing import Dict, Sequence, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch.nn as nn
-from mmcv.cnn import build_activation_layer
 
 from mmffnet.registry import MODELS
-from ..layers import ConvBN, FFNetBlock, strip_rep_kernel_sizes
+from ..layers import (ConvBN, KernelSize, build_activation_layer,
+                      strip_rep_kernel_sizes)
 from .ffnet import FFNet
 
 
@@ -101,15 +101,10 @@ class FFNetSeg(FFNet):
             ConvBN(hidden, out_channels, 1, norm_cfg=norm_cfg,
                    deploy=deploy))
 
-    def _make_block(self, stage: int, **kwargs) -> nn.Module:
+    def _token_mixer_rep_kernels(self,
+                                 stage: int) -> Tuple[KernelSize, ...]:
         k1, k2 = self._token_mixer_kernels(stage)
         if k1 != k2:
             raise ValueError(f'FFNet-seg uses one token-mixer kernel per '
                              f'stage, got {(k1, k2)} in stage {stage}')
-        return FFNetBlock(
-            self.channels[stage],
-            token_mixer_kernels=(k1, k2),
-            channel_mixer_kernel=self.arch['channel_mixer_kernels'][stage],
-            mlp_ratio=self.arch['mlp_ratio'],
-            token_mixer_rep_kernels=strip_rep_kernel_sizes(k1),
-            **kwargs)
+        return strip_rep_kernel_sizes(k1)

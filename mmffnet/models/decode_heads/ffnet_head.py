@@ -3,11 +3,11 @@ from typing import List, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_activation_layer
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from mmffnet.registry import MODELS
-from ..layers import ConvBN, FFNetBlock, strip_rep_kernel_sizes
+from ..layers import (ConvBN, FFNetBlock, build_activation_layer,
+                      strip_rep_kernel_sizes)
 from ..utils.reparameterize import fold_submodules
 
 

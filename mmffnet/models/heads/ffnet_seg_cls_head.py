@@ -3,11 +3,10 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_activation_layer
 from mmpretrain.models.heads import ClsHead
 
 from mmffnet.registry import MODELS
-from ..layers import ConvBN
+from ..layers import ConvBN, build_activation_layer
 
 
 @MODELS.register_module()

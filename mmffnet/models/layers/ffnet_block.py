@@ -3,9 +3,8 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_activation_layer
-from mmcv.cnn.bricks import DropPath
 
+from .builder import build_activation_layer
 from .reparam import ConvBN, KernelSize, RepDWConv, conv_weight_bias
 
 
@@ -98,6 +97,29 @@ class ChannelMixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(self.dw(x))))
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop a residual branch per sample in training.
+
+    Kept samples are scaled by ``1 / (1 - drop_prob)``, as in mmcv and timm.
+    """
+
+    def __init__(self, drop_prob: float = 0.1):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0. or not self.training:
+            return x
+        keep_prob = 1 - self.drop_prob
+        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
+        mask = (keep_prob + torch.rand(shape, dtype=x.dtype,
+                                       device=x.device)).floor()
+        return x.div(keep_prob) * mask
+
+    def extra_repr(self) -> str:
+        return f'drop_prob={self.drop_prob}'
 
 
 class LayerScale(nn.Module):

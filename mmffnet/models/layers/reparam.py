@@ -11,8 +11,9 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from .builder import build_norm_layer
 
 KernelSize = Union[int, Tuple[int, int]]
 
@@ -105,7 +106,7 @@ class ConvBN(nn.Module):
             groups=groups,
             bias=deploy)
         self.bn = nn.Identity() if deploy else build_norm_layer(
-            norm_cfg, out_channels)[1]
+            norm_cfg, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(self.conv(x))
@@ -267,7 +268,7 @@ class NormConvShortcut(nn.Module):
         if deploy:
             self.conv = nn.Conv2d(channels, channels, 1, bias=True)
         else:
-            self.norm = build_norm_layer(norm_cfg, channels)[1]
+            self.norm = build_norm_layer(norm_cfg, channels)
             self.conv = nn.Conv2d(channels, channels, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,10 @@ import re
 from typing import Iterable
 
 import torch.nn as nn
+from mmengine.logging import MMLogger
 
-from mmffnet.utils.checkpoint import (compare_state_dicts, mismatch_hint,
+from mmffnet.utils.checkpoint import (CheckpointMismatchError,
+                                      compare_state_dicts, mismatch_hint,
                                       mismatch_report, read_checkpoint)
 
 
@@ -39,7 +41,8 @@ def load_pretrained_strict(module: nn.Module,
             module may lack (e.g. a final norm detection does not use).
 
     Raises:
-        ValueError: naming missing, unexpected and mis-shaped keys.
+        CheckpointMismatchError: naming missing, unexpected and mis-shaped
+            keys.
     """
     _, state = read_checkpoint(checkpoint, map_location)
     if prefix:
@@ -49,7 +52,7 @@ def load_pretrained_strict(module: nn.Module,
         }
         if not selected:
             heads = sorted({k.split('.')[0] + '.' for k in state})
-            raise ValueError(
+            raise CheckpointMismatchError(
                 f'Pretrained checkpoint {checkpoint} has no keys starting '
                 f'with prefix {prefix!r} (its keys start with '
                 f'{", ".join(heads[:5])}). ' + mismatch_hint([], list(state)) +
@@ -59,13 +62,12 @@ def load_pretrained_strict(module: nn.Module,
     problems = compare_state_dicts(own, state, _matcher(may_be_missing),
                                    _matcher(may_be_unexpected))
     if any(problems):
-        raise ValueError(
+        raise CheckpointMismatchError(
             f'Pretrained checkpoint {checkpoint} (prefix {prefix!r}) does '
             f'not match {type(module).__name__}: ' +
             mismatch_report(*problems))
     module.load_state_dict({k: v for k, v in state.items() if k in own},
                            strict=False)
-    from mmengine.logging import MMLogger
     MMLogger.get_current_instance().info(
         f'{type(module).__name__}: loaded {len(state)} tensors from '
         f'{checkpoint} (prefix {prefix!r}), checked strictly')

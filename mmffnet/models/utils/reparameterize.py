@@ -4,11 +4,6 @@ import torch
 import torch.nn as nn
 
 
-def _revert_sync_batchnorm(module: nn.Module) -> nn.Module:
-    from mmengine.model import revert_sync_batchnorm
-    return revert_sync_batchnorm(module)
-
-
 @torch.no_grad()
 def fold_submodules(module: nn.Module) -> None:
     """Call ``switch_to_deploy()`` on every sub-module that has one.
@@ -23,9 +18,7 @@ def fold_submodules(module: nn.Module) -> None:
 
 
 @torch.no_grad()
-def reparameterize_model(model: nn.Module,
-                         inplace: bool = False,
-                         revert_sync_bn: bool = False) -> nn.Module:
+def reparameterize_model(model: nn.Module, inplace: bool = False) -> nn.Module:
     """Fold every re-parameterizable module of ``model`` for inference.
 
     Works on anything that contains FFNet modules: a bare backbone, an
@@ -37,17 +30,12 @@ def reparameterize_model(model: nn.Module,
         model (nn.Module): The model to fold.
         inplace (bool): Fold ``model`` itself instead of a deep copy.
             Defaults to False.
-        revert_sync_bn (bool): Turn SyncBN layers that were not folded
-            (e.g. in heads) into plain BN first, so the result runs without
-            a process group. Defaults to False.
 
     Returns:
         nn.Module: The folded model, in eval mode.
     """
     if not inplace:
         model = copy.deepcopy(model)
-    if revert_sync_bn:
-        model = _revert_sync_batchnorm(model)
     model.eval()
     if callable(getattr(model, 'switch_to_deploy', None)):
         model.switch_to_deploy()

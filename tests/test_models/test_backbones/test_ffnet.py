@@ -249,7 +249,7 @@ def test_get_layer_depth():
                                                       ('4', 79.20, 79.87)])
 def test_classifier_parameter_counts_match_official(arch, folded_m,
                                                     unfolded_m):
-    from mmffnet.converters import build_classifier
+    from mmffnet.apis import build_classifier
     model = build_classifier(arch)
     assert count_params(model) / 1e6 == pytest.approx(unfolded_m, rel=0.01)
     folded = build_classifier(arch, deploy=True)
