@@ -215,19 +215,26 @@ def mismatch_hint(missing: List[str], unexpected: List[str]) -> str:
     return 'Check that the config and the checkpoint are the same model/arch.'
 
 
-def load_checkpoint_strict(model: nn.Module, filename: str,
-                           map_location: str = 'cpu') -> dict:
-    """Load ``filename`` into ``model``, failing on any key mismatch.
+def check_state_dict(model: nn.Module, state_dict: StateDict,
+                     source: str) -> None:
+    """Fail unless ``state_dict`` has exactly ``model``'s keys and shapes.
 
     Raises:
-        CheckpointMismatchError: listing missing / unexpected / mis-shaped
-            keys (abbreviated) and how to fix the usual causes.
+        CheckpointMismatchError: "``source`` does not match the model",
+            listing missing / unexpected / mis-shaped keys (abbreviated)
+            and how to fix the usual causes.
     """
-    checkpoint, state_dict = read_checkpoint(filename, map_location)
     problems = compare_state_dicts(model.state_dict(), state_dict)
     if any(problems):
-        raise CheckpointMismatchError(
-            f'Checkpoint {filename} does not match the model: ' +
-            mismatch_report(*problems))
+        raise CheckpointMismatchError(f'{source} does not match the model: ' +
+                                      mismatch_report(*problems))
+
+
+def load_checkpoint_strict(model: nn.Module, filename: str,
+                           map_location: str = 'cpu') -> dict:
+    """Load ``filename`` into ``model``, failing on any key mismatch
+    (:func:`check_state_dict`); returns the file's content."""
+    checkpoint, state_dict = read_checkpoint(filename, map_location)
+    check_state_dict(model, state_dict, f'Checkpoint {filename}')
     model.load_state_dict(state_dict, strict=True)
     return checkpoint
