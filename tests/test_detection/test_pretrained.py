@@ -6,6 +6,7 @@ import torch
 from mmengine.registry import MODELS, init_default_scope
 
 import mmffnet  # noqa: F401
+from mmffnet.apis import build_classifier
 from mmffnet.converters import convert_official
 from tests.test_converters.test_official import (find_layout,
                                                  random_official_state_dict)
@@ -29,7 +30,7 @@ def official_ffnet1():
 @pytest.fixture(scope='module')
 def converted_ckpt(official_ffnet1, tmp_path_factory):
     """A classifier checkpoint as tools/model_converters writes it."""
-    state_dict, arch = convert_official(official_ffnet1)
+    state_dict, arch = convert_official(official_ffnet1, build_classifier('1'))
     assert arch == '1'
     path = tmp_path_factory.mktemp('ckpt') / 'ffnet-1_in1k.pth'
     torch.save(dict(state_dict=state_dict, meta=dict(arch=arch)), path)

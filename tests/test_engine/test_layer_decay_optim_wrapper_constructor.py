@@ -208,10 +208,51 @@ def test_model_without_backbone_fails_clearly():
         build_optim_wrapper(nn.Linear(2, 2), optim_cfg())
 
 
+def test_official_scheme():
+    """The official constructor's ids: stem and output norms at the last id,
+    stage 2's downsampling at index 0 shifting its blocks; layer scales
+    ((C, 1, 1) officially) are weight-decayed, 1-D norms and biases not."""
+    model = detector()
+    cfg = optim_cfg()
+    cfg['paramwise_cfg']['layer_id_scheme'] = 'official'
+    groups = groups_by_name(build_optim_wrapper(model, cfg))
+
+    def lr_mult(name):
+        return groups[name]['lr'] / BASE_LR
+
+    for name in groups:
+        if name.startswith(('backbone.downsample_layers.0.',
+                            'backbone.out_norm', 'neck.', 'bbox_head.')):
+            assert lr_mult(name) == 1., name
+    stage0 = next(n for n in groups if n.startswith('backbone.stages.0.'))
+    assert math.isclose(lr_mult(stage0), DECAY**(13 - 1), rel_tol=1e-12)
+    stage2_down = next(
+        n for n in groups if n.startswith('backbone.downsample_layers.2.'))
+    assert math.isclose(lr_mult(stage2_down), DECAY**(13 - 3), rel_tol=1e-12)
+    for block in range(27):
+        name = next(n for n in groups
+                    if n.startswith(f'backbone.stages.2.{block}.'))
+        layer_id = 3 + (block + 1) // 3
+        assert math.isclose(lr_mult(name), DECAY**(13 - layer_id),
+                            rel_tol=1e-12), name
+    stage3 = next(n for n in groups if n.startswith('backbone.stages.3.'))
+    assert math.isclose(lr_mult(stage3), DECAY, rel_tol=1e-12)
+
+    named = dict(model.named_parameters())
+    layer_scales = [n for n in named if 'layer_scale' in n]
+    assert layer_scales
+    for name, param in named.items():
+        decayed = 'layer_scale' in name or (param.ndim > 1
+                                            and not name.endswith('.bias'))
+        assert groups[name]['weight_decay'] == (BASE_WD if decayed else 0.), \
+            name
+
+
 @pytest.mark.parametrize('paramwise_cfg,match', [
     (dict(), 'layer_decay_rate'),
     (dict(layer_decay_rate=0.8, norm_decay_mult=0.), 'norm_decay_mult'),
     (dict(layer_decay_rate=1.5), r'\(0, 1\]'),
+    (dict(layer_decay_rate=0.8, layer_id_scheme='convnext'), 'official'),
 ])
 def test_bad_paramwise_cfg(paramwise_cfg, match):
     cfg = optim_cfg()

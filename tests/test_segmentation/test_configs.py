@@ -87,7 +87,8 @@ def test_upernet_recipe(variant, decay, drop_path, widths):
                                                          widths[2])
     optim = cfg.optim_wrapper
     assert optim.constructor == 'LayerDecayOptimWrapperConstructor'
-    assert optim.paramwise_cfg == dict(layer_decay_rate=decay)
+    assert optim.paramwise_cfg == dict(
+        layer_decay_rate=decay, layer_id_scheme='official')
     assert optim.optimizer == dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
     _check_poly_schedule(cfg)
@@ -97,14 +98,53 @@ def test_upernet_recipe(variant, decay, drop_path, widths):
 
 def _check_poly_schedule(cfg):
     warmup, poly = cfg.param_scheduler
-    assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 1500)
+    assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 1501)
     assert (poly.type, poly.power, poly.eta_min) == ('PolyLR', 1.0, 0.0)
-    assert (poly.begin, poly.end) == (1500, 160000)
+    assert (poly.begin, poly.end) == (0, 160001)
     assert cfg.train_cfg.max_iters == 160000
+    # evaluation = dict(interval=4000, metric='mIoU', save_best='mIoU')
+    assert cfg.train_cfg.val_interval == 4000
+    checkpoint = cfg.default_hooks.checkpoint
+    assert (checkpoint.interval, checkpoint.save_best) == (4000, 'mIoU')
+
+
+def official_lr(base_lr, i):
+    """The lr of iteration ``i`` under the official lr_config (mmcv 1.x
+    PolyLrUpdaterHook: policy='poly', power=1.0, min_lr=0.0,
+    warmup='linear', warmup_iters=1500, warmup_ratio=1e-6, by_epoch=False,
+    runner.max_iters=160000): the warm-up factor multiplies the poly lr."""
+    regular = base_lr * (1 - i / 160000)**1.0
+    if i >= 1500:
+        return regular
+    k = (1 - i / 1500) * (1 - 1e-6)
+    return regular * (1 - k)
+
+
+def test_schedule_gives_the_official_lr_every_iteration():
+    """Our schedulers, stepped as mmengine's ParamSchedulerHook does after
+    each iteration, give the official lr at every probed iteration."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg = _load('upernet_ffnet-3_8xb2-160k_ade20k-512x512')
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
+                                lr=base_lr)
+    schedulers = [
+        PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer))
+        for s in cfg.param_scheduler
+    ]
+    probes = {0, 1, 2, 749, 1498, 1499, 1500, 1501, 4000, 80000, 159998,
+              159999}
+    for i in range(cfg.train_cfg.max_iters):
+        if i in probes:
+            assert optimizer.param_groups[0]['lr'] == pytest.approx(
+                official_lr(base_lr, i), rel=1e-9), i
+        for scheduler in schedulers:
+            scheduler.step()
 
 
 def test_layer_decay_reaches_the_backbone():
-    """The UperNet optimizer gives the stem a smaller lr than the heads."""
+    """The UperNet optimizer decays the lr of the backbone's blocks, with
+    the official layer ids: the stem keeps the base lr (multiplier 1)."""
     from mmengine.optim import build_optim_wrapper
     cfg = _load('upernet_ffnet-3_8xb2-160k_ade20k-512x512')
     # Same recipe, small model: only the lr structure is under test.
@@ -125,9 +165,11 @@ def test_layer_decay_reaches_the_backbone():
         for param in group['params']:
             lrs[names[id(param)]] = group['lr']
     stem = lrs['backbone.downsample_layers.0.0.conv.weight']
+    stage0 = lrs['backbone.stages.0.0.channel_mixer.fc1.weight']
     head = lrs['decode_head.conv_seg.weight']
     assert head == pytest.approx(1e-4)
-    assert stem == pytest.approx(1e-4 * 0.9**13)
+    assert stem == pytest.approx(1e-4)
+    assert stage0 == pytest.approx(1e-4 * 0.9**12)
 
 
 @pytest.mark.parametrize('dataset,wd,blocks,ratio,drop_path,num_classes', [

@@ -1,35 +1,18 @@
-# RetinaNet + FPN with an FFNet-1 backbone, 1x schedule. Our baseline.
-# Stage 0 (stride 4) is not used by RetinaNet, as with ResNet.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
+# RetinaNet + FPN with an FFNet-1 backbone (stages 1-3), 1x schedule, the
+# FFNet optimizer (AdamW, layer-wise lr decay 0.8). Our baseline.
+_base_ = [
+    '../_base_/models/retinanet_ffnet_fpn.py',
+    '../_base_/datasets/coco_detection.py',
+    '../_base_/schedules/schedule_1x_adamw.py',
+    'mmdet::_base_/default_runtime.py',
+    'mmdet::retinanet/retinanet_tta.py',
+]
 
-custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 checkpoint_file = 'checkpoints/ffnet-1_in1k_mmffnet.pth'  # noqa
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='FFNet',
         arch='1',
-        out_indices=(1, 2, 3),
         drop_path_rate=0.1,
-        final_norm=False,
-        out_norm_cfg=dict(type='LN2d', eps=1e-6),
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=checkpoint_file,
-            prefix='backbone.')),
-    neck=dict(in_channels=[160, 320, 640], start_level=0))
-
-train_dataloader = dict(dataset=dict(type='FFNetCocoDataset'))
-val_dataloader = dict(dataset=dict(type='FFNetCocoDataset'))
-test_dataloader = val_dataloader
-
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.8),
-    optimizer=dict(
-        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05))
-
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+        init_cfg=dict(checkpoint=checkpoint_file)),
+    neck=dict(in_channels=[160, 320, 640]))

@@ -27,10 +27,12 @@ model = dict(
     decode_head=dict(in_channels=[88, 176, 352, 704], num_classes=150),
     auxiliary_head=dict(in_channels=352, num_classes=150))
 
-# Layer-wise lr decay rate 1.0 = none: the official FFNet-2 config uses 1.
+# The official FFNet constructor's layer ids and weight-decay exemptions
+# (only 1-D params and biases; layer scales are decayed); decay rate 1.0 =
+# no lr decay, as in the official FFNet-2 config.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=1.0))
+    paramwise_cfg=dict(layer_decay_rate=1.0, layer_id_scheme='official'))
