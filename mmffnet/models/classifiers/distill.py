@@ -11,9 +11,7 @@ from mmpretrain.models import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmffnet.utils.checkpoint import (CheckpointMismatchError,
-                                      compare_state_dicts, mismatch_summary,
-                                      read_checkpoint)
+from mmffnet.utils.checkpoint import check_state_dict, read_checkpoint
 
 
 def hard_distillation_loss(student_logits: torch.Tensor,
@@ -143,11 +141,7 @@ class DistilledImageClassifier(ImageClassifier):
                                              for k in own):
             # A bare timm checkpoint for mmpretrain's TimmClassifier.
             state = {f'model.{k}': v for k, v in state.items()}
-        problems = compare_state_dicts(own, state)
-        if any(problems):
-            raise CheckpointMismatchError(
-                f'teacher checkpoint {checkpoint} does not match the teacher '
-                f'model: {mismatch_summary(*problems)}; check model.teacher')
+        check_state_dict(model, state, f'Teacher checkpoint {checkpoint}')
         model.load_state_dict(state, strict=True)
         return model
 
