@@ -4,15 +4,14 @@
         [--out results.pkl] [--cfg-options k=v ...] [--launcher ...]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 from mmengine.model import is_model_wrapper
 
 from mmffnet import reparameterize_model
-from mmffnet.apis import (UserInputError, add_runner_args, build_runner,
-                          check_data_roots, load_config)
+from mmffnet.apis import (UserInputError, build_runner, check_data_roots,
+                          load_config, parse_runner_args)
 from mmffnet.apis.runner import (default_work_dir, resolve_launcher,
                                  setup_launcher_backend)
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
@@ -28,10 +27,7 @@ def parse_args():
         help='fold the model (structural re-parameterization) before '
         'testing; accuracy must not change')
     parser.add_argument('--out', help='dump raw predictions to a pickle')
-    add_runner_args(parser)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(parser)
 
 
 def main():

@@ -1,7 +1,8 @@
 """Train any mmffnet config (mmpretrain, mmdet or mmseg) with MMEngine.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--auto-scale-lr] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm]
 
 Multi-process: ``bash tools/dist_train.sh CONFIG NPROC [args]`` (torchrun);
 on machines without CUDA the gloo backend is used automatically.
@@ -10,9 +11,9 @@ import argparse
 import os
 import sys
 
-from mmffnet.apis import (UserInputError, add_runner_args, apply_train_args,
-                          build_runner, check_data_roots, load_config,
-                          resolve_launcher)
+from mmffnet.apis import (UserInputError, apply_train_args, build_runner,
+                          check_data_roots, load_config, parse_runner_args)
+from mmffnet.apis.runner import resolve_launcher
 
 
 def parse_args():
@@ -35,10 +36,7 @@ def parse_args():
         '--no-validate',
         action='store_true',
         help='skip validation during training')
-    add_runner_args(parser)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(parser)
 
 
 def main():

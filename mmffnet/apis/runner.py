@@ -164,8 +164,9 @@ def build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
-def add_runner_args(parser: argparse.ArgumentParser):
-    """The options tools/train.py and tools/test.py share."""
+def parse_runner_args(
+        parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the options tools/train.py and tools/test.py share, and parse."""
     parser.add_argument('--work-dir', help='where logs and results go')
     parser.add_argument(
         '--cfg-options',
@@ -179,6 +180,9 @@ def add_runner_args(parser: argparse.ArgumentParser):
         help='job launcher')
     # torchrun < 2.0 passes --local-rank / --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def resolve_launcher(launcher: str) -> str:
