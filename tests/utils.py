@@ -123,7 +123,9 @@ def run_tool_in_process(monkeypatch, tool: str, *args: str):
     """Run ``tool``'s ``main()`` in this process, as ``python tool *args``.
 
     Faster than :func:`run_tool` (no interpreter start, imports shared with
-    the tests) for tools whose work is small.
+    the tests) for tools whose work is small. The process-wide settings a
+    tool may change (environment variables, torch's thread count) are
+    restored afterwards.
 
     Returns:
         The code of the ``SystemExit`` it raised (``sys.exit('error: ...')``
@@ -134,10 +136,15 @@ def run_tool_in_process(monkeypatch, tool: str, *args: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(sys, 'argv', [tool] + [str(a) for a in args])
+    environ, threads = dict(os.environ), torch.get_num_threads()
     try:
         module.main()
     except SystemExit as exc:
         return exc.code
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        torch.set_num_threads(threads)
     return None
 
 

@@ -17,6 +17,7 @@ without class names takes them from the config's test dataset.
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 from typing import List, Tuple
 
@@ -32,9 +33,8 @@ from mmseg.apis import MMSegInferencer
 
 from mmffnet import reparameterize_model
 from mmffnet.apis import load_config, task_of
-from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
-from mmffnet.utils.checkpoint import (compare_state_dicts, extract_state_dict,
-                                      mismatch_report)
+from mmffnet.utils import (check_state_dict, extract_state_dict,
+                           load_checkpoint_strict)
 
 
 def parse_args():
@@ -99,16 +99,16 @@ def config_dataset_meta(cfg: Config) -> dict:
 
 
 class StrictLoading:
-    """Mixin for MMEngine-style inferencers: a checkpoint must match the
+    """Mixin for MMEngine-style inferencers: the checkpoint must match the
     model exactly, and one without class names takes the config's."""
 
+    def __init__(self, model, weights: str, **kwargs):
+        self.weights = weights
+        super().__init__(model, weights, **kwargs)
+
     def _load_weights_to_model(self, model, checkpoint, cfg):
-        problems = compare_state_dicts(model.state_dict(),
-                                       extract_state_dict(checkpoint))
-        if any(problems):
-            raise CheckpointMismatchError(
-                'The checkpoint does not match the model: ' +
-                mismatch_report(*problems))
+        check_state_dict(model, extract_state_dict(checkpoint),
+                         f'Checkpoint {self.weights}')
         meta = checkpoint.setdefault('meta', {})
         if 'dataset_meta' not in meta:
             meta['dataset_meta'] = config_dataset_meta(cfg)
@@ -216,7 +216,7 @@ def main():
         device = args.device or ('cuda' if torch.cuda.is_available() else
                                  'cpu')
         inferencer = build_inferencer(cfg, args.checkpoint, device)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, pickle.UnpicklingError) as err:
         sys.exit(f'error: {err}')
     if args.deploy:
         reparameterize_model(inferencer.model, inplace=True)

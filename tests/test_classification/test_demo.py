@@ -7,6 +7,8 @@ import json
 import os
 import os.path as osp
 
+import pytest
+
 
 def _last_top1(work_dir):
     """top-1 of the last validation, from mmengine's scalars.json."""
@@ -22,6 +24,7 @@ def _last_top1(work_dir):
     return top1
 
 
+@pytest.mark.slow
 def test_demo_reaches_90_percent(demo_cls_run):
     assert os.path.isfile(demo_cls_run['checkpoint'])
     top1 = _last_top1(demo_cls_run['work_dir'])

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from mmffnet.datasets.demo.detection import write_dataset
-from tests.utils import REPO_ROOT, run_tool
+from tests.utils import REPO_ROOT, run_tool, run_tool_in_process
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet',
                   'mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py')
@@ -84,9 +84,11 @@ def test_det_inferencer_draws_predictions(trained, tmp_path):
     assert np.asarray(Image.open(drawn)).shape[:2] == (128, 128)
 
 
-def test_get_flops_on_detector():
-    output = run('tools/analysis_tools/get_flops.py', CONFIG, '--shape', '128',
-                 '128')
+def test_get_flops_on_detector(monkeypatch, capsys):
+    code = run_tool_in_process(monkeypatch, 'tools/analysis_tools/get_flops.py',
+                               CONFIG, '--shape', '128', '128')
+    output = capsys.readouterr().out
+    assert code is None, code
     params = re.search(r'Params: ([\d.]+) M', output)
     macs = re.search(r'MACs \(GFLOPs as in the paper\): ([\d.]+) G', output)
     assert params and macs, output[-2000:]
