@@ -2,7 +2,7 @@
 benchmarks."""
 from .export import export_model
 from .formats import FORMATS, ExportFormat
-from .model import DeployModel, input_shape_of, prepare
+from .model import DeployModel, add_model_args, input_shape_of, prepare
 from .options import ExportOptions, ExportReport
 from .runtimes import (max_abs_error, max_relative_error, openvino_model,
                        optimized_torchscript, ort_session, run_openvino,
@@ -12,8 +12,8 @@ from .wrappers import (ExportError, Normalize, TensorForward, as_tuple,
 
 __all__ = [
     'FORMATS', 'DeployModel', 'ExportError', 'ExportFormat', 'ExportOptions',
-    'ExportReport', 'Normalize', 'TensorForward', 'as_tuple', 'deploy_module',
-    'export_model', 'input_shape_of', 'max_abs_error', 'max_relative_error',
-    'openvino_model', 'optimized_torchscript', 'ort_session', 'prepare',
-    'run_openvino', 'run_ort'
+    'ExportReport', 'Normalize', 'TensorForward', 'add_model_args', 'as_tuple',
+    'deploy_module', 'export_model', 'input_shape_of', 'max_abs_error',
+    'max_relative_error', 'openvino_model', 'optimized_torchscript',
+    'ort_session', 'prepare', 'run_openvino', 'run_ort'
 ]

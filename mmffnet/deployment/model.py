@@ -1,11 +1,12 @@
 """The model to deploy: built from its config, wrapped, folded, with fixed
 example inputs of the input shape."""
+import argparse
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 
 from mmffnet.apis import build_model, task_of
@@ -15,6 +16,30 @@ from .wrappers import ExportError, as_tuple, deploy_module
 
 # Input (H, W) when none is given; segmentors use their config's crop_size.
 DEFAULT_SHAPES = {'mmpretrain': (256, 256), 'mmdet': (800, 1280)}
+
+
+def add_model_args(parser: argparse.ArgumentParser,
+                   checkpoint: bool = True) -> None:
+    """The options that choose the model and its input, as the deployment
+    and analysis tools share them: ``config``, ``--checkpoint`` (unless
+    ``checkpoint`` is False), ``--shape`` (read with
+    :func:`input_shape_of`) and ``--cfg-options``."""
+    parser.add_argument('config', help='config file')
+    if checkpoint:
+        parser.add_argument(
+            '--checkpoint', help='weights (random when omitted)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        help='input H W, or one number for a square (default: 256 256 for '
+        'classification, the crop size for segmentation, 800 1280 for '
+        'detection)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
 
 
 def input_shape_of(cfg: Config,

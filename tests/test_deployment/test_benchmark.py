@@ -1,10 +1,12 @@
-"""The benchmark tool: structure of its table, never its speed."""
+"""The analysis tools: the benchmark's table (its structure, never its
+speed) and get_flops on each task."""
 import importlib.util
 import os.path as osp
 import re
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from mmffnet.apis import load_config
@@ -17,14 +19,18 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLS_CONFIG = osp.join(REPO, 'configs', 'classification', 'ffnet',
                       'ffnet-1_8xb128_in1k.py')
 DET_CONFIG = osp.join(REPO, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
+SEG_CONFIG = osp.join(REPO, 'configs', 'segmentation', 'ffnet',
+                      'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
 
 
-def run_benchmark(monkeypatch, capsys, *argv):
-    path = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
+def run_analysis_tool(name, monkeypatch, capsys, *argv):
+    """Run ``tools/analysis_tools/<name>.py`` in-process: (exit code or
+    None, what it printed)."""
+    path = osp.join(REPO, 'tools', 'analysis_tools', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'{name}_tool', path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    monkeypatch.setattr(sys, 'argv', ['benchmark.py', *map(str, argv)])
+    monkeypatch.setattr(sys, 'argv', [f'{name}.py', *map(str, argv)])
     code, threads = None, torch.get_num_threads()
     try:
         tool.main()
@@ -33,6 +39,10 @@ def run_benchmark(monkeypatch, capsys, *argv):
     finally:
         torch.set_num_threads(threads)  # --threads is process-wide
     return code, capsys.readouterr().out
+
+
+def run_benchmark(monkeypatch, capsys, *argv):
+    return run_analysis_tool('benchmark', monkeypatch, capsys, *argv)
 
 
 def table_rows(out):
@@ -144,3 +154,27 @@ def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
     code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG,
                             '--int8-model', tmp_path / 'none.onnx')
     assert isinstance(code, str) and 'does not exist' in code
+
+
+@pytest.mark.parametrize(
+    'config, extra, shape',
+    [(CLS_CONFIG, ('--shape', 64), '64x64'),
+     (DET_CONFIG, ('--shape', 64, 96), '64x96'),
+     (SEG_CONFIG, ('--shape', 64, 64, '--deploy'), '64x64')],
+    ids=['classifier', 'detector', 'segmentor-folded'])
+def test_get_flops_per_task(config, extra, shape, monkeypatch, capsys):
+    code, out = run_analysis_tool('get_flops', monkeypatch, capsys, config,
+                                  *extra)
+    assert code is None, code
+    assert f'Input shape: {shape}' in out, out
+    assert f'Folded (deploy): {"--deploy" in extra}' in out, out
+    params = float(re.search(r'Params: ([\d.]+) M', out).group(1))
+    macs = float(re.search(r'MACs \(GFLOPs as in the paper\): ([\d.]+) G',
+                           out).group(1))
+    assert params > 0 and macs > 0, out
+
+
+def test_get_flops_bad_shape(monkeypatch, capsys):
+    code, _ = run_analysis_tool('get_flops', monkeypatch, capsys, CLS_CONFIG,
+                                '--shape', 64, 0)
+    assert code == 'error: --shape takes two positive integers H W, got 64 0'

@@ -59,17 +59,21 @@ def unfolded_logits(checkpoint, inputs):
         return TensorForward(model.eval(), 'mmpretrain')(inputs)
 
 
-def test_onnx_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
-                                    capsys):
-    out = tmp_path / 'ffnet-1.onnx'
-    code = run_tool(monkeypatch, CLS_CONFIG, '--checkpoint', cls_checkpoint,
-                    '--format', 'onnx', '--out', out, '--shape', *SHAPE)
+def export_classifier(fmt, out, checkpoint, monkeypatch, capsys):
+    """Export the classifier with the tool, which must report parity."""
+    code = run_tool(monkeypatch, CLS_CONFIG, '--checkpoint', checkpoint,
+                    '--format', fmt, '--out', out, '--shape', *SHAPE)
     printed = capsys.readouterr().out
     assert code is None, code
     assert 'folding:  max abs err' in printed
-    assert 'onnx vs PyTorch: max abs err' in printed
+    assert f'{fmt} vs PyTorch: max abs err' in printed
     assert 'parity OK' in printed
 
+
+def test_onnx_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
+                                    capsys):
+    out = tmp_path / 'ffnet-1.onnx'
+    export_classifier('onnx', out, cls_checkpoint, monkeypatch, capsys)
     # Independently of the tool: onnxruntime vs the unfolded PyTorch model.
     inputs = torch.randn(2, 3, *SHAPE)
     session = ort.InferenceSession(str(out),
@@ -99,11 +103,7 @@ def test_openvino_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
                                         capsys):
     import openvino as ov
     out = tmp_path / 'ffnet-1.xml'
-    code = run_tool(monkeypatch, CLS_CONFIG, '--checkpoint', cls_checkpoint,
-                    '--format', 'openvino', '--out', out, '--shape', *SHAPE)
-    printed = capsys.readouterr().out
-    assert code is None, code
-    assert 'openvino vs PyTorch: max abs err' in printed
+    export_classifier('openvino', out, cls_checkpoint, monkeypatch, capsys)
     assert osp.isfile(str(out)[:-4] + '.bin')
     # Independently of the tool: fp32 weights (not OpenVINO's default fp16)
     # and, run in fp32, the unfolded PyTorch model's logits.

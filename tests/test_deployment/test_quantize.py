@@ -115,6 +115,7 @@ def test_int8_report_fails_below_min_agreement():
     assert report.passed
 
 
+@pytest.mark.slow  # trains the demo classifier (once per session)
 @pytest.mark.parametrize(
     'fmt, extra', [('openvino', ()), ('onnx', ('--with-normalize', ))],
     ids=['openvino', 'onnx-with-normalize'])
@@ -207,6 +208,7 @@ def trained_segmentor(tmp_path_factory):
     return str(root / 'work' / 'iter_150.pth'), roots
 
 
+@pytest.mark.slow  # trains a segmentor
 def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path,
                                             monkeypatch, capsys):
     checkpoint, roots = trained_segmentor

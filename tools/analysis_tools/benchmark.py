@@ -1,8 +1,9 @@
 """CPU latency / throughput of a model's inference paths, side by side.
 
-    python tools/analysis_tools/benchmark.py CONFIG [--shape H W] \
-        [--batch-size N] [--threads T] [--iters N] [--warmup N] \
-        [--pause-ms MS] [--int8-model PATH] [--compile]
+    python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
+        [--shape H W] [--batch-size N] [--threads T] [--iters N] \
+        [--warmup N] [--pause-ms MS] [--int8-model PATH] [--compile] \
+        [--cfg-options KEY=VALUE ...]
 
 Paths: eager unfolded, eager folded (NCHW, the reference of the ratios),
 eager folded channels-last, TorchScript frozen, ONNX Runtime, OpenVINO, and
@@ -25,7 +26,7 @@ import tempfile
 import torch
 
 from mmffnet.apis import load_config, task_of
-from mmffnet.deployment import ExportError, prepare
+from mmffnet.deployment import ExportError, add_model_args, prepare
 from mmffnet.deployment.benchmark import (build_paths, check_parity,
                                           format_table, machine_description,
                                           model_macs, summary,
@@ -35,10 +36,7 @@ from mmffnet.deployment.benchmark import (build_paths, check_parity,
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Side-by-side CPU benchmark of inference paths')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('--checkpoint', help='weights (random when omitted)')
-    parser.add_argument(
-        '--shape', type=int, nargs='+', help='input H W (default per task)')
+    add_model_args(parser)
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument(
         '--threads', type=int, help='intra-op threads (default: torch\'s)')
@@ -85,7 +83,7 @@ def main():
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, args.cfg_options)
         backbone_only = args.backbone_only or task_of(cfg) == 'mmdet'
         deploy = prepare(
             cfg,

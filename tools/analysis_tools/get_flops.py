@@ -11,33 +11,21 @@ import sys
 
 import torch
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import DictAction
 from mmengine.model import revert_sync_batchnorm
 
 from mmffnet import reparameterize_model
 from mmffnet.apis import build_model, load_config, task_of
-from mmffnet.deployment import TensorForward, input_shape_of
+from mmffnet.deployment import TensorForward, add_model_args, input_shape_of
 
 
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Parameters and MACs of a model config')
-    parser.add_argument('config', help='config file')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs='+',
-        help='input H W (default: 256 256 for classification, the crop '
-        'size for segmentation, 800 1280 for detection)')
+    add_model_args(parser, checkpoint=False)
     parser.add_argument(
         '--deploy', action='store_true', help='fold the model first')
     parser.add_argument(
         '--show-table', action='store_true', help='print per-module table')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
     return parser.parse_args()
 
 

@@ -24,18 +24,16 @@ import argparse
 import dataclasses
 import sys
 
-from mmengine.config import DictAction
-
 from mmffnet.apis import load_config
-from mmffnet.deployment import ExportError, ExportOptions, export_model
+from mmffnet.deployment import (ExportError, ExportOptions, add_model_args,
+                                export_model)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Fold, export (ONNX / OpenVINO / TorchScript / Core ML) '
         'and verify')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('--checkpoint', help='weights (random when omitted)')
+    add_model_args(parser)
     parser.add_argument(
         '--format',
         required=True,
@@ -44,8 +42,6 @@ def parse_args():
         '--out',
         required=True,
         help='output file (.onnx, .xml, .pt, or a .mlpackage directory)')
-    parser.add_argument(
-        '--shape', type=int, nargs='+', help='input H W (default per task)')
     parser.add_argument(
         '--backbone-only',
         action='store_true',
@@ -95,11 +91,6 @@ def parse_args():
         default=0.99,
         help='smallest accepted agreement of predicted classes with PyTorch '
         'fp32, per image or per pixel (default 0.99)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
     return parser.parse_args()
 
 

@@ -1,4 +1,5 @@
 """The interface every export format implements."""
+import os.path as osp
 from typing import Callable, List
 
 import numpy as np
@@ -6,6 +7,7 @@ import numpy as np
 from ..model import DeployModel
 from ..options import ExportOptions, ExportReport
 from ..runtimes import max_abs_error, max_relative_error
+from ..wrappers import ExportError
 
 Runner = Callable[..., List[np.ndarray]]  # inputs (tensor or array) -> outputs
 
@@ -19,18 +21,26 @@ class ExportFormat:
     Attributes:
         name (str): The ``--format`` name.
         runtime (str): What runs the saved file for the check.
+        suffix (str): The suffix ``--out`` must have, for formats whose
+            runtime finds the model by it; empty: any.
+        suffix_reason (str): Why, for the error message.
         dynamic_batch (bool): Can export a dynamic batch axis.
         image_input (bool): Can declare an image input.
         int8 (bool): Can hold a quantized (QDQ) ONNX model.
     """
     name = ''
     runtime = ''
+    suffix = ''
+    suffix_reason = ''
     dynamic_batch = False
     image_input = False
     int8 = False
 
     def check_out(self, path: str) -> None:
         """Raise an ``ExportError`` if ``path`` cannot hold this format."""
+        if self.suffix and not path.endswith(self.suffix):
+            raise ExportError(f'{self.suffix_reason}; use --out '
+                              f'{osp.splitext(path)[0]}{self.suffix}')
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:

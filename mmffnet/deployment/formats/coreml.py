@@ -1,12 +1,10 @@
 """Core ML ML program (fp32), converted from the traced folded model."""
-import os.path as osp
 import platform
 
 import torch
 
 from ..model import DeployModel
 from ..options import ExportOptions, ExportReport
-from ..wrappers import ExportError
 from .base import ExportFormat, Runner
 
 
@@ -15,12 +13,9 @@ class CoreML(ExportFormat):
     macOS only (Core ML's predictor does not run elsewhere)."""
     name = 'coreml'
     runtime = 'Core ML'
+    suffix = '.mlpackage'
+    suffix_reason = 'Core ML ML programs are saved as .mlpackage'
     image_input = True
-
-    def check_out(self, path: str) -> None:
-        if not path.endswith('.mlpackage'):
-            raise ExportError(f'Core ML ML programs are saved as .mlpackage; '
-                              f'use --out {osp.splitext(path)[0]}.mlpackage')
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:

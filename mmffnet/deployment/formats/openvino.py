@@ -6,7 +6,6 @@ import tempfile
 from ..model import DeployModel
 from ..options import ExportOptions
 from ..runtimes import openvino_model, run_openvino
-from ..wrappers import ExportError
 from .base import ExportFormat, Runner
 from .onnx import export_onnx
 
@@ -15,13 +14,10 @@ class OpenVINO(ExportFormat):
     """An IR compiled on the CPU in fp32 for the check."""
     name = 'openvino'
     runtime = 'OpenVINO'
+    suffix = '.xml'
+    suffix_reason = ('OpenVINO IR is an .xml file (weights go to a .bin '
+                     'beside it)')
     int8 = True
-
-    def check_out(self, path: str) -> None:
-        if not path.endswith('.xml'):
-            raise ExportError(f'OpenVINO IR is an .xml file (weights go to a '
-                              f'.bin beside it); use --out '
-                              f'{osp.splitext(path)[0]}.xml')
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:
