@@ -2,7 +2,7 @@
 # embedded shapes data (generated into data/ffnet_demo_seg when missing).
 #   python tools/train.py \
 #       configs/segmentation/ffnet/ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py
-# reaches mIoU 76.7 on the demo validation split (see README.md).
+# reaches mIoU 75.28 on the demo validation split (see README.md).
 # Plain BN (no SyncBN), so it runs in one CPU process.
 _base_ = [
     '../_base_/models/ffnet_seg.py',

@@ -8,7 +8,6 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/schedule_160k_adamw_poly.py',
 ]
-custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 
 # The ImageNet-pre-trained FFNet-seg backbone, e.g. from
 #   python tools/train.py configs/classification/ffnet/ffnet-seg_8xb128_in1k.py

@@ -2,14 +2,18 @@
 # images, sliding-window test (1024 crops, stride 768). Official recipe:
 # AdamW lr 6e-5, wd 0.02, head lr x10, 1500 warm-up iterations, poly decay,
 # backbone drop path 0.35; the head has 5 blocks with MLP ratio 1 and no
-# drop path.
+# drop path (segmentation/configs/cityscapes/ffnet_seg_1024_city_160k.py of
+# ysj9909/FFNet). That config names a dataset base missing from the official
+# repository (cityscapes_1024x1024_repeat.py) and an unregistered backbone
+# (ffnet_seg_3); we use mmseg's Cityscapes 1024x1024 dataset and the
+# ffnet_seg backbone its checkpoint ffnet_seg.pth.tar belongs to (see
+# README.md).
 _base_ = [
     '../_base_/models/ffnet_seg.py',
     '../_base_/datasets/cityscapes_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/schedule_160k_adamw_poly.py',
 ]
-custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 
 # See ffnet-seg_8xb2-160k_ade20k-512x512.py for the backbone checkpoint.
 checkpoint = 'checkpoints/ffnet-seg_in1k.pth'

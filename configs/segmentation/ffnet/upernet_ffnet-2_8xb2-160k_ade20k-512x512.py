@@ -7,7 +7,6 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/schedule_160k_adamw_poly.py',
 ]
-custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 
 # The ImageNet checkpoint (the one the official ADE20K model started from):
 # convert the official release file with
