@@ -149,3 +149,47 @@ def test_cascade_recipe_and_param_count(arch):
 
     assert count_params(model.backbone) == expected_backbone
     assert count_params(model) == expected_backbone + expected_rest
+
+
+def test_cascade_warmup_is_the_official_one():
+    """mmcv 1.x lr_config of the official schedule_3x.py (warmup='linear',
+    warmup_iters=500, warmup_ratio=0.001): the lr of iteration i < 500 is
+    base * (1 - (1 - i / 500) * (1 - 0.001)), then base until epoch 27."""
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, CASCADE.format('2')))
+    warmup = cfg.param_scheduler[0]
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.)
+    scheduler = PARAM_SCHEDULERS.build(dict(warmup, optimizer=optimizer))
+    for i in range(600):
+        official = 1 - (1 - i / 500) * (1 - 0.001) if i < 500 else 1.
+        assert optimizer.param_groups[0]['lr'] == pytest.approx(
+            official, rel=1e-9), i
+        scheduler.step()
+
+
+def test_ffnet4_ema_is_the_official_exp_momentum_ema():
+    """The official ExpMomentumEMAHook(momentum=0.0001) of mmdet 2.x
+    averages parameters and buffers (BN statistics) alike with momentum
+    (1 - 1e-4) * exp(-(1 + t) / 2000) + 1e-4 at update t."""
+    import torch
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, CASCADE.format('4')))
+    hook = cfg.custom_hooks[0]
+    model = torch.nn.BatchNorm2d(3)
+    ema = MODELS.build(
+        dict(type=hook.ema_type, model=model, momentum=hook.momentum,
+             update_buffers=hook.update_buffers))
+    ema.update_parameters(model)  # the first update copies the weights
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    for t in range(1, 4):
+        with torch.no_grad():
+            model.weight.add_(1.)
+            model.running_mean.add_(2.)
+        ema.update_parameters(model)
+        momentum = (1 - 1e-4) * math.exp(-(1 + t) / 2000) + 1e-4
+        for key in ('weight', 'running_mean'):
+            expected[key] = (1 - momentum) * expected[key] + \
+                momentum * model.state_dict()[key]
+            assert torch.allclose(ema.module.state_dict()[key],
+                                  expected[key]), (t, key)
