@@ -13,7 +13,7 @@ import sys
 
 from mmffnet.apis import (UserInputError, apply_train_args, build_runner,
                           check_data_roots, load_config, parse_runner_args)
-from mmffnet.apis.runner import resolve_launcher
+from mmffnet.apis.runner import check_amp_device, resolve_launcher
 
 
 def parse_args():
@@ -53,6 +53,7 @@ def main():
             no_validate=args.no_validate,
             launcher=resolve_launcher(args.launcher))
         check_data_roots(cfg)
+        check_amp_device(cfg)
     except (UserInputError, FileNotFoundError, ValueError, KeyError) as err:
         sys.exit(f'error: {err}')
     debug = os.environ.get('MMFFNET_DEBUG') == '1'

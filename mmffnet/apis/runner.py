@@ -70,6 +70,19 @@ def check_data_roots(cfg: Config, splits=('train', 'val', 'test')):
             f'{name}.data_root=/path/to/data')
 
 
+def check_amp_device(cfg: Config):
+    """Fail early, naming the fix, when the config trains with AMP (the
+    paper configs do, as the official commands) on a machine without
+    CUDA, where mmengine's AmpOptimWrapper cannot work."""
+    optim_wrapper = cfg.get('optim_wrapper') or {}
+    if optim_wrapper.get('type') == 'AmpOptimWrapper' and \
+            not torch.cuda.is_available():
+        raise UserInputError(
+            "this config trains in mixed precision (optim_wrapper.type="
+            "'AmpOptimWrapper'), which needs CUDA; to train in fp32 here add "
+            '--cfg-options optim_wrapper.type=OptimWrapper')
+
+
 def setup_launcher_backend(cfg: Config, launcher: str):
     """Use gloo for multi-process runs on machines without CUDA."""
     cfg.launcher = launcher

@@ -178,9 +178,8 @@ def test_384px_finetune_recipe(variant, drop_path):
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-8
     assert cfg.train_cfg.max_epochs == 30
     assert _lr_per_epoch(cfg, 30) == [5e-6] * 30
-    crop = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
-    assert crop[1] == 'RandomResizedCrop'
-    assert cfg.train_dataloader.dataset.pipeline[1].scale == 384
+    crop = cfg.train_dataloader.dataset.pipeline[1]
+    assert (crop.type, crop.scale) == ('RandomResizedCrop', 384)
     for loader in ('val_dataloader', 'test_dataloader'):
         resize, center = cfg[loader].dataset.pipeline[1:3]
         assert (resize.type, resize.scale, resize.edge) == ('ResizeEdge',
@@ -247,7 +246,7 @@ def test_distilled_config_builds_real_teacher():
     cfg.model.teacher_checkpoint = None
     model = build_model(cfg)
     # RegNetY-16GF: about 83.6M parameters, none of them the student's.
-    teacher_params = count_params(model.teacher)
+    teacher_params = count_params(model.get_teacher())
     assert 80e6 < teacher_params < 90e6
     assert count_params(model) == pytest.approx(13.78e6, rel=0.01)
 
@@ -266,7 +265,7 @@ def test_distilled_config_builds_without_the_teacher(name, tmp_path):
     assert out.shape == (1, 1000)
     assert not model._teacher  # never built
     with pytest.raises(FileNotFoundError) as error:
-        model.teacher
+        model.get_teacher()
     message = str(error.value)
     assert str(tmp_path / 'regnety_160.pth') in message
     assert TEACHER_URL in message and '\n' not in message
@@ -326,7 +325,9 @@ def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
 
 
 def _demo_data_options(loader, data_root):
+    """--cfg-options putting a few demo images in an ImageNet dataloader."""
     return [
+        f'{loader}.dataset.type=DemoShapesClsDataset',
         f'{loader}.dataset.data_root={data_root}',
         f'{loader}.dataset.indices=4', f'{loader}.batch_size=2',
         f'{loader}.num_workers=0'
@@ -344,6 +345,7 @@ def test_training_a_distilled_config_needs_the_teacher(tmp_path,
         '--cfg-options', f'model.teacher_checkpoint={missing}',
         'optim_wrapper.type=OptimWrapper',
         *_demo_data_options('train_dataloader', demo_cls_data),
+        f'test_dataloader.dataset.data_root={demo_cls_data}',
         threads=1, check=False)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
@@ -384,6 +386,7 @@ def test_distilled_config_tools_need_only_the_student(tmp_path,
                                '--cfg-options', no_teacher) in (None, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the message without CUDA')
 def test_paper_config_training_on_cpu_is_one_line_error(tmp_path,
@@ -392,6 +395,7 @@ def test_paper_config_training_on_cpu_is_one_line_error(tmp_path,
         'tools/train.py', osp.join(CONFIG_DIR, 'ffnet-1_8xb128_in1k.py'),
         '--work-dir', str(tmp_path), '--no-validate', '--cfg-options',
         *_demo_data_options('train_dataloader', demo_cls_data),
+        f'test_dataloader.dataset.data_root={demo_cls_data}',
         threads=1, check=False)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]

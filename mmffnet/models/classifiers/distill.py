@@ -45,7 +45,7 @@ class DistilledImageClassifier(ImageClassifier):
     (``'soft'``). The teacher sees the same augmented batch as the student.
 
     The teacher is built, and its weights loaded, on first use: the first
-    training step (or the first access to :attr:`teacher`). Testing,
+    training step (or the first call of :meth:`get_teacher`). Testing,
     exporting, counting or running the student needs neither the teacher nor
     its weights. Once built, the teacher is kept out of the module tree: it
     is not in ``state_dict()`` (checkpoints hold the student only), not in
@@ -94,9 +94,12 @@ class DistilledImageClassifier(ImageClassifier):
         # A list hides the teacher from nn.Module's registration.
         self._teacher: List[nn.Module] = []
 
-    @property
-    def teacher(self) -> nn.Module:
-        """The frozen teacher, built and loaded on first access."""
+    def get_teacher(self) -> nn.Module:
+        """The frozen teacher, built and loaded on the first call.
+
+        A method rather than a property, so that tools which inspect the
+        model's attributes (TorchScript, ``hasattr``) never build it.
+        """
         if not self._teacher:
             teacher = self._build_teacher()
             for param in teacher.parameters():
@@ -159,7 +162,7 @@ class DistilledImageClassifier(ImageClassifier):
 
     @torch.no_grad()
     def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.teacher(inputs, mode='tensor')
+        return self.get_teacher()(inputs, mode='tensor')
 
     def distillation_loss(self, student_logits: torch.Tensor,
                           teacher_logits: torch.Tensor) -> torch.Tensor:

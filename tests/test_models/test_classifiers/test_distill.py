@@ -60,7 +60,7 @@ def test_loss_equals_definition(mode):
 
     with torch.no_grad():
         student = model(inputs, mode='tensor')
-        teacher = model.teacher(inputs, mode='tensor')
+        teacher = model.get_teacher()(inputs, mode='tensor')
     ce = F.cross_entropy(student, labels)
     if mode == 'hard':
         kd = F.cross_entropy(student, teacher.argmax(1))
@@ -86,7 +86,7 @@ def test_soft_loss_is_zero_for_identical_logits():
 def test_teacher_frozen_hidden_and_excluded():
     model = _student('hard')
     model.train()
-    teacher = model.teacher
+    teacher = model.get_teacher()
     assert not teacher.training
     assert all(not p.requires_grad for p in teacher.parameters())
     # not in the module tree: neither checkpoints nor optimizers see it
@@ -113,13 +113,13 @@ def test_teacher_checkpoint_loading(tmp_path):
     torch.save(dict(state_dict=reference.state_dict()), path)
     model = _student('soft', teacher_checkpoint=str(path))
     for key, value in reference.state_dict().items():
-        assert torch.equal(model.teacher.state_dict()[key], value)
+        assert torch.equal(model.get_teacher().state_dict()[key], value)
 
     torch.save(dict(state_dict={'foo': torch.zeros(1)}), path)
     model = _student('hard', teacher_checkpoint=str(path))
     with pytest.raises(CheckpointMismatchError,
                        match='Teacher checkpoint .* does not match'):
-        model.teacher
+        model.get_teacher()
 
 
 def test_teacher_is_built_when_training_needs_it(tmp_path):
@@ -147,8 +147,8 @@ def test_teacher_is_built_when_training_needs_it(tmp_path):
 
 def test_teacher_follows_the_student_device_and_dtype():
     model = _student('hard').to(torch.float64)
-    assert next(model.teacher.parameters()).dtype == torch.float64
-    assert not model.teacher.training
+    assert next(model.get_teacher().parameters()).dtype == torch.float64
+    assert not model.get_teacher().training
 
 
 def test_bad_arguments():
