@@ -55,47 +55,50 @@ def infer(monkeypatch, capsys, *args):
                   if line.startswith('  ')]
 
 
-def test_classification(monkeypatch, capsys, images, checkpoints, tmp_path):
-    out = tmp_path / 'cls.png'
-    code, lines = infer(monkeypatch, capsys, CONFIGS['cls'],
-                         checkpoints['cls'], images['cls'], '--out', out,
-                         '--deploy', '--device', 'cpu')
-    assert code is None
+@pytest.fixture
+def predict(monkeypatch, capsys, images, checkpoints, tmp_path):
+    """``predict(task, *options)``: tools/infer.py with the task's random
+    weights on its demo image; the prediction's lines and the picture."""
+
+    def run(task, *options):
+        out = tmp_path / f'{task}.png'
+        code, lines = infer(monkeypatch, capsys, CONFIGS[task],
+                            checkpoints[task], images[task], '--out', out,
+                            *options)
+        assert code is None, code
+        return lines, np.asarray(Image.open(out))
+
+    return run
+
+
+def test_classification(predict):
+    lines, picture = predict('cls', '--deploy', '--device', 'cpu')
     # The top 5 of the 6 demo classes, named from the config's dataset.
     assert [line[0] for line in lines] == ['1.', '2.', '3.', '4.', '5.']
     assert {line[1] for line in lines} < set(classification.CLASSES)
     scores = [float(line[2]) for line in lines]
     assert scores == sorted(scores, reverse=True)
-    assert Image.open(out).size[0] >= 256  # 64 px enlarged to be readable
+    assert picture.shape[1] >= 256  # 64 px enlarged to be readable
 
 
-def test_detection(monkeypatch, capsys, images, checkpoints, tmp_path):
-    out = tmp_path / 'det.png'
-    code, lines = infer(monkeypatch, capsys, CONFIGS['det'],
-                         checkpoints['det'], images['det'], '--out', out,
-                         '--score-thr', '0', '--deploy')
-    assert code is None
+def test_detection(predict):
+    lines, picture = predict('det', '--score-thr', '0', '--deploy')
     assert lines[0][1:] == ['object(s)', 'scoring', '>=', '0.0']
     objects = lines[1:]
     assert len(objects) == int(lines[0][0])
     assert all(line[0] in detection.CLASSES for line in objects)
-    assert np.asarray(Image.open(out)).shape == (128, 128, 3)
+    assert picture.shape == (128, 128, 3)
 
 
-def test_segmentation(monkeypatch, capsys, images, checkpoints, tmp_path):
-    out = tmp_path / 'seg.png'
-    code, lines = infer(monkeypatch, capsys, CONFIGS['seg'],
-                         checkpoints['seg'], images['seg'], '--out', out,
-                         '--opacity', '0.5', '--deploy')
-    assert code is None
+def test_segmentation(predict, images):
+    lines, picture = predict('seg', '--opacity', '0.5', '--deploy')
     assert lines[0] == ['share', 'of', 'pixels', 'per', 'predicted', 'class']
     shares = {name: float(share) for name, share in lines[1:]}
     assert shares and set(shares) <= set(segmentation.CLASSES)
     assert sum(shares.values()) == pytest.approx(1.0, abs=0.01)
-    drawn = np.asarray(Image.open(out))
-    assert drawn.shape == (128, 128, 3)
+    assert picture.shape == (128, 128, 3)
     # The mask is blended over the image, not pasted on a blank canvas.
-    assert not np.array_equal(drawn, np.asarray(Image.open(images['seg'])))
+    assert not np.array_equal(picture, np.asarray(Image.open(images['seg'])))
 
 
 @pytest.mark.parametrize('task', ['cls', 'det', 'seg'])
