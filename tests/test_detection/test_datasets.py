@@ -3,6 +3,7 @@ import filecmp
 import json
 import os
 import os.path as osp
+import sys
 
 import pytest
 from mmengine.config import Config
@@ -10,6 +11,7 @@ from mmengine.registry import DATASETS, init_default_scope
 
 import mmffnet  # noqa: F401
 from mmffnet.apis import UserInputError, check_data_roots
+from mmffnet.datasets.demo.__main__ import main as demo_main
 from mmffnet.datasets.demo.detection import CLASSES, write_dataset
 
 SMALL = dict(num_train=6, num_val=3, image_size=96, max_objects=4)
@@ -144,3 +146,37 @@ def test_demo_dataset_generates_missing_data(tmp_path):
         demo_cfg[loader].dataset.data_root = root
     check_data_roots(demo_cfg)  # the demo generates its own data
     assert not os.path.exists(root)
+
+
+def test_demo_dataset_with_lazy_init_writes_nothing(tmp_path):
+    """mmdet's DetInferencer builds the test dataset lazily for its
+    metainfo: the demo must not write its images then."""
+    root = str(tmp_path / 'demo')
+    init_default_scope('mmdet')
+    dataset = DATASETS.build(
+        dict(
+            type='DemoShapesCocoDataset',
+            data_root=root,
+            ann_file='annotations/instances_val.json',
+            data_prefix=dict(img='val/'),
+            pipeline=[],
+            lazy_init=True))
+    assert dataset.metainfo['classes'] == CLASSES
+    assert not os.path.exists(root)
+
+
+def test_demo_command_line_writes_the_dataset(monkeypatch, capsys,
+                                              tmp_path):
+    root = str(tmp_path / 'cli')
+    monkeypatch.setattr(sys, 'argv', [
+        'python -m mmffnet.datasets.demo', 'detection', root, '--num-train',
+        '3', '--num-val', '2', '--image-size', '64'
+    ])
+    demo_main()
+    assert f'wrote the detection demo to {root}' in capsys.readouterr().out
+    for split, count in (('train', 3), ('val', 2)):
+        with open(osp.join(root, 'annotations',
+                           f'instances_{split}.json')) as f:
+            images = json.load(f)['images']
+        assert len(images) == count
+        assert {(img['width'], img['height']) for img in images} == {(64, 64)}
