@@ -39,6 +39,8 @@ def class_colour(rng: np.random.Generator, kind: str) -> tuple:
 
 
 def draw_sample(rng: np.random.Generator, kind: str, size: int) -> Image.Image:
+    """One image of class ``kind``: the shape, in its class's colour family,
+    on a smooth texture."""
     image = Image.fromarray(textured_background(rng, size, size, smooth=True))
     radius = rng.uniform(0.22, 0.38) * size
     margin = radius * 1.05
