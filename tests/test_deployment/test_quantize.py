@@ -186,26 +186,43 @@ SEG_DEMO = osp.join(REPO, 'configs', 'segmentation', 'ffnet',
 
 @pytest.fixture(scope='module')
 def trained_segmentor(tmp_path_factory):
-    """The segmentation demo model after 150 seeded iterations on a small
-    copy of its data (mIoU ~35): trained enough for argmax maps that mean
-    something, in under a minute."""
+    """The segmentation demo model trained for 150 iterations on a small copy
+    of its data (48 training, 60 validation images), and the data roots.
+
+    Everything is seeded (the data, the training, the calibration subset)
+    and the training runs on one thread, so a machine gets the same model
+    every time. Trained this briefly the model separates shapes from the
+    background but tells them apart poorly (mIoU 31-37), which is what could
+    make the int8 check depend on luck: pixels whose fp32 logits nearly tie
+    flip under any perturbation. The check holds with a margin all the same:
+    int8 pixel agreement measured 99.81-99.82% with training seeds 0, 1 and
+    2 (mIoU within 0.05 of fp32), and 99.64-99.85% on the checkpoints of a
+    longer run (100 ... 600 iterations, mIoU 32-56, mIoU within 0.8 of
+    fp32), against the 99% agreement and 2.0 mIoU the test requires. 60
+    validation images rather than a dozen keep one image of ambiguous
+    shapes from deciding the result.
+    """
     root = tmp_path_factory.mktemp('seg_int8')
     data = str(root / 'data')
-    write_dataset(data, num_train=48, num_val=12)
+    write_dataset(data, num_train=48, num_val=60, seed=0)
     roots = [
         f'{split}_dataloader.dataset.data_root={data}'
         for split in ('train', 'val', 'test')
     ]
+    iters = 150
     train_in_subprocess(
         SEG_DEMO,
         str(root / 'work'), [
-            *roots, 'train_cfg.max_iters=150', 'train_cfg.val_interval=150',
-            'default_hooks.checkpoint.interval=150',
-            'param_scheduler.1.end=150', 'randomness.seed=0'
+            *roots, f'train_cfg.max_iters={iters}',
+            f'train_cfg.val_interval={iters}',
+            f'default_hooks.checkpoint.interval={iters}',
+            # The demo's schedule, shortened: warm-up, then poly decay.
+            'param_scheduler.0.end=30', 'param_scheduler.1.begin=30',
+            f'param_scheduler.1.end={iters}', 'randomness.seed=0'
         ],
         one_thread=True,
         timeout=600)
-    return str(root / 'work' / 'iter_150.pth'), roots
+    return str(root / 'work' / f'iter_{iters}.pth'), roots
 
 
 @pytest.mark.slow  # trains a segmentor
@@ -228,7 +245,7 @@ def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path,
         if line.startswith('| ') and cells[-1].isdigit():
             rows[cells[0]] = cells
     fp32, int8 = rows['PyTorch fp32'], rows['onnxruntime int8']
-    assert int(int8[4]) == 12  # every validation image
+    assert int(int8[4]) == 60  # every validation image
     assert float(int8[2]) >= 99.0
     assert abs(float(int8[1]) - float(fp32[1])) < 2.0  # mIoU kept
     # The logits the check compared are the segmentor's: classes x h x w.
