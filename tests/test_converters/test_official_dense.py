@@ -20,8 +20,6 @@ configs and compute what the official modules compute, which
 forward below evaluate straight from the official state dicts.
 """
 import json
-import subprocess
-import sys
 from collections import OrderedDict
 
 import pytest
@@ -31,8 +29,9 @@ import torch.nn.functional as F
 from mmffnet.apis import build_target, convert_checkpoint, default_config
 from mmffnet.converters import convert_official_dense, detect_kind
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
-from tests.test_converters.test_official import find_layout, official_stages
-from tests.utils import relative_error
+from tests.test_converters.test_official import (TOOL, find_layout,
+                                                 official_stages)
+from tests.utils import relative_error, run_tool_in_process
 
 DET_CONFIG = ('configs/detection/ffnet/'
               'cascade-mask-rcnn_ffnet-{}_fpn_ms-crop-3x_coco.py')
@@ -387,6 +386,7 @@ def test_detector_converts_and_matches_official(layout, repo_root):
         assert relative_error(got, want) < 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arch', ['3', '4'])
 def test_detector_default_target_larger_archs(layout, arch):
     """Default target: our Cascade config of the inferred arch, class count
@@ -425,6 +425,7 @@ def test_detector_default_target_larger_archs(layout, arch):
     assert target.roi_head.mask_head[0].conv_logits.out_channels == 3
 
 
+@pytest.mark.slow
 def test_upernet_converts_and_matches_official(layout, repo_root):
     from mmffnet.apis import build_model
     cfg = load_cfg(repo_root, UPERNET_CONFIG.format(3))
@@ -452,6 +453,7 @@ def test_upernet_converts_and_matches_official(layout, repo_root):
     assert logits.shape == (1, 150, 16, 16)
 
 
+@pytest.mark.slow
 def test_ffnet_seg_segmentor_matches_official(repo_root):
     """FFNet-seg + FFNetHead: the converted segmentor's logits equal the
     official ones (backbone features and head output)."""
@@ -608,17 +610,8 @@ def test_unrecognised_checkpoints():
 # --------------------------------------------------------------- CLI
 
 
-def run_tool(repo_root, *args):
-    import os.path as osp
-    tool = osp.join(repo_root, 'tools', 'model_converters',
-                    'official_to_mmffnet.py')
-    return subprocess.run([sys.executable, tool, *map(str, args)],
-                          capture_output=True,
-                          text=True,
-                          cwd=repo_root)
-
-
-def test_cli_round_trip(repo_root, tmp_path):
+@pytest.mark.slow
+def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
     from mmffnet.apis import build_model
     from mmffnet.utils import load_checkpoint_strict
     official = random_state_dict(
@@ -632,10 +625,11 @@ def test_cli_round_trip(repo_root, tmp_path):
         },
              meta=dict(iter=160000)), src)
     dst = tmp_path / 'out' / 'ffnet-seg_ade20k.pth'
-    result = run_tool(repo_root, src, dst, '--task', 'seg', '--config',
-                      SEG_ADE_CONFIG)
-    assert result.returncode == 0, result.stderr
-    assert 'ffnet-seg' in result.stdout and 'loads strictly' in result.stdout
+    monkeypatch.chdir(repo_root)
+    assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'seg',
+                               '--config', SEG_ADE_CONFIG) is None
+    out = capsys.readouterr().out
+    assert 'ffnet-seg' in out and 'loads strictly' in out
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert ckpt['meta']['kind'] == 'ffnet-seg'
     model = build_model(load_cfg(repo_root, SEG_ADE_CONFIG))
@@ -644,11 +638,10 @@ def test_cli_round_trip(repo_root, tmp_path):
                        official['decode_head.align.0.c.weight'])
 
     # Wrong task / bad input: one-line errors.
-    result = run_tool(repo_root, src, dst, '--task', 'det')
-    assert result.returncode != 0
-    assert result.stderr.strip().startswith('error:')
-    assert 'looks like an official mmseg 0.x FFNet-seg' in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    result = run_tool(repo_root, src, dst, '--config', 'nope.py')
-    assert result.returncode != 0 and 'error:' in result.stderr
-    assert 'nope.py' in result.stderr
+    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'det')
+    assert error.startswith('error:')
+    assert 'looks like an official mmseg 0.x FFNet-seg' in error
+    assert len(error.splitlines()) == 1
+    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--config',
+                                'nope.py')
+    assert error.startswith('error:') and 'nope.py' in error

@@ -1,4 +1,5 @@
 """timm interop: create_model('ffnet_N'), timm's folding, checkpoints."""
+import json
 import os
 import os.path as osp
 import subprocess
@@ -13,8 +14,12 @@ import mmffnet  # noqa: F401  (registers ffnet_1..4 with timm)
 from mmffnet.apis import build_classifier
 from mmffnet.integrations.timm import FFNetClassifier
 from mmffnet.utils import load_checkpoint_strict
+from tests.test_converters.test_official import (TOOL, find_layout,
+                                                 official_forward,
+                                                 random_official_state_dict)
 from tests.utils import (count_params, randomize_bn_stats,
-                         randomize_layer_scales, relative_error)
+                         randomize_layer_scales, relative_error,
+                         run_tool_in_process)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -79,20 +84,13 @@ def test_reset_classifier():
         assert model(torch.randn(1, 3, 64, 64)).shape == (1, 640)
 
 
-def test_loads_converter_output(tmp_path):
+def test_loads_converter_output(tmp_path, monkeypatch):
     """official checkpoint -> official_to_mmffnet.py -> timm, bit-exact."""
-    from tests.test_converters.test_official import (
-        find_layout, official_forward, random_official_state_dict)
-    import json
     with open(find_layout()) as f:
         official = random_official_state_dict(json.load(f), '1')
     src, dst = tmp_path / 'ffnet_1.pth.tar', tmp_path / 'ffnet-1.pth'
     torch.save(dict(state_dict=official), src)
-    tool = osp.join(REPO, 'tools', 'model_converters',
-                    'official_to_mmffnet.py')
-    result = subprocess.run([sys.executable, tool, str(src), str(dst)],
-                            capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
+    assert run_tool_in_process(monkeypatch, TOOL, src, dst) is None
 
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():

@@ -7,6 +7,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmffnet  # noqa: F401
 from mmffnet import FFNet, reparameterize_model
+from mmffnet.apis import build_classifier
 from tests.utils import (count_params, randomize_bn_stats,
                          randomize_layer_scales, relative_error)
 
@@ -201,14 +202,8 @@ def test_fold_with_syncbn_norm_cfg():
 
 
 def test_reparameterize_model_on_classifier():
-    from mmpretrain.registry import MODELS
-    classifier = MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(type='FFNet', arch='1'),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(type='LinearClsHead', num_classes=10,
-                      in_channels=640)))
+    # built in mmpretrain's scope, whichever scope earlier tests left current
+    classifier = build_classifier('1', num_classes=10)
     randomize_bn_stats(classifier).eval()
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
@@ -249,7 +244,6 @@ def test_get_layer_depth():
                                                       ('4', 79.20, 79.87)])
 def test_classifier_parameter_counts_match_official(arch, folded_m,
                                                     unfolded_m):
-    from mmffnet.apis import build_classifier
     model = build_classifier(arch)
     assert count_params(model) / 1e6 == pytest.approx(unfolded_m, rel=0.01)
     folded = build_classifier(arch, deploy=True)
