@@ -59,14 +59,14 @@ def allow_mmengine_checkpoint_globals():
     arrays) in every checkpoint, so ``--resume`` fails with "Unsupported
     global". Rather than turning safe loading off for every file, the few
     plain-data types mmengine writes are added to the allow-list, with
-    ``argparse.Namespace`` (timm's training scripts, which the official
-    FFNet ImageNet checkpoints come from, save their arguments as one).
+    ``argparse.Namespace``: timm's ``CheckpointSaver``, which the official
+    FFNet ImageNet training (timm's ``train.py``) uses, saves the
+    command-line arguments as one.
 
-    It is called when :mod:`mmffnet` is imported, not only where mmffnet
-    reads a file: mmengine's runner (``--resume``, ``load_from``) and the
-    mmdet/mmseg inferencers call ``torch.load`` themselves, and torch's
-    global allow-list is the only hook they share. Calling it again is
-    harmless.
+    :mod:`mmffnet` calls it when imported, not only where mmffnet reads a
+    file: mmengine's runner (``--resume``, ``load_from``) and the mmdet /
+    mmseg inferencers call ``torch.load`` themselves, and torch's global
+    allow-list is the only hook they share.
     """
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is None:  # torch < 2.4 loads everything anyway
@@ -125,7 +125,8 @@ def read_checkpoint(filename: str,
         map_location (str): Where tensors are loaded. Defaults to 'cpu'.
         unsafe (bool): Unpickle any object (``weights_only=False``), for a
             local file whose source the caller trusts. Defaults to False:
-            torch's safe loader with :func:`allow_mmengine_checkpoint_globals`.
+            torch's safe loader, which :mod:`mmffnet` lets read mmengine's
+            checkpoints (:func:`allow_mmengine_checkpoint_globals`).
 
     Returns:
         tuple: The file's content and its weights
@@ -142,7 +143,6 @@ def read_checkpoint(filename: str,
         checkpoint = torch.load(
             filename, map_location=map_location, weights_only=False)
     else:
-        allow_mmengine_checkpoint_globals()
         try:
             checkpoint = CheckpointLoader.load_checkpoint(
                 filename, map_location)
