@@ -27,6 +27,10 @@ before anything is saved:
         casc_mask_rcnn_ffnet_2_fpn_3x_coco.pth checkpoints/cmrcnn_ffnet-2.pth \
         --task det --config \
         configs/detection/ffnet/cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py
+
+Files are read with torch's safe (``weights_only``) loader. One that holds
+other objects than tensors and plain data fails with the object's name;
+``--unsafe-load`` reads it anyway, for a file from a source you trust.
 """
 import argparse
 import os
