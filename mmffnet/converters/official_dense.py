@@ -65,6 +65,7 @@ _DESCRIPTION = {
     'ffnet-seg': 'an official mmseg 0.x FFNet-seg segmentor',
 }
 
+
 def describe_kind(kind: str) -> str:
     """'an official mmdet 2.x FFNet detector' etc."""
     return _DESCRIPTION.get(kind, repr(kind))
