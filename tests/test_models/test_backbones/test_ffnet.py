@@ -153,10 +153,8 @@ def test_drop_path_and_layer_scale_settings():
 @pytest.mark.parametrize('arch', ARCHS)
 def test_fold_equality_every_arch(arch):
     torch.manual_seed(0)
-    model = FFNet(arch=arch, out_indices=(0, 1, 2, 3))
-    randomize_bn_stats(model)
-    randomize_layer_scales(model)
-    model.eval()
+    model = randomize_layer_scales(
+        randomize_bn_stats(FFNet(arch=arch, out_indices=(0, 1, 2, 3)))).eval()
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         expected = model(x)

@@ -88,10 +88,8 @@ def test_output_shapes_and_strides():
 def test_switch_to_deploy_is_exact_and_idempotent(arch):
     torch.manual_seed(0)
     arch = SMALL if arch == 'small' else arch
-    model = FFNetSeg(arch=arch)
-    randomize_bn_stats(model)
-    randomize_layer_scales(model)
-    model.eval()
+    model = randomize_layer_scales(randomize_bn_stats(
+        FFNetSeg(arch=arch))).eval()
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         expected = model(x)
