@@ -20,7 +20,6 @@ from .formats import FORMATS, ExportFormat
 from .int8 import export_int8, int8_images
 from .model import input_shape_of, prepare
 from .options import ExportOptions, ExportReport
-from .quantize import CALIBRATION_METHODS
 from .wrappers import ExportError
 
 
@@ -67,9 +66,6 @@ def _check_int8_options(options: ExportOptions, fmt: ExportFormat) -> None:
     if options.calib_images <= 0:
         raise ExportError(f'--calib-images must be positive, got '
                           f'{options.calib_images}')
-    if options.calib_method not in CALIBRATION_METHODS:
-        raise ExportError(f'--calib-method {options.calib_method!r}: choose '
-                          f'one of {", ".join(CALIBRATION_METHODS)}')
     if not 0 < options.min_agreement <= 1:
         raise ExportError(f'--min-agreement is a fraction in (0, 1], got '
                           f'{options.min_agreement}')

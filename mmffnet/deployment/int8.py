@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config
 
 from mmffnet.apis import task_of
-from .calibration import (AgreementReport, DatasetImages, compare_classifiers,
-                          compare_segmentors)
+from .calibration import (TASKS, AgreementReport, DatasetImages,
+                          compare_classifiers, compare_segmentors)
 from .formats import ExportFormat, export_onnx
 from .model import DeployModel
 from .options import ExportOptions
@@ -28,7 +28,7 @@ def int8_images(cfg: Config, options: ExportOptions,
         ExportError: For a config the int8 check cannot judge, or images
             of another size than ``options.shape``.
     """
-    if task_of(cfg) not in ('mmpretrain', 'mmseg') or options.backbone_only:
+    if task_of(cfg) not in TASKS or options.backbone_only:
         raise ExportError('--int8 is implemented for whole classifiers and '
                           'segmentors: calibration and the accuracy check '
                           'need labelled images of the config\'s dataset')

@@ -133,6 +133,7 @@ def test_round_robin_interleaves_and_warms_up():
     assert all(p.median_s >= 0 for p in paths)
 
 
+@pytest.mark.slow  # quantizes, then benchmarks
 def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
     """--int8-model: the int8 row runs that file (e.g. from export.py
     --int8), and the table says so."""
