@@ -143,6 +143,10 @@ def read_checkpoint(filename: str,
         checkpoint = torch.load(
             filename, map_location=map_location, weights_only=False)
     else:
+        # Renewed at each read: a library's ``torch.serialization.
+        # safe_globals([...])`` block (timm's checkpoint loader has one for
+        # argparse.Namespace) takes its entries off the allow-list on exit.
+        allow_mmengine_checkpoint_globals()
         try:
             checkpoint = CheckpointLoader.load_checkpoint(
                 filename, map_location)

@@ -91,3 +91,16 @@ def test_read_checkpoint_is_safe_unless_asked(tmp_path):
     assert len(message.splitlines()) == 1
     _, state = read_checkpoint(str(foreign), unsafe=True)
     assert torch.equal(state['w'], weights['w'])
+
+
+def test_read_checkpoint_survives_a_library_safe_globals_block(tmp_path):
+    # timm's checkpoint loader wraps torch.load in safe_globals([Namespace]),
+    # which takes Namespace off the global allow-list when the block ends.
+    import argparse
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        pass
+    path = tmp_path / 'timm.pth.tar'
+    torch.save(dict(state_dict={'w': torch.ones(2)},
+                    args=argparse.Namespace(lr=1e-3)), path)
+    checkpoint, state = read_checkpoint(str(path))
+    assert checkpoint['args'].lr == 1e-3 and list(state) == ['w']
