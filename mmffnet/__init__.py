@@ -7,6 +7,7 @@ and ``ffnet_1`` ... ``ffnet_4`` with timm. What extends a library (heads,
 datasets, timm models) is registered only where that library is installed:
 the backbones need torch and MMEngine only.
 
+On a CUDA machine it warns once when mmcv's ops were built without CUDA.
 It also lets torch's safe loader read mmengine checkpoints: mmengine's
 runner (``--resume``) calls ``torch.load`` itself (see
 :func:`mmffnet.utils.allow_mmengine_checkpoint_globals`).
@@ -16,12 +17,14 @@ from importlib.util import find_spec
 from . import datasets  # noqa: F401 (registers the installed tasks' datasets)
 from . import engine  # noqa: F401 (registers optimizer constructors)
 from .models import FFNet, FFNetSeg, reparameterize_model
-from .utils import allow_mmengine_checkpoint_globals
+from .utils import (allow_mmengine_checkpoint_globals,
+                    warn_if_mmcv_ops_lack_cuda)
 from .version import __version__
 
 if find_spec('timm') is not None:
     from .integrations import timm  # noqa: F401 (timm's ffnet_1..4)
 
 allow_mmengine_checkpoint_globals()
+warn_if_mmcv_ops_lack_cuda()
 
 __all__ = ['FFNet', 'FFNetSeg', 'reparameterize_model', '__version__']
