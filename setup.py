@@ -19,6 +19,17 @@ def read_requirements(name):
         ]
 
 
+MIM_FILES = [
+    '.mim/model-index.yml',
+    '.mim/configs/**/*.py',
+    '.mim/configs/**/*.yml',
+    '.mim/configs/**/*.md',
+    '.mim/tools/*.py',
+    '.mim/tools/*/*.py',
+    '.mim/tools/dist_*.sh',
+    '.mim/tools/slurm_*.sh',
+]
+
 setup(
     name='mmffnet',
     version=read_version(),
@@ -26,10 +37,16 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    packages=find_packages(exclude=('configs', 'tools', 'tests')),
+    packages=find_packages(include=('mmffnet', 'mmffnet.*')),
+    # configs/, the user-facing tools and model-index.yml ship inside the
+    # package as OpenMMLab's libraries ship them (mmffnet/.mim links to them
+    # in the checkout; the wheel holds copies): mmffnet.apis.config_dir(),
+    # `python -m mmffnet` and mmengine's `mmffnet::` lookup read them there.
+    package_data={'mmffnet': MIM_FILES},
     python_requires='>=3.9',
     install_requires=read_requirements('runtime.txt'),
     extras_require=dict(
         deploy=read_requirements('deploy.txt'),
         tests=read_requirements('tests.txt')),
+    zip_safe=False,
 )

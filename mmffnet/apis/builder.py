@@ -1,5 +1,4 @@
 """Build models from any mmffnet config (classification, detection, seg)."""
-import os.path as osp
 from typing import Optional
 
 import torch.nn as nn
@@ -8,22 +7,13 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmffnet.utils import load_checkpoint_strict
-
-
-def config_dir() -> str:
-    """mmffnet's ``configs/`` folder (beside the package in a checkout)."""
-    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    return osp.join(osp.dirname(package), 'configs')
+from .model_index import find_config
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config, with a clear error when the file is missing."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'Config file {path!r} does not exist; configs live under '
-            f'configs/classification, configs/detection and '
-            f'configs/segmentation.')
-    cfg = Config.fromfile(path)
+    """Read a config given by file or by name (see :func:`find_config`),
+    with a clear error naming close matches when there is no such config."""
+    cfg = Config.fromfile(find_config(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -12,7 +12,8 @@ from mmffnet.converters import (check_kind, convert_official,
                                 infer_dense_arch)
 from mmffnet.converters.official import StateDict
 from mmffnet.models import FFNet
-from .builder import build_model, config_dir, load_config
+from .builder import build_model, load_config
+from .model_index import config_dir
 
 
 def _build_in_scope(scope: str, model_cfg: dict) -> nn.Module:
