@@ -23,6 +23,8 @@ from .version import __version__
 
 if find_spec('timm') is not None:
     from .integrations import timm  # noqa: F401 (timm's ffnet_1..4)
+if find_spec('mmpretrain') is not None:
+    from .integrations import mmpretrain  # noqa: F401 (ModelHub names)
 
 allow_mmengine_checkpoint_globals()
 warn_if_mmcv_ops_lack_cuda()

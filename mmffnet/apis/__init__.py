@@ -1,6 +1,7 @@
 from .builder import build_model, load_config, task_of
 from .convert import (build_classifier, build_seg_classifier, build_target,
                       convert_checkpoint, default_config)
+from .inference import get_inferencer
 from .model_index import (config_dir, find_config, list_configs, mim_dir,
                           model_index, model_info)
 from .runner import (UserInputError, apply_train_args, build_runner,
@@ -10,6 +11,6 @@ __all__ = [
     'UserInputError', 'apply_train_args', 'build_classifier', 'build_model',
     'build_runner', 'build_seg_classifier', 'build_target',
     'check_data_roots', 'config_dir', 'convert_checkpoint', 'default_config',
-    'find_config', 'list_configs', 'load_config', 'mim_dir', 'model_index',
-    'model_info', 'parse_runner_args', 'task_of'
+    'find_config', 'get_inferencer', 'list_configs', 'load_config',
+    'mim_dir', 'model_index', 'model_info', 'parse_runner_args', 'task_of'
 ]
