@@ -11,6 +11,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import DATASETS, RUNNERS
 from mmengine.runner import Runner
 
+from mmffnet.datasets.guard import install_data_guard
 from .builder import task_of
 
 
@@ -170,11 +171,13 @@ def init_cpu_process_group(cfg: Config):
 
 
 def build_runner(cfg: Config):
-    """A task's runner: ``runner_type`` if the config names one."""
+    """A task's runner: ``runner_type`` if the config names one; its
+    datasets stop on unreadable data with one line (``data_guard``)."""
     init_cpu_process_group(cfg)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        Runner.from_cfg(cfg)
+    install_data_guard(runner)
+    return runner
 
 
 def parse_runner_args(

@@ -1,0 +1,299 @@
+"""Unreadable data: one clear error line, or opt-in skipping in training.
+
+A corrupt image in a long run otherwise surfaces as a raw traceback from a
+loading transform (mmcv's ``AssertionError: failed to load image: ...``)
+deep in a dataloader worker. :func:`install_data_guard` wraps the pipeline
+of every dataset a runner will build, for any config and task. A sample
+whose loading transform fails (``Load*``, e.g. ``LoadImageFromFile`` or
+``LoadAnnotations``, or a ``Check*`` transform such as ``CheckSegLabels``)
+then raises :class:`DataError`: one line naming the file, the dataset and
+the fix. Errors of the other transforms are not data errors and pass
+unchanged.
+
+With ``data_guard = dict(skip_unreadable=True)`` in the config (or
+``--cfg-options data_guard.skip_unreadable=True``) a training sample that
+cannot be loaded is skipped instead: the dataset draws another one (mmengine's
+``BaseDataset`` refetches when the pipeline returns None), each skip is
+logged as a warning and :class:`DataGuardHook` logs the epoch's total. More
+than ``max_skip_ratio`` (default 0.01) of an epoch's samples skipped is a
+``DataError``. Validation and test never skip: a skipped image would change
+the metric.
+"""
+import copy
+import logging
+import multiprocessing
+import os.path as osp
+from typing import Iterator, Optional, Sequence, Tuple
+
+import mmcv
+from mmengine.dataset import Compose
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from PIL import Image, UnidentifiedImageError
+
+CHECK_COMMAND = 'python tools/analysis_tools/check_dataset.py CONFIG'
+SKIP_OPTION = '--cfg-options data_guard.skip_unreadable=True'
+# Transforms whose failure is a problem of the sample's files.
+DATA_TRANSFORM_PREFIXES = ('Load', 'Check')
+FILE_KEYS = (('img_path', 'image'), ('seg_map_path', 'label map'))
+
+
+class DataError(Exception):
+    """A sample that cannot be loaded; the message is one line for users."""
+
+    def __init__(self, message: str):
+        # torch's DataLoader re-raises a worker's exception in the main
+        # process as ``type(exc)(text with the worker's traceback)``; the
+        # traceback's last line holds the message.
+        if '\nOriginal Traceback' in message:
+            message = message.rstrip().splitlines()[-1].split(': ', 1)[-1]
+        super().__init__(message)
+
+
+def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
+    """Decode an image file and say what is wrong with it.
+
+    Pillow decodes it fully (JPEGs at 1/8 scale, which still reads the whole
+    stream, so truncation is found at a fraction of the cost); files Pillow
+    does not know are tried with OpenCV, as mmcv's loader does.
+
+    Returns:
+        tuple: ``(problem, mode, (height, width))``: ``problem`` is None for
+        a good file, else why it cannot be read; ``mode`` is Pillow's
+        (``'RGB'``, ``'L'``, ``'RGBA'``, ``'P'``, ``'I;16'`` ...).
+    """
+    if not osp.isfile(path):
+        return 'does not exist', None, ()
+    if osp.getsize(path) == 0:
+        return 'is empty (0 bytes)', None, ()
+    try:
+        with Image.open(path) as image:
+            mode, (width, height) = image.mode, image.size
+            if image.format == 'JPEG':
+                image.draft(mode, (max(1, width // 8), max(1, height // 8)))
+            image.load()
+        return None, mode, (height, width)
+    except UnidentifiedImageError:
+        array = mmcv.imread(path, flag='unchanged')
+        if array is None:
+            return ('cannot be decoded (neither Pillow nor OpenCV reads it '
+                    'as an image)'), None, ()
+        channels = 1 if array.ndim == 2 else array.shape[2]
+        mode = {1: 'L', 3: 'RGB', 4: 'RGBA'}.get(channels, f'{channels}ch')
+        return None, mode, array.shape[:2]
+    except (OSError, SyntaxError, ValueError) as err:
+        return f'is truncated or corrupt ({err})', None, ()
+
+
+def describe_failure(results: dict, transform, err: Exception) -> str:
+    """Which file of the sample ``results`` made ``transform`` fail, and why."""
+    for key, what in FILE_KEYS:
+        path = results.get(key)
+        if isinstance(path, str) and '://' not in path:
+            problem = probe_image(path)[0]
+            if problem:
+                return f'{what} {path} {problem}'
+    name = type(transform).__name__
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else \
+        type(err).__name__
+    return (f'sample {results.get("img_path", results.get("sample_idx"))}: '
+            f'{name} failed: {reason}')
+
+
+class SkipCounter:
+    """Samples loaded and skipped, shared by the dataloader workers.
+
+    Made in the main process before the workers start, so forked (and
+    spawned) workers update the same shared memory. Deep copies (mmengine
+    copies dataloader configs) keep the one counter.
+    """
+
+    def __init__(self):
+        # loaded, skipped, samples per epoch and rank (0 until known)
+        self._values = multiprocessing.Array('q', 3)
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def add(self, skipped: bool) -> Tuple[int, int, int]:
+        """Count a sample; returns (loaded, skipped, epoch size)."""
+        with self._values.get_lock():
+            self._values[0] += 1
+            self._values[1] += int(skipped)
+            return tuple(self._values)
+
+    def read(self) -> Tuple[int, int, int]:
+        with self._values.get_lock():
+            return tuple(self._values)
+
+    def start_epoch(self, size: int):
+        """Reset the counts; ``size`` samples per epoch are expected."""
+        with self._values.get_lock():
+            self._values[:] = [0, 0, size]
+
+
+class DataGuard:
+    """A dataset's pipeline whose unreadable samples raise one line, or are
+    skipped.
+
+    Args:
+        transforms (Sequence[dict | callable]): The dataset's pipeline.
+        dataset (str): The dataset, as the error names it.
+        skip (bool): Return None for an unreadable sample (the dataset then
+            draws another) instead of raising. Only for training.
+            Defaults to False.
+        counter (SkipCounter, optional): Where skips are counted; required
+            with ``skip``.
+        training (bool): Whether this is a training dataset (the error
+            then names the option that skips bad samples). Defaults to False.
+        max_skip_ratio (float): Most skipped share of an epoch's samples.
+            Defaults to 0.01.
+    """
+
+    def __init__(self,
+                 transforms: Sequence,
+                 dataset: str,
+                 skip: bool = False,
+                 counter: Optional[SkipCounter] = None,
+                 training: bool = False,
+                 max_skip_ratio: float = 0.01):
+        if skip and counter is None:
+            raise ValueError('DataGuard(skip=True) needs a SkipCounter')
+        self.transforms = Compose(transforms).transforms
+        self.dataset = dataset
+        self.skip = skip
+        self.counter = counter
+        self.training = training
+        self.max_skip_ratio = max_skip_ratio
+
+    def __call__(self, results: dict) -> Optional[dict]:
+        for transform in self.transforms:
+            try:
+                results = transform(results)
+            except Exception as err:
+                if not type(transform).__name__.startswith(
+                        DATA_TRANSFORM_PREFIXES):
+                    raise
+                return self._unreadable(
+                    describe_failure(results, transform, err))
+            if results is None:
+                break
+        if self.counter is not None and results is not None:
+            self.counter.add(skipped=False)
+        return results
+
+    def _unreadable(self, problem: str) -> None:
+        if not self.skip:
+            raise DataError(
+                f'{problem} ({self.dataset}): replace the file or remove the '
+                f'sample from the dataset ({CHECK_COMMAND} lists every bad '
+                f'file)' + (f', or skip bad training samples with {SKIP_OPTION}'
+                            if self.training else ''))
+        loaded, skipped, size = self.counter.add(skipped=True)
+        print_log(
+            f'data_guard: skipped {problem} ({self.dataset})',
+            logger='current',
+            level=logging.WARNING)
+        if size and skipped > self.max_skip_ratio * max(loaded, size):
+            raise DataError(
+                f'{skipped} unreadable samples skipped in this epoch of '
+                f'{self.dataset}, more than data_guard.max_skip_ratio='
+                f'{self.max_skip_ratio} of its {max(loaded, size)} samples: '
+                f'fix the data ({CHECK_COMMAND} lists every bad file) or '
+                f'raise the limit')
+        return None
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(dataset={self.dataset!r}, '
+                f'skip={self.skip}, transforms={self.transforms})')
+
+
+class DataGuardHook(Hook):
+    """Logs the samples skipped in each training epoch (or run, for
+    iteration-based loops) and tells the workers the epoch's size."""
+
+    priority = 'LOW'
+
+    def __init__(self, counter: SkipCounter, dataset: str):
+        self.counter = counter
+        self.dataset = dataset
+
+    def before_train_epoch(self, runner):
+        dataset = runner.train_dataloader.dataset
+        self.counter.start_epoch(max(1, len(dataset) // runner.world_size))
+
+    def before_train(self, runner):
+        # Iteration-based loops have no epochs: one count for the run.
+        self.before_train_epoch(runner)
+
+    def after_train_epoch(self, runner):
+        self._log_total(runner, f'epoch {runner.epoch + 1}')
+
+    def after_train(self, runner):
+        if not runner.train_loop.__class__.__name__.startswith('Epoch'):
+            self._log_total(runner, 'training')
+
+    def _log_total(self, runner, period: str):
+        loaded, skipped, _ = self.counter.read()
+        if skipped:
+            runner.logger.warning(
+                f'data_guard: {period} skipped {skipped} unreadable '
+                f'sample(s) of {self.dataset} ({loaded} loaded)')
+
+
+def _dataset_cfgs(node, name: str) -> Iterator[Tuple[str, dict]]:
+    """(name, cfg) of every dataset config with a pipeline under ``node``."""
+    if isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from _dataset_cfgs(item, f'{name}[{i}]')
+    elif isinstance(node, dict):
+        if isinstance(node.get('pipeline'), (list, tuple)):
+            yield name, node
+        for key in ('dataset', 'datasets'):
+            if key in node:
+                yield from _dataset_cfgs(node[key], f'{name}.{key}')
+
+
+def install_data_guard(runner) -> None:
+    """Guard the pipelines of every dataset ``runner`` will build.
+
+    Call it on a runner that has not built its dataloaders yet. The
+    runner's own config (``runner.cfg``, dumped to the work dir and saved in
+    checkpoints) keeps the plain pipelines. Settings:
+    ``runner.cfg.data_guard = dict(skip_unreadable=False,
+    max_skip_ratio=0.01)``.
+    """
+    settings = dict(skip_unreadable=False, max_skip_ratio=0.01)
+    settings.update(runner.cfg.get('data_guard') or {})
+    unknown = set(settings) - {'skip_unreadable', 'max_skip_ratio'}
+    if unknown:
+        raise ValueError(f'data_guard has no settings {sorted(unknown)}; use '
+                         f'skip_unreadable and max_skip_ratio')
+    for loader in ('train', 'val', 'test'):
+        loader_cfg = getattr(runner, f'_{loader}_dataloader', None)
+        if not isinstance(loader_cfg, dict) or 'dataset' not in loader_cfg:
+            continue
+        skip = loader == 'train' and bool(settings['skip_unreadable'])
+        counter = SkipCounter() if skip else None
+        for name, dataset in _dataset_cfgs(loader_cfg['dataset'],
+                                           f'{loader}_dataloader.dataset'):
+            pipeline = dataset['pipeline']
+            if pipeline and isinstance(pipeline[0], dict) and \
+                    pipeline[0].get('type') is DataGuard:
+                continue  # the same config serves val and test
+            data_root = dataset.get('data_root')
+            where = f'{name}, {dataset.get("type")}' + (
+                f' in {data_root}' if data_root else '')
+            dataset['pipeline'] = [
+                dict(
+                    type=DataGuard,
+                    transforms=copy.deepcopy(list(pipeline)),
+                    dataset=where,
+                    skip=skip,
+                    counter=counter,
+                    training=loader == 'train',
+                    max_skip_ratio=settings['max_skip_ratio'])
+            ]
+        if skip:
+            runner.register_hook(
+                DataGuardHook(counter, f'{loader}_dataloader'))
