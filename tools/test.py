@@ -14,6 +14,7 @@ from mmffnet.apis import (UserInputError, build_runner, check_data_roots,
                           load_config, parse_runner_args)
 from mmffnet.apis.runner import (default_work_dir, resolve_launcher,
                                  setup_launcher_backend)
+from mmffnet.datasets.guard import DataError
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
 
 
@@ -60,7 +61,10 @@ def main():
     if args.deploy:
         reparameterize_model(model, inplace=True)
         runner.logger.info('Model folded for deployment (switch_to_deploy)')
-    runner.test()
+    try:
+        runner.test()
+    except DataError as err:  # an unreadable sample, said in one line
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ import sys
 from mmffnet.apis import (UserInputError, apply_train_args, build_runner,
                           check_data_roots, load_config, parse_runner_args)
 from mmffnet.apis.runner import check_amp_device, resolve_launcher
+from mmffnet.datasets.guard import DataError
 
 
 def parse_args():
@@ -66,6 +67,10 @@ def main():
                  f'(MMFFNET_DEBUG=1 shows the traceback)')
     try:
         runner.train()
+    except DataError as err:  # an unreadable sample, said in one line
+        if debug:
+            raise
+        sys.exit(f'error: {err}')
     except FileNotFoundError as err:  # e.g. a dataset file named in a json
         if debug:
             raise

@@ -191,7 +191,7 @@ class DataGuard:
                             if self.training else ''))
         loaded, skipped, size = self.counter.add(skipped=True)
         print_log(
-            f'data_guard: skipped {problem} ({self.dataset})',
+            f'data_guard: skipped a sample: {problem} ({self.dataset})',
             logger='current',
             level=logging.WARNING)
         if size and skipped > self.max_skip_ratio * max(loaded, size):
