@@ -5,17 +5,20 @@ resolves from mmpretrain, mmdet and mmseg configs alike (their registries
 are children of the root). The ``mmffnet`` scope below is an empty child of
 the root, so that ``type='mmffnet.FFNet'`` resolves too.
 """
+from mmengine.registry import HOOKS as ROOT_HOOKS
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as ROOT_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import PARAM_SCHEDULERS as ROOT_PARAM_SCHEDULERS
 from mmengine.registry import Registry
 
+HOOKS = ROOT_HOOKS
 MODELS = ROOT_MODELS
 OPTIM_WRAPPER_CONSTRUCTORS = ROOT_OPTIM_WRAPPER_CONSTRUCTORS
 PARAM_SCHEDULERS = ROOT_PARAM_SCHEDULERS
 
 # Scope alias: lookups of 'mmffnet.X' land here and fall through to the root.
+_SCOPED_HOOKS = Registry('hook', parent=ROOT_HOOKS, scope='mmffnet')
 _SCOPED_MODELS = Registry('model', parent=ROOT_MODELS, scope='mmffnet')
 _SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',

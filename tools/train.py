@@ -6,6 +6,11 @@
 
 Multi-process: ``bash tools/dist_train.sh CONFIG NPROC [args]`` (torchrun);
 on machines without CUDA the gloo backend is used automatically.
+
+Every run writes its checkpoints atomically, seeds each epoch from the run's
+seed and stops at the first non-finite loss
+(:func:`mmffnet.apis.runner.install_run_guards`); ``--resume`` skips an
+unreadable checkpoint for the newest readable one, saying so.
 """
 import argparse
 import os
@@ -15,6 +20,7 @@ from mmffnet.apis import (UserInputError, apply_train_args, build_runner,
                           check_data_roots, load_config, parse_runner_args)
 from mmffnet.apis.runner import check_amp_device, resolve_launcher
 from mmffnet.datasets.guard import DataError
+from mmffnet.engine import NonFiniteLossError
 
 
 def parse_args():
@@ -67,7 +73,7 @@ def main():
                  f'(MMFFNET_DEBUG=1 shows the traceback)')
     try:
         runner.train()
-    except DataError as err:  # an unreadable sample, said in one line
+    except (NonFiniteLossError, DataError) as err:
         if debug:
             raise
         sys.exit(f'error: {err}')

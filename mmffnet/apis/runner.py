@@ -1,18 +1,26 @@
 """Shared set-up of tools/train.py and tools/test.py for all three tasks."""
 import argparse
 import datetime
+import glob
+import logging
 import os
 import os.path as osp
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.registry import DATASETS, RUNNERS
 from mmengine.runner import Runner
 
 from mmffnet.datasets.guard import install_data_guard
+from mmffnet.utils import read_checkpoint
 from .builder import task_of
+
+# Added to every training run of tools/train.py (see mmffnet.engine.hooks).
+GUARD_HOOKS = ('SeedEachEpochHook', 'CheckFiniteLossHook')
 
 
 class UserInputError(Exception):
@@ -117,17 +125,15 @@ def apply_train_args(cfg: Config,
     """Fold the train.py command-line options into ``cfg``."""
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
         config_path)
-    if resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif resume is not None:
-        if not osp.isfile(resume):
+    if resume is not None:
+        if resume != 'auto' and not osp.isfile(resume):
             raise UserInputError(
                 f'--resume checkpoint {resume!r} does not exist; use '
                 f'--resume without a path to continue from the latest '
                 f'checkpoint in {cfg.work_dir}')
         cfg.resume = True
-        cfg.load_from = resume
+        cfg.load_from = resume_checkpoint(
+            cfg.work_dir, None if resume == 'auto' else resume)
     if amp:
         if not torch.cuda.is_available():
             raise UserInputError(
@@ -149,7 +155,102 @@ def apply_train_args(cfg: Config,
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     setup_launcher_backend(cfg, launcher)
+    install_run_guards(cfg)
     return cfg
+
+
+def install_run_guards(cfg: Config):
+    """Make a training run survive interruptions and stop on a NaN loss.
+
+    mmengine's ``CheckpointHook`` becomes ``AtomicCheckpointHook`` (same
+    arguments; checkpoints and ``last_checkpoint`` renamed into place when
+    complete) and ``custom_hooks`` gain ``SeedEachEpochHook`` (a resumed
+    epoch draws the same random numbers) and ``CheckFiniteLossHook`` unless
+    the config has them. A checkpoint hook of another type is kept.
+    """
+    default_hooks = cfg.setdefault('default_hooks', ConfigDict())
+    # mmengine's default when the config names none
+    checkpoint = default_hooks.get('checkpoint',
+                                   dict(type='CheckpointHook', interval=1))
+    if checkpoint is not None and checkpoint.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
+        default_hooks['checkpoint'] = dict(
+            checkpoint, type='AtomicCheckpointHook')
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    present = {hook.get('type') for hook in custom_hooks}
+    custom_hooks += [
+        dict(type=name) for name in GUARD_HOOKS
+        if name not in present and f'mmffnet.{name}' not in present
+    ]
+    cfg.custom_hooks = custom_hooks
+
+
+def _unreadable(path: str) -> Optional[str]:
+    """Why ``path`` cannot be resumed from, or None when it can."""
+    if not osp.isfile(path):
+        return 'missing'
+    try:
+        checkpoint, _ = read_checkpoint(path)
+    except Exception as err:  # a damaged file fails in many ways
+        lines = str(err).strip().splitlines()
+        return f'{type(err).__name__}: {lines[0] if lines else err}'
+    if not isinstance(checkpoint.get('meta'), dict):
+        return 'not a training checkpoint (no meta)'
+    return None
+
+
+def resume_checkpoint(work_dir: str,
+                      requested: Optional[str] = None) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from.
+
+    ``requested`` (``--resume PATH``), or else the file ``last_checkpoint``
+    names, when it reads with :func:`mmffnet.utils.read_checkpoint`.
+    Otherwise the newest readable ``*.pth`` next to it or in ``work_dir``,
+    logging in one line which file is bad and which one is used instead.
+
+    Returns:
+        str or None: The path; None for a work dir without checkpoints
+        (mmengine then starts afresh, as it always did).
+
+    Raises:
+        UserInputError: no readable checkpoint; says what to do.
+    """
+    if requested is None:
+        pointer = osp.join(work_dir, 'last_checkpoint')
+        if osp.isfile(pointer):
+            with open(pointer) as f:
+                requested = f.read().strip() or None
+    folders = [work_dir] + ([osp.dirname(requested)] if requested else [])
+    found = {
+        osp.abspath(path)
+        for folder in folders
+        for path in glob.glob(osp.join(folder, '*.pth'))
+    }
+    candidates: List[str] = sorted(found, key=osp.getmtime, reverse=True)
+    if requested is None and not candidates:
+        return None
+    if requested is not None:
+        candidates = [requested] + [
+            c for c in candidates if c != osp.abspath(requested)
+        ]
+    bad = []
+    for path in candidates:
+        problem = _unreadable(path)
+        if problem is None:
+            break
+        bad.append(f'{path} ({problem})')
+    else:
+        raise UserInputError(
+            f'cannot resume: {"; ".join(bad) or "no checkpoint"}, and '
+            f'{work_dir} holds no other readable checkpoint; start afresh '
+            f'without --resume, or pass --resume PATH of a good checkpoint')
+    if bad:
+        print_log(
+            f'cannot resume from {"; ".join(bad)}: resuming from {path}, '
+            f'the newest readable checkpoint instead',
+            logger='current',
+            level=logging.WARNING)
+    return path
 
 
 def init_cpu_process_group(cfg: Config):
