@@ -241,17 +241,17 @@ class DataGuardHook(Hook):
                 f'sample(s) of {self.dataset} ({loaded} loaded)')
 
 
-def _dataset_cfgs(node, name: str) -> Iterator[Tuple[str, dict]]:
+def dataset_cfgs(node, name: str) -> Iterator[Tuple[str, dict]]:
     """(name, cfg) of every dataset config with a pipeline under ``node``."""
     if isinstance(node, (list, tuple)):
         for i, item in enumerate(node):
-            yield from _dataset_cfgs(item, f'{name}[{i}]')
+            yield from dataset_cfgs(item, f'{name}[{i}]')
     elif isinstance(node, dict):
         if isinstance(node.get('pipeline'), (list, tuple)):
             yield name, node
         for key in ('dataset', 'datasets'):
             if key in node:
-                yield from _dataset_cfgs(node[key], f'{name}.{key}')
+                yield from dataset_cfgs(node[key], f'{name}.{key}')
 
 
 def install_data_guard(runner) -> None:
@@ -275,7 +275,7 @@ def install_data_guard(runner) -> None:
             continue
         skip = loader == 'train' and bool(settings['skip_unreadable'])
         counter = SkipCounter() if skip else None
-        for name, dataset in _dataset_cfgs(loader_cfg['dataset'],
+        for name, dataset in dataset_cfgs(loader_cfg['dataset'],
                                            f'{loader}_dataloader.dataset'):
             pipeline = dataset['pipeline']
             if pipeline and isinstance(pipeline[0], dict) and \

@@ -1,0 +1,153 @@
+"""Per-sample checks of ``tools/analysis_tools/check_dataset.py``.
+
+Each check reads a sample's files and annotation only (no augmentation),
+in a worker process, and returns its findings. What is checked, and why:
+
+- every image decodes completely (:func:`~.guard.probe_image`; a truncated
+  file that OpenCV would pad with grey is found too);
+- images are RGB: other modes (grayscale, palette, CMYK, 16-bit, alpha) are
+  converted by mmcv's loader, so they are warnings, not errors; an alpha
+  channel is dropped, so the colour under transparent pixels is trained on;
+- classification labels lie in ``[0, num_classes)``;
+- detection: the image size matches the annotation's, labels are classes,
+  boxes are finite, polygons have at least three points and RLE masks the
+  image's size;
+- segmentation: the label map decodes, has one channel, the image's size,
+  8-bit values (mmseg reads label maps as ``uint8``), and after the
+  dataset's ``reduce_zero_label`` / ``label_map`` only class ids or the
+  ignore index (:class:`~.seg_transforms.CheckSegLabels`).
+"""
+import math
+from typing import List, Tuple
+
+import numpy as np
+from PIL import Image
+
+from .guard import probe_image
+from .seg_transforms import CheckSegLabels
+
+# (severity, kind, file, message); severity 'error' or 'warning'
+Finding = Tuple[str, str, str, str]
+KINDS = ('unreadable', 'annotation', 'label', 'mode')
+MODE_NOTES = {
+    'L': 'grayscale, repeated to 3 channels',
+    'P': 'palette, converted to RGB',
+    'CMYK': 'CMYK, converted to RGB',
+    'RGBA': 'alpha channel dropped',
+    'LA': 'grayscale with alpha, alpha dropped',
+    'PA': 'palette with alpha, alpha dropped',
+    'I;16': '16-bit, scaled to 8 bits',
+    'I': '32-bit integer, scaled to 8 bits',
+    '1': 'one bit per pixel',
+}
+
+
+def check_sample(sample: dict) -> List[Finding]:
+    """Check one sample (see the module docstring).
+
+    Args:
+        sample (dict): ``img_path``, ``task`` (``'cls'``, ``'det'`` or
+            ``'seg'``), ``num_classes`` and the task's annotation:
+            ``gt_label`` (cls); ``height``, ``width``, ``instances`` (det);
+            ``seg_map_path``, ``reduce_zero_label``, ``label_map``,
+            ``ignore_index`` (seg).
+    """
+    path = sample['img_path']
+    problem, mode, size = probe_image(path)
+    if problem:
+        return [('error', 'unreadable', path, f'image {problem}')]
+    findings = []
+    if mode != 'RGB':
+        findings.append(('warning', 'mode', path,
+                         f'mode {mode} ({MODE_NOTES.get(mode, "converted")})'))
+    check = dict(cls=_check_label, det=_check_instances,
+                 seg=_check_label_map)[sample['task']]
+    return findings + check(sample, size)
+
+
+def _check_label(sample: dict, size: tuple) -> List[Finding]:
+    label, num_classes = sample.get('gt_label'), sample['num_classes']
+    labels = np.atleast_1d(np.asarray(label if label is not None else []))
+    bad = [int(v) for v in labels if not 0 <= v < num_classes]
+    if bad:
+        return [('error', 'label', sample['img_path'],
+                 f'label {bad} outside the {num_classes} classes')]
+    return []
+
+
+def _check_instances(sample: dict, size: tuple) -> List[Finding]:
+    path, findings = sample['img_path'], []
+    declared = (sample.get('height'), sample.get('width'))
+    if None not in declared and tuple(declared) != tuple(size):
+        findings.append(
+            ('error', 'annotation', path,
+             f'annotation says {declared[0]}x{declared[1]} (HxW), the '
+             f'image is {size[0]}x{size[1]}: boxes and masks would be '
+             f'misplaced'))
+    for instance in sample.get('instances', []):
+        label = instance.get('bbox_label')
+        if label is None or not 0 <= label < sample['num_classes']:
+            findings.append(('error', 'label', path,
+                             f'box label {label} outside the '
+                             f'{sample["num_classes"]} classes'))
+        bbox = instance.get('bbox', [])
+        if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox):
+            findings.append(('error', 'annotation', path,
+                             f'invalid box {bbox}'))
+        findings += _check_mask(path, instance.get('mask'), size)
+    return findings
+
+
+def _check_mask(path: str, mask, size: tuple) -> List[Finding]:
+    if mask is None:
+        return []
+    if isinstance(mask, dict):  # RLE
+        if list(mask.get('size', [])) != list(size):
+            return [('error', 'annotation', path,
+                     f'RLE mask of size {mask.get("size")} on a '
+                     f'{size[0]}x{size[1]} image')]
+        return []
+    bad = [p for p in mask if len(p) < 6 or len(p) % 2]
+    if bad:
+        return [('error', 'annotation', path,
+                 f'{len(bad)} polygon(s) with fewer than 3 points or an odd '
+                 f'number of coordinates')]
+    return []
+
+
+def _check_label_map(sample: dict, size: tuple) -> List[Finding]:
+    seg_path = sample['seg_map_path']
+    problem, mode, seg_size = probe_image(seg_path)
+    if problem:
+        return [('error', 'unreadable', seg_path, f'label map {problem}')]
+    if mode not in ('L', 'P', 'I', 'I;16', '1'):
+        return [('error', 'annotation', seg_path,
+                 f'label map of mode {mode}: mmseg needs one channel of '
+                 f'class ids (mode L or P), not colours')]
+    if tuple(seg_size) != tuple(size):
+        return [('error', 'annotation', seg_path,
+                 f'label map is {seg_size[0]}x{seg_size[1]}, its image '
+                 f'{size[0]}x{size[1]}')]
+    with Image.open(seg_path) as image:
+        seg = np.asarray(image)
+    if seg.max() > 255:
+        return [('error', 'label', seg_path,
+                 f'label values up to {int(seg.max())}: mmseg reads label '
+                 f'maps as 8-bit')]
+    # As mmseg's LoadAnnotations maps them.
+    seg = seg.astype(np.uint8)
+    if sample.get('reduce_zero_label'):
+        seg[seg == 0] = 255
+        seg = seg - 1
+        seg[seg == 254] = 255
+    if sample.get('label_map'):
+        mapped = seg.copy()
+        for old, new in sample['label_map'].items():
+            mapped[seg == old] = new
+        seg = mapped
+    try:
+        CheckSegLabels(sample['num_classes'], sample['ignore_index'])(
+            dict(gt_seg_map=seg, seg_map_path=seg_path))
+    except ValueError as err:
+        return [('error', 'label', seg_path, str(err).split(': ', 1)[-1])]
+    return []
