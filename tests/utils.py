@@ -88,13 +88,15 @@ def run_tool(tool: str,
              threads: Optional[int] = None,
              env: Optional[dict] = None,
              timeout: float = 1500,
-             check: bool = True) -> subprocess.CompletedProcess:
+             check: bool = True,
+             cwd: Optional[str] = None) -> subprocess.CompletedProcess:
     """Run ``tool`` as a user would: from the repo root, in its own process.
 
     Args:
         tool (str): A script under the repo root, e.g. ``'tools/train.py'``
             (run with this interpreter) or ``'tools/dist_train.sh'`` (with
-            bash, ``PYTHON`` set to this interpreter).
+            bash, ``PYTHON`` set to this interpreter); ``'-m'`` runs the
+            module named by the first of ``args``.
         *args (str): Its command-line arguments.
         threads (int, optional): ``OMP_NUM_THREADS`` of the process; 1 suits
             small workloads, which gain nothing from a second thread on a
@@ -103,13 +105,15 @@ def run_tool(tool: str,
         timeout (float): Seconds before the test fails. Defaults to 1500.
         check (bool): Fail the test with the output's tail unless the tool
             exits with 0. Pass False to check a failure's message.
+        cwd (str, optional): Run there instead of the repo root (with
+            ``env=dict(PYTHONPATH=...)``: as a user of an installed package).
 
     Returns:
         subprocess.CompletedProcess: With text ``stdout`` and ``stderr``.
     """
     result = subprocess.run(
         _command(tool, args),
-        cwd=REPO_ROOT,
+        cwd=cwd or REPO_ROOT,
         env=_environment(threads, env),
         capture_output=True,
         text=True,
