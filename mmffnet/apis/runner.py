@@ -192,8 +192,8 @@ def _unreadable(path: str) -> Optional[str]:
     try:
         checkpoint, _ = read_checkpoint(path)
     except Exception as err:  # a damaged file fails in many ways
-        lines = str(err).strip().splitlines()
-        return f'{type(err).__name__}: {lines[0] if lines else err}'
+        first = str(err).strip().split('\n')[0].split('. ')[0]
+        return f'{type(err).__name__}: {first}'
     if not isinstance(checkpoint.get('meta'), dict):
         return 'not a training checkpoint (no meta)'
     return None
@@ -244,10 +244,12 @@ def resume_checkpoint(work_dir: str,
             f'cannot resume: {"; ".join(bad) or "no checkpoint"}, and '
             f'{work_dir} holds no other readable checkpoint; start afresh '
             f'without --resume, or pass --resume PATH of a good checkpoint')
-    if bad:
+    if bad or requested is None:
+        problem = f'cannot resume from {"; ".join(bad)}' if bad else \
+            f'no last_checkpoint in {work_dir}'
         print_log(
-            f'cannot resume from {"; ".join(bad)}: resuming from {path}, '
-            f'the newest readable checkpoint instead',
+            f'{problem}: resuming from {path}, the newest readable '
+            f'checkpoint',
             logger='current',
             level=logging.WARNING)
     return path

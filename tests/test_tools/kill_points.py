@@ -64,23 +64,27 @@ class PausingAtomicLocalBackend(AtomicLocalBackend):
         super().put(obj, filepath)
 
 
-def write_tiny_config(path: str, data_root: str, max_epochs: int = 3) -> str:
+def write_tiny_config(path: str,
+                      data_root: str,
+                      max_epochs: int = 3,
+                      pause_for_kill: bool = True) -> str:
     """The classification demo with a tiny FFNet on ``data_root`` (a few
     images per class), deterministic, in one process (``num_workers=0``),
-    validated and checkpointed every epoch; returns ``path``."""
+    validated and checkpointed every epoch, with :class:`PauseForKill`
+    unless ``pause_for_kill`` is False; returns ``path``."""
     loader = dict(num_workers=0, persistent_workers=False, batch_size=8)
+    imports = ['mmffnet'] + ['tests.test_tools.kill_points'] * pause_for_kill
+    hooks = [dict(type='PauseForKill')] * pause_for_kill
     with open(path, 'w') as f:
         f.write(f'''
 _base_ = [{osp.join(REPO_ROOT, DEMO)!r}]
-custom_imports = dict(
-    imports=['mmffnet', 'tests.test_tools.kill_points'],
-    allow_failed_imports=False)
+custom_imports = dict(imports={imports!r}, allow_failed_imports=False)
 model = dict(
     backbone=dict(
         arch=dict(
             _delete_=True, depths=[1, 1, 1, 1], channels=[8, 16, 32, 64],
-                  channel_mixer_kernels=[3, 3, 3, 3],
-                  token_mixer_kernels=[3, 3, 7, 7], mlp_ratio=2),
+            channel_mixer_kernels=[3, 3, 3, 3],
+            token_mixer_kernels=[3, 3, 7, 7], mlp_ratio=2),
         stem_channels=8, drop_path_rate=0.1),
     head=dict(in_channels=64))
 train_dataloader = dict(dataset=dict(data_root={data_root!r}), **{loader!r})
@@ -93,7 +97,7 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-custom_hooks = [dict(type='PauseForKill')]
+custom_hooks = {hooks!r}
 randomness = dict(seed=0, deterministic=True)
 ''')
     return path

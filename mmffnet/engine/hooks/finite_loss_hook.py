@@ -1,5 +1,4 @@
 """Stop training at the first non-finite loss."""
-import os.path as osp
 from typing import Optional
 
 import torch
@@ -22,7 +21,7 @@ class CheckFiniteLossHook(Hook):
     iterations, an ``AssertionError`` without details) it checks every
     iteration of every task, and raises :class:`NonFiniteLossError` naming
     the iteration, each loss term (the non-finite ones marked) and the last
-    checkpoint on disk, before any later hook saves the model. The
+    checkpoint saved (or resumed from), before any later hook saves the model. The
     iteration's optimizer step has already run, so the weights in memory
     are not used again.
 
@@ -58,17 +57,15 @@ class CheckFiniteLossHook(Hook):
         raise NonFiniteLossError(
             f'non-finite loss at iteration {runner.iter + 1} (epoch '
             f'{runner.epoch + 1}, batch {batch_idx + 1}): {terms}; training '
-            f'stopped. {_last_checkpoint_advice(runner.work_dir)}')
+            f'stopped. {_advice(runner.message_hub.get_info("last_ckpt"))}')
 
 
-def _last_checkpoint_advice(work_dir: str) -> str:
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    last = None
-    if osp.isfile(pointer):
-        with open(pointer) as f:
-            last = f.read().strip() or None
+def _advice(last: Optional[str]) -> str:
+    """Where to continue from: ``last`` is the checkpoint this run saved
+    last or resumed from (mmengine's ``last_ckpt``), None if none."""
     if last is None:
-        return ('No checkpoint was saved yet: lower the learning rate or '
-                'check the data, and start again.')
-    return (f'The last good checkpoint is {last}: lower the learning rate '
-            'or check the data, then continue from it with --resume.')
+        return ('No checkpoint was saved yet: check the data or lower the '
+                'learning rate, and train again.')
+    return (f'The last good checkpoint is {last} (--resume continues from '
+            'it; if the loss diverges again, check the data or lower the '
+            'learning rate and train afresh).')
