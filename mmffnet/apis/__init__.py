@@ -3,7 +3,7 @@ from .convert import (build_classifier, build_seg_classifier, build_target,
                       convert_checkpoint, default_config)
 from .inference import get_inferencer
 from .model_index import (config_dir, find_config, list_configs, mim_dir,
-                          model_index, model_info)
+                          model_index)
 from .runner import (UserInputError, apply_train_args, build_runner,
                      check_data_roots, parse_runner_args)
 
@@ -12,5 +12,5 @@ __all__ = [
     'build_runner', 'build_seg_classifier', 'build_target',
     'check_data_roots', 'config_dir', 'convert_checkpoint', 'default_config',
     'find_config', 'get_inferencer', 'list_configs', 'load_config',
-    'mim_dir', 'model_index', 'model_info', 'parse_runner_args', 'task_of'
+    'mim_dir', 'model_index', 'parse_runner_args', 'task_of'
 ]

@@ -45,8 +45,9 @@ def model_index() -> Dict[str, dict]:
     """Every config of ``model-index.yml``, by name.
 
     Returns:
-        dict: Name -> metafile entry, with ``Config`` made an absolute path
-        and ``Task`` set to ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``.
+        dict: Name -> metafile entry, with ``Config`` made an absolute path,
+        ``Task`` set to ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'`` and
+        ``Metafile`` the absolute path of its metafile.
     """
     root = mim_dir()
     models = {}
@@ -73,16 +74,6 @@ def list_configs(pattern: str = '*', task: Optional[str] = None) -> List[str]:
         if fnmatch.fnmatch(name, pattern) and task in (None, entry['Task']))
 
 
-def _missing(what: str, name: str) -> str:
-    """``"<what> 'x' does not exist: ... (close matches: a, b)"``."""
-    close = difflib.get_close_matches(
-        osp.splitext(osp.basename(name))[0], list(model_index()), n=5)
-    hint = (f'close matches: {", ".join(close)}'
-            if close else '`python -m mmffnet list` prints them all')
-    return (f'{what} {name!r} does not exist: give a config file or the '
-            f'name of an mmffnet config ({hint})')
-
-
 def find_config(config: str) -> str:
     """The file of a config given by path or by name.
 
@@ -107,16 +98,11 @@ def find_config(config: str) -> str:
         path = osp.join(root, relative)
         if osp.isfile(path):
             return path
-    raise FileNotFoundError(_missing('Config file', config))
+    close = difflib.get_close_matches(
+        osp.splitext(osp.basename(config))[0], list(index), n=5)
+    hint = (f'close matches: {", ".join(close)}'
+            if close else '`python -m mmffnet list` prints them all')
+    raise FileNotFoundError(
+        f'Config file {config!r} does not exist: give a config file or the '
+        f'name of an mmffnet config ({hint})')
 
-
-def model_info(name: str) -> dict:
-    """The model-index entry of a config name (see :func:`model_index`).
-
-    Raises:
-        ValueError: Naming the close matches of an unknown name.
-    """
-    index = model_index()
-    if name not in index:
-        raise ValueError(_missing('Model', name))
-    return index[name]

@@ -12,8 +12,7 @@ from mmseg.apis import MMSegInferencer
 
 from mmffnet.__main__ import main as mmffnet_main
 from mmffnet.apis import (config_dir, find_config, get_inferencer,
-                          list_configs, load_config, mim_dir, model_index,
-                          model_info)
+                          list_configs, load_config, mim_dir, model_index)
 from tests.utils import REPO_ROOT
 
 RELEASE = 'https://github.com/ysj9909/FFNet/releases/download/v1.0/'
@@ -68,8 +67,8 @@ def test_unknown_name_lists_close_matches():
     assert '\n' not in message
     assert "Config file 'ffnet-1_8xb128_in1' does not exist" in message
     assert f'close matches: {CLS}' in message
-    with pytest.raises(ValueError, match='close matches: upernet_ffnet-3'):
-        model_info('upernet_ffnet-3_ade20k')
+    with pytest.raises(FileNotFoundError, match='python -m mmffnet list'):
+        find_config('no/such/config.py')
 
 
 def test_mmpretrain_model_hub():
