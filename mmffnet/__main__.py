@@ -1,13 +1,13 @@
 """mmffnet's tools from any directory: ``python -m mmffnet COMMAND ...``.
 
-    python -m mmffnet list [PATTERN]            # config names (model-index.yml)
-    python -m mmffnet train CONFIG [args]       # tools/train.py
-    python -m mmffnet test CONFIG CKPT [args]   # tools/test.py
-    python -m mmffnet infer CONFIG CKPT IMAGE   # tools/infer.py
-    python -m mmffnet convert SRC DST [args]    # tools/model_converters/official_to_mmffnet.py
-    python -m mmffnet export CONFIG [args]      # tools/deployment/export.py
-    python -m mmffnet flops CONFIG [args]       # tools/analysis_tools/get_flops.py
-    python -m mmffnet benchmark CONFIG [args]   # tools/analysis_tools/benchmark.py
+    python -m mmffnet list [PATTERN]           # config names, task, weights
+    python -m mmffnet train CONFIG [args]      # tools/train.py
+    python -m mmffnet test CONFIG CKPT [args]  # tools/test.py
+    python -m mmffnet infer CONFIG CKPT IMAGE  # tools/infer.py
+    python -m mmffnet convert SRC DST [args]   # tools/model_converters/...
+    python -m mmffnet export CONFIG [args]     # tools/deployment/export.py
+    python -m mmffnet flops CONFIG [args]      # tools/analysis_tools/...
+    python -m mmffnet benchmark CONFIG [args]  # tools/analysis_tools/...
 
 CONFIG is a config file or a config name (``ffnet-1_8xb128_in1k``). Each
 command runs the tool shipped in the package (``mmffnet/.mim/tools``) with

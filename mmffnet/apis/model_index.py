@@ -105,4 +105,3 @@ def find_config(config: str) -> str:
     raise FileNotFoundError(
         f'Config file {config!r} does not exist: give a config file or the '
         f'name of an mmffnet config ({hint})')
-
