@@ -8,6 +8,7 @@
     python -m mmffnet export CONFIG [args]     # tools/deployment/export.py
     python -m mmffnet flops CONFIG [args]      # tools/analysis_tools/...
     python -m mmffnet benchmark CONFIG [args]  # tools/analysis_tools/...
+    python -m mmffnet check-dataset CONFIG     # tools/analysis_tools/...
 
 CONFIG is a config file or a config name (``ffnet-1_8xb128_in1k``). Each
 command runs the tool shipped in the package (``mmffnet/.mim/tools``) with
@@ -29,6 +30,7 @@ TOOLS = {
     'export': 'deployment/export.py',
     'flops': 'analysis_tools/get_flops.py',
     'benchmark': 'analysis_tools/benchmark.py',
+    'check-dataset': 'analysis_tools/check_dataset.py',
 }
 
 
