@@ -10,6 +10,7 @@ from mmdet.apis import DetInferencer
 from mmengine.fileio import load
 from mmseg.apis import MMSegInferencer
 
+from mmffnet.__main__ import TOOLS
 from mmffnet.__main__ import main as mmffnet_main
 from mmffnet.apis import (config_dir, find_config, get_inferencer,
                           list_configs, load_config, mim_dir, model_index)
@@ -94,6 +95,8 @@ def test_get_inferencer_takes_our_names():
 
 
 def test_module_command_line(capsys):
+    for tool in TOOLS.values():
+        assert osp.isfile(osp.join(mim_dir(), 'tools', tool)), tool
     mmffnet_main(['list', 'cascade*'])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list_configs('cascade*')
