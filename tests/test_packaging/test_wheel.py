@@ -29,9 +29,10 @@ def wheel(tmp_path_factory):
         root / 'src',
         symlinks=True,
         ignore=shutil.ignore_patterns('.venv', '.git', 'work_dirs', 'data',
-                                      'checkpoints', 'build', 'dist',
-                                      '*.egg-info', '__pycache__',
-                                      '.pytest_cache'))
+                                      'checkpoints', 'outputs', 'build',
+                                      'dist', '*.egg-info', '__pycache__',
+                                      '.pytest_cache', '*.pth', '*.pth.tar',
+                                      '*.onnx', '*.pt', '*.mlpackage'))
     run_tool('-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q',
              '-w', str(root / 'dist'), '.', cwd=str(root / 'src'))
     path, = glob.glob(str(root / 'dist' / 'mmffnet-*.whl'))
