@@ -1,5 +1,5 @@
 """FFNet backbone (MetaMixer Is All You Need, arXiv 2406.02021)."""
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Final, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -121,6 +121,10 @@ class FFNet(BaseModule):
         'depths', 'channels', 'channel_mixer_kernels', 'token_mixer_kernels',
         'mlp_ratio'
     }
+    # For TorchScript: the final norm is compiled only where it exists, and
+    # mmengine's ``is_init`` property is not compiled.
+    final_norm: Final[bool]
+    __jit_unused_properties__ = ['is_init']
 
     def __init__(self,
                  arch: Union[str, dict] = '1',
@@ -278,19 +282,28 @@ class FFNet(BaseModule):
             parsed.append(real)
         return tuple(sorted(set(parsed)))
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor):
+        """The feature maps of the stages in ``out_indices``.
+
+        Returns:
+            tuple[Tensor]: One NCHW map per output stage (a list in a
+            TorchScript module, which has no variable-length tuples).
+        """
         outs = []
-        for i in range(self.num_stages):
-            x = self.stages[i](self.downsample_layers[i](x))
-            if i == self.num_stages - 1 and self.final_norm:
-                x = self.norm(x)
-            if i in self.out_indices:
-                out = x
-                if self.out_norm_cfg is not None:
-                    out = getattr(self, f'out_norm{i}')(out)
-                outs.append(out)
-            if i == self.out_indices[-1]:
-                break  # later stages are not needed
+        # TorchScript unrolls loops over ModuleLists: no indexing, no break.
+        for i, (downsample, stage) in enumerate(
+                zip(self.downsample_layers, self.stages)):
+            if i <= self.out_indices[-1]:  # later stages are not needed
+                x = stage(downsample(x))
+                if self.final_norm and i == self.num_stages - 1:
+                    x = self.norm(x)
+                if i in self.out_indices:
+                    out = x
+                    if self.out_norm_cfg is not None:
+                        out = getattr(self, f'out_norm{i}')(out)
+                    outs.append(out)
+        if torch.jit.is_scripting():
+            return outs
         return tuple(outs)
 
     def _freeze_stages(self):

@@ -6,7 +6,7 @@ first into the second exactly (up to fp32 rounding) and is idempotent; a module
 built with ``deploy=True`` has the folded structure directly, so a folded
 checkpoint loads into it.
 """
-from typing import Optional, Sequence, Tuple, Union
+from typing import Final, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -167,6 +167,9 @@ class RepDWConv(nn.Module):
         norm_cfg (dict): Norm of each branch. Defaults to ``dict(type='BN')``.
         deploy (bool): Build the folded conv directly. Defaults to False.
     """
+    # A constant to TorchScript: a scripted module has either the branches
+    # or the folded conv, and compiles only the path it has.
+    deploy: Final[bool]
 
     def __init__(self,
                  in_channels: int,
@@ -213,8 +216,9 @@ class RepDWConv(nn.Module):
         if self.deploy:
             return self.conv(x)
         out = self.branches[0](x)
-        for branch in self.branches[1:]:
-            out = out + branch(x)
+        for i, branch in enumerate(self.branches):  # TorchScript: no slices
+            if i > 0:
+                out = out + branch(x)
         return out
 
     def fused_weight_bias(self) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -257,6 +261,7 @@ class NormConvShortcut(nn.Module):
         norm_cfg (dict): Norm config. Defaults to ``dict(type='BN')``.
         deploy (bool): Build the folded conv directly. Defaults to False.
     """
+    deploy: Final[bool]  # a constant to TorchScript, as in RepDWConv
 
     def __init__(self,
                  channels: int,
