@@ -3,6 +3,7 @@ import os
 import os.path as osp
 
 import pytest
+import torch
 
 from mmffnet.datasets.demo.classification import write_dataset
 from tests.test_tools.kill_points import write_tiny_config
@@ -15,6 +16,16 @@ ONE_BATCH = [
 ]
 
 
+@pytest.fixture
+def one_thread():
+    """A tiny model trains several times faster in one thread than in two
+    on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope='module')
 def tiny_config(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('run_guards')
@@ -25,7 +36,7 @@ def tiny_config(tmp_path_factory):
 
 
 def test_nan_loss_stops_naming_the_last_checkpoint(monkeypatch, tmp_path,
-                                                   tiny_config):
+                                                   tiny_config, one_thread):
     # AdamW moves every weight by about the lr: 1e30 makes the next loss NaN
     work_dir = str(tmp_path / 'work')
     error = run_tool_in_process(
@@ -43,7 +54,7 @@ def test_nan_loss_stops_naming_the_last_checkpoint(monkeypatch, tmp_path,
 
 @pytest.mark.slow
 def test_resume_past_a_corrupt_checkpoint(monkeypatch, tmp_path,
-                                          tiny_config, capsys):
+                                          tiny_config, one_thread, capsys):
     work_dir = str(tmp_path / 'work')
     assert run_tool_in_process(
         monkeypatch, 'tools/train.py', tiny_config, '--work-dir', work_dir,
