@@ -14,6 +14,7 @@ errors (with --strict, warnings too), listing the first offending files.
 import argparse
 import copy
 import os
+import os.path as osp
 import sys
 from collections import Counter
 from typing import List, Optional, Tuple
@@ -109,11 +110,12 @@ def dataset_samples(dataset_cfg: dict, task: str,
     """The samples to check, dataset-level findings, and the sample count."""
     cfg = copy.deepcopy(dataset_cfg)
     cfg['pipeline'] = []
+    where = osp.join(cfg.get('data_root') or '', cfg.get('ann_file') or '')
     try:
         dataset = DATASETS.build(cfg)
     except Exception as err:  # the dataset's own load-time checks
         lines = str(err).strip().splitlines() or [type(err).__name__]
-        return [], [('error', 'annotation', str(cfg.get('data_root', '')),
+        return [], [('error', 'annotation', where,
                      f'cannot load the dataset: {lines[0]}')], 0
     classes = dataset.metainfo.get('classes') or ()
     num_classes = len(classes) or model_num_classes(model, task)
@@ -121,7 +123,7 @@ def dataset_samples(dataset_cfg: dict, task: str,
     predicted = model_num_classes(model, task)
     if classes and predicted is not None and predicted != len(classes):
         findings.append(
-            ('error', 'label', str(cfg.get('data_root', '')),
+            ('error', 'label', where,
              f'the dataset has {len(classes)} classes, the model predicts '
              f'{predicted}: set the head\'s num_classes'))
     common = dict(task=task, num_classes=num_classes)
