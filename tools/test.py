@@ -12,8 +12,8 @@ from mmengine.model import is_model_wrapper
 from mmffnet import reparameterize_model
 from mmffnet.apis import (UserInputError, build_runner, check_data_roots,
                           load_config, parse_runner_args)
-from mmffnet.apis.runner import (default_work_dir, resolve_launcher,
-                                 setup_launcher_backend)
+from mmffnet.apis.runner import (default_work_dir, read_error,
+                                 resolve_launcher, setup_launcher_backend)
 from mmffnet.datasets.guard import DataError
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
 
@@ -58,6 +58,10 @@ def main():
         load_checkpoint_strict(model, args.checkpoint)
     except CheckpointMismatchError as err:
         sys.exit(f'error: {err}')
+    except Exception as err:  # a damaged file fails in many ways
+        sys.exit(f'error: checkpoint {args.checkpoint} cannot be read '
+                 f'({read_error(err)}): it is damaged or not a checkpoint; '
+                 f'test another one (e.g. an earlier epoch_*.pth)')
     if args.deploy:
         reparameterize_model(model, inplace=True)
         runner.logger.info('Model folded for deployment (switch_to_deploy)')

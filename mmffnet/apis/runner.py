@@ -185,6 +185,12 @@ def install_run_guards(cfg: Config):
     cfg.custom_hooks = custom_hooks
 
 
+def read_error(err: Exception) -> str:
+    """The gist of why a checkpoint file did not read, in one line."""
+    first = str(err).strip().split('\n')[0].split('. ')[0]
+    return f'{type(err).__name__}: {first}'
+
+
 def _unreadable(path: str) -> Optional[str]:
     """Why ``path`` cannot be resumed from, or None when it can."""
     if not osp.isfile(path):
@@ -192,8 +198,7 @@ def _unreadable(path: str) -> Optional[str]:
     try:
         checkpoint, _ = read_checkpoint(path)
     except Exception as err:  # a damaged file fails in many ways
-        first = str(err).strip().split('\n')[0].split('. ')[0]
-        return f'{type(err).__name__}: {first}'
+        return read_error(err)
     if not isinstance(checkpoint.get('meta'), dict):
         return 'not a training checkpoint (no meta)'
     return None

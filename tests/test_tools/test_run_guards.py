@@ -81,3 +81,17 @@ def test_resume_past_a_corrupt_checkpoint(monkeypatch, tmp_path,
         '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
         *ONE_BATCH) is None
     assert 'cannot resume' not in ''.join(capsys.readouterr())
+
+
+def test_test_tool_on_a_truncated_checkpoint(monkeypatch, tmp_path,
+                                             tiny_config):
+    bad = tmp_path / 'epoch_3.pth'
+    torch.save({'state_dict': {'w': torch.zeros(64)}}, bad)
+    bad.write_bytes(bad.read_bytes()[:100])
+    error = run_tool_in_process(monkeypatch, 'tools/test.py', tiny_config,
+                                str(bad), '--work-dir', str(tmp_path))
+    assert error == (
+        f'error: checkpoint {bad} cannot be read (RuntimeError: '
+        'PytorchStreamReader failed reading zip archive: failed finding '
+        'central directory): it is damaged or not a checkpoint; test another '
+        'one (e.g. an earlier epoch_*.pth)')
