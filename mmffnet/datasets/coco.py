@@ -8,24 +8,27 @@ from mmdet.datasets.api_wrappers import COCO
 from mmengine.registry import DATASETS
 
 from mmffnet.utils.misc import abbreviate
+from .guard import DataError
+
 
 def check_coco_annotations(dataset: dict, ann_file: str) -> None:
-    """Raise ``ValueError`` naming what is wrong with a COCO dict.
+    """Raise :class:`~.guard.DataError` (a ``ValueError``) naming what is
+    wrong with a COCO dict.
 
     pycocotools accepts files without categories, and mmdet silently drops
     annotations of undeclared categories; both turn into a model that
     learns nothing instead of an error.
     """
     if not isinstance(dataset, dict):
-        raise ValueError(f'{ann_file}: expected a COCO json object, got '
-                         f'{type(dataset).__name__}')
+        raise DataError(f'{ann_file}: expected a COCO json object, got '
+                        f'{type(dataset).__name__}')
     for key in ('images', 'annotations'):
         if key not in dataset:
-            raise ValueError(f'{ann_file}: no {key!r} list; is this a COCO '
-                             f'instances file (annotations/instances_*.json)?')
+            raise DataError(f'{ann_file}: no {key!r} list; is this a COCO '
+                            f'instances file (annotations/instances_*.json)?')
     categories = dataset.get('categories')
     if not categories:
-        raise ValueError(
+        raise DataError(
             f'{ann_file} declares no categories (the "categories" list is '
             f'missing or empty): add one {{"id": ..., "name": ...}} entry per '
             f'class')
@@ -33,7 +36,7 @@ def check_coco_annotations(dataset: dict, ann_file: str) -> None:
     undeclared = Counter(ann['category_id'] for ann in dataset['annotations']
                          if ann.get('category_id') not in declared)
     if undeclared:
-        raise ValueError(
+        raise DataError(
             f'{ann_file}: {sum(undeclared.values())} annotation(s) use '
             f'category ids that "categories" does not declare: '
             f'{abbreviate(f"{k} (x{v})" for k, v in sorted(undeclared.items()))}'
@@ -44,8 +47,8 @@ def check_coco_annotations(dataset: dict, ann_file: str) -> None:
         for ann in dataset['annotations'] if ann['image_id'] not in image_ids
     }
     if orphans:
-        raise ValueError(f'{ann_file}: annotations refer to image ids that '
-                         f'"images" does not list: {abbreviate(sorted(orphans))}')
+        raise DataError(f'{ann_file}: annotations refer to image ids that '
+                        f'"images" does not list: {abbreviate(sorted(orphans))}')
 
 
 class CheckedCOCO(COCO):

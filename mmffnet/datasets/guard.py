@@ -38,8 +38,9 @@ DATA_TRANSFORM_PREFIXES = ('Load', 'Check')
 FILE_KEYS = (('img_path', 'image'), ('seg_map_path', 'label map'))
 
 
-class DataError(Exception):
-    """A sample that cannot be loaded; the message is one line for users."""
+class DataError(ValueError):
+    """Data that cannot be loaded (a sample, an annotation file); the
+    message is one line for users."""
 
     def __init__(self, message: str):
         # torch's DataLoader re-raises a worker's exception in the main
@@ -93,11 +94,13 @@ def describe_failure(results: dict, transform, err: Exception) -> str:
             problem = probe_image(path)[0]
             if problem:
                 return f'{what} {path} {problem}'
-    name = type(transform).__name__
     reason = str(err).strip().splitlines()[0] if str(err).strip() else \
         type(err).__name__
+    if any(results.get(key, '') and str(results[key]) in reason
+           for key, _ in FILE_KEYS):
+        return reason  # e.g. CheckSegLabels: it names the file
     return (f'sample {results.get("img_path", results.get("sample_idx"))}: '
-            f'{name} failed: {reason}')
+            f'{type(transform).__name__} failed: {reason}')
 
 
 class SkipCounter:
@@ -276,7 +279,7 @@ def install_data_guard(runner) -> None:
         skip = loader == 'train' and bool(settings['skip_unreadable'])
         counter = SkipCounter() if skip else None
         for name, dataset in dataset_cfgs(loader_cfg['dataset'],
-                                           f'{loader}_dataloader.dataset'):
+                                          f'{loader}_dataloader.dataset'):
             pipeline = dataset['pipeline']
             if pipeline and isinstance(pipeline[0], dict) and \
                     pipeline[0].get('type') is DataGuard:
