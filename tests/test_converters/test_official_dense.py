@@ -20,6 +20,7 @@ configs and compute what the official modules compute, which
 forward below evaluate straight from the official state dicts.
 """
 import json
+import os
 from collections import OrderedDict
 
 import pytest
@@ -626,8 +627,10 @@ def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
              meta=dict(iter=160000)), src)
     dst = tmp_path / 'out' / 'ffnet-seg_ade20k.pth'
     monkeypatch.chdir(repo_root)
+    # --config takes a config's name as well as its file
+    name = os.path.splitext(os.path.basename(SEG_ADE_CONFIG))[0]
     assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'seg',
-                               '--config', SEG_ADE_CONFIG) is None
+                               '--config', name) is None
     out = capsys.readouterr().out
     assert 'ffnet-seg' in out and 'loads strictly' in out
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)

@@ -41,7 +41,7 @@ import sys
 import torch
 
 from mmffnet import reparameterize_model
-from mmffnet.apis import convert_checkpoint
+from mmffnet.apis import convert_checkpoint, find_config
 from mmffnet.converters import TASK_KINDS, describe_kind, detect_kind
 from mmffnet.utils import read_checkpoint
 
@@ -104,8 +104,11 @@ def main():
     args = parse_args()
     if not osp.isfile(args.src):
         sys.exit(f'error: checkpoint {args.src!r} does not exist')
-    if args.config and not osp.isfile(args.config):
-        sys.exit(f'error: config {args.config!r} does not exist')
+    if args.config:
+        try:  # a file or the name of an mmffnet config
+            args.config = find_config(args.config)
+        except FileNotFoundError as err:
+            sys.exit(f'error: {err}')
     try:
         state_dict, meta, message = convert(args)
     except pickle.UnpicklingError as err:
