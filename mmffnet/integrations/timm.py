@@ -20,6 +20,7 @@ through ``forward_intermediates``, as for timm's own models:
     >>> features.feature_info.channels()
     [160, 320, 640]
 """
+from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -30,7 +31,7 @@ from timm.models import (build_model_with_cfg, checkpoint_seq,
                          generate_default_cfgs, register_model)
 from timm.models._features import feature_take_indices
 
-from mmffnet.converters import convert_official
+from mmffnet.converters import convert_key, convert_official
 from mmffnet.models import FFNet, reparameterize_model
 from mmffnet.utils import extract_state_dict
 
@@ -253,12 +254,31 @@ class FFNetClassifier(nn.Module):
         reparameterize_model(self, inplace=True)
 
 
+# Where timm's loader adapts pretrained weights to another ``in_chans`` or
+# ``num_classes``.
+FIRST_CONV = 'backbone.downsample_layers.0.0.conv'
+CLASSIFIER = 'head.fc'
+
+
 def checkpoint_filter_fn(state_dict: Dict[str, torch.Tensor],
                          model: nn.Module) -> Dict[str, torch.Tensor]:
-    """Accept mmffnet-converted or official FFNet ImageNet state dicts."""
+    """Accept mmffnet-converted or official FFNet ImageNet state dicts.
+
+    An official one is converted and checked strictly against ``model``,
+    except for the first conv and the classifier, which timm's loader then
+    adapts to the model's ``in_chans`` and ``num_classes``.
+    """
     state_dict = extract_state_dict(state_dict)
-    if not any(k.startswith('backbone.') for k in state_dict):
-        state_dict, _ = convert_official(state_dict, model)
+    if any(k.startswith('backbone.') for k in state_dict):
+        return state_dict
+    adapted = (f'{FIRST_CONV}.', f'{CLASSIFIER}.')
+    target = OrderedDict((k, v) for k, v in model.state_dict().items()
+                         if not k.startswith(adapted))
+    for key, value in state_dict.items():
+        new_key = convert_key(key)
+        if new_key is not None and new_key.startswith(adapted):
+            target[new_key] = value
+    state_dict, _ = convert_official(state_dict, target)
     return state_dict
 
 
@@ -272,8 +292,8 @@ def _cfg(crop_pct: float, **kwargs) -> dict:
         interpolation='bicubic',
         mean=IMAGENET_DEFAULT_MEAN,
         std=IMAGENET_DEFAULT_STD,
-        first_conv='backbone.downsample_layers.0.0.conv',
-        classifier='head.fc',
+        first_conv=FIRST_CONV,
+        classifier=CLASSIFIER,
         paper_ids='arXiv:2406.02021',
         **kwargs)
 

@@ -327,6 +327,19 @@ def test_loads_converter_output(tmp_path, monkeypatch):
             assert relative_error(model(x), expected) < 1e-4
         assert torch.equal(via_timm(x), direct(x))
 
+    # timm's test_model_load_pretrained / _features_pretrained: another
+    # head and input, or the features only.
+    for kwargs in (dict(in_chans=1, num_classes=5), dict(num_classes=0),
+                   dict(features_only=True)):
+        model = timm.create_model(
+            'ffnet_1', pretrained=True,
+            pretrained_cfg_overlay=dict(file=str(src)), **kwargs).eval()
+        assert model.pretrained_cfg['file'] == str(src)
+    with torch.no_grad():
+        assert torch.equal(
+            model(x)[-1],
+            via_timm.forward_intermediates(x, intermediates_only=True)[-1])
+
 
 def test_timm_user_needs_no_task_library():
     """torch, timm and mmengine suffice: mmcv, mmpretrain, mmdet and mmseg
