@@ -33,6 +33,7 @@ from mmseg.apis import MMSegInferencer
 
 from mmffnet import reparameterize_model
 from mmffnet.apis import load_config, task_of
+from mmffnet.datasets.guard import probe_image
 from mmffnet.utils import (check_state_dict, extract_state_dict,
                            load_checkpoint_strict)
 
@@ -75,12 +76,12 @@ def parse_args():
 
 def check_inputs(args) -> None:
     """Raise ``ValueError`` / ``FileNotFoundError`` naming a bad argument."""
-    for path, what in ((args.image, 'image'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} {path!r} does not exist')
-    if mmcv.imread(args.image) is None:
-        raise ValueError(f'{args.image!r} is not an image that OpenCV can '
-                         f'read (e.g. .jpg, .png, .bmp)')
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint {args.checkpoint!r} does not exist')
+    problem = probe_image(args.image)[0]
+    if problem:
+        raise ValueError(f'image {args.image!r} {problem}')
     if args.device and args.device.startswith('cuda') and \
             not torch.cuda.is_available():
         raise ValueError(f'--device {args.device}: CUDA is not available on '

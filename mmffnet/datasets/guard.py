@@ -77,8 +77,8 @@ def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
     except UnidentifiedImageError:
         array = mmcv.imread(path, flag='unchanged')
         if array is None:
-            return ('cannot be decoded (neither Pillow nor OpenCV reads it '
-                    'as an image)'), None, ()
+            return ('is not an image (neither Pillow nor OpenCV can decode '
+                    'it)'), None, ()
         channels = 1 if array.ndim == 2 else array.shape[2]
         mode = {1: 'L', 3: 'RGB', 4: 'RGBA'}.get(channels, f'{channels}ch')
         return None, mode, array.shape[:2]

@@ -37,7 +37,7 @@ def test_probe_image(files, tmp_path):
     assert probe_image(files['good']) == (None, 'RGB', (32, 32))
     assert probe_image(files['rgba'])[:2] == (None, 'RGBA')
     assert 'truncated' in probe_image(files['truncated'])[0]
-    assert 'cannot be decoded' in probe_image(files['junk'])[0]
+    assert 'is not an image' in probe_image(files['junk'])[0]
     assert probe_image(str(tmp_path / 'none.png'))[0] == 'does not exist'
 
 
