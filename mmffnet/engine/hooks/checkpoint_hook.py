@@ -63,7 +63,8 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
         if isinstance(self.file_backend, AtomicLocalBackend) and \
                 is_main_process():
-            stale = glob.glob(osp.join(self.out_dir, '*' + TEMPORARY_SUFFIX))
+            stale = glob.glob(
+                osp.join(self.out_dir, '*.pth' + TEMPORARY_SUFFIX))
             for path in stale:
                 os.remove(path)
                 runner.logger.info(f'Removed {path}, a checkpoint whose '
