@@ -1,10 +1,9 @@
 """Trainings that meet unreadable data: one line, or counted skips (slow)."""
-import numpy as np
 import pytest
-from PIL import Image
 
 from mmffnet.datasets.demo import classification, detection, segmentation
-from tests.test_tools.test_check_dataset import CONFIGS, truncate
+from tests.test_tools.test_check_dataset import (CONFIGS, mark_out_of_range,
+                                                  truncate)
 from tests.utils import run_tool
 
 pytestmark = pytest.mark.slow
@@ -91,10 +90,7 @@ def test_detection(tmp_path):
 def test_segmentation(tmp_path):
     root = tmp_path / 'seg'
     segmentation.write_dataset(str(root), 4, 2, image_size=64)
-    label_map = root / 'annotations/training/shapes_training_00001.png'
-    labels = np.array(Image.open(label_map))
-    labels[:2, :2] = 9
-    Image.fromarray(labels).save(label_map)
+    mark_out_of_range(root, 9)
     code, output, last = train('seg', root, tmp_path / 'w')
     assert_one_line(code, output, last)
     assert 'shapes_training_00001.png: label values [9] are outside' in last

@@ -26,6 +26,14 @@ def check(monkeypatch, task, root, *args, cfg_options=()):
                                '1', *args, '--cfg-options', *options)
 
 
+def mark_out_of_range(root, value, name='shapes_training_00001.png'):
+    """Give a corner of a demo label map the label ``value``."""
+    label_map = root / 'annotations/training' / name
+    labels = np.array(Image.open(label_map))
+    labels[:2, :2] = value
+    Image.fromarray(labels).save(label_map)
+
+
 def truncate(path, size=100):
     with open(path, 'rb') as f:
         head = f.read(size)
@@ -85,10 +93,7 @@ def test_detection_problems(monkeypatch, capsys, tmp_path):
 def test_segmentation_problems(monkeypatch, capsys, tmp_path):
     root = tmp_path / 'seg'
     segmentation.write_dataset(str(root), 3, 2, image_size=32)
-    label_map = root / 'annotations/training/shapes_training_00001.png'
-    labels = np.array(Image.open(label_map))
-    labels[:2, :2] = 7
-    Image.fromarray(labels).save(label_map)
+    mark_out_of_range(root, 7)
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(
         root / 'annotations/validation/shapes_validation_00000.png')
     assert check(monkeypatch, 'seg', root) == 1
