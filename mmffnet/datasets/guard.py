@@ -29,6 +29,7 @@ import mmcv
 from mmengine.dataset import Compose
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.runner import IterBasedTrainLoop
 from PIL import Image, UnidentifiedImageError
 
 CHECK_COMMAND = 'python tools/analysis_tools/check_dataset.py CONFIG'
@@ -129,10 +130,17 @@ class SkipCounter:
         with self._values.get_lock():
             return tuple(self._values)
 
-    def start_epoch(self, size: int):
-        """Reset the counts; ``size`` samples per epoch are expected."""
+    def expect(self, size: int):
+        """``size`` samples make an epoch (of this process)."""
         with self._values.get_lock():
-            self._values[:] = [0, 0, size]
+            self._values[2] = size
+
+    def reset(self) -> Tuple[int, int]:
+        """Start counting afresh; returns (loaded, skipped) until now."""
+        with self._values.get_lock():
+            counts = tuple(self._values[:2])
+            self._values[0] = self._values[1] = 0
+            return counts
 
 
 class DataGuard:
@@ -212,8 +220,8 @@ class DataGuard:
 
 
 class DataGuardHook(Hook):
-    """Logs the samples skipped in each training epoch (or run, for
-    iteration-based loops) and tells the workers the epoch's size."""
+    """Tells the workers the epoch's size and logs the samples skipped in
+    each training epoch (in the whole run, for iteration-based loops)."""
 
     priority = 'LOW'
 
@@ -223,22 +231,14 @@ class DataGuardHook(Hook):
 
     def before_train_epoch(self, runner):
         dataset = runner.train_dataloader.dataset
-        self.counter.start_epoch(max(1, len(dataset) // runner.world_size))
-
-    def before_train(self, runner):
-        # Iteration-based loops have no epochs: one count for the run.
-        self.before_train_epoch(runner)
+        self.counter.expect(max(1, len(dataset) // runner.world_size))
 
     def after_train_epoch(self, runner):
-        self._log_total(runner, f'epoch {runner.epoch + 1}')
-
-    def after_train(self, runner):
-        if not runner.train_loop.__class__.__name__.startswith('Epoch'):
-            self._log_total(runner, 'training')
-
-    def _log_total(self, runner, period: str):
-        loaded, skipped, _ = self.counter.read()
+        loaded, skipped = self.counter.reset()
         if skipped:
+            period = 'training' if isinstance(
+                runner.train_loop,
+                IterBasedTrainLoop) else f'epoch {runner.epoch + 1}'
             runner.logger.warning(
                 f'data_guard: {period} skipped {skipped} unreadable '
                 f'sample(s) of {self.dataset} ({loaded} loaded)')

@@ -74,7 +74,7 @@ def test_other_transform_errors_pass_unchanged(files):
 
 def test_skips_are_counted_and_limited(files):
     counter = SkipCounter()
-    counter.start_epoch(10)
+    counter.expect(10)
     guard = DataGuard([LoadImageFromFile()],
                       dataset='train',
                       skip=True,
@@ -142,7 +142,7 @@ def test_worker_error_reaches_the_main_process_as_one_line(bad_cls_data):
 def test_skips_counted_across_workers(bad_cls_data):
     dataset, hooks = guarded_cls_dataset(bad_cls_data, skip=True)
     counter = hooks[0].counter
-    counter.start_epoch(len(dataset))
+    counter.expect(len(dataset))
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=3, num_workers=1, collate_fn=list)
     assert sum(len(batch) for batch in loader) == len(dataset) == 12
