@@ -105,7 +105,12 @@ if [ -z "$MMCV_WHEEL" ]; then
   BUILD_LOG="$WHEEL_DIR/mmcv-build.log"
   if [ "$MMCV_OPS" = cuda ]; then
     log "building mmcv $MMCV_VERSION with CPU and CUDA ops (nvcc $NVCC_CUDA, TORCH_CUDA_ARCH_LIST=$CUDA_ARCHS) against torch $TORCH_VERSION+$TORCH_CUDA_TAG"
-    BUILD_ENV=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$CUDA_ARCHS")
+    # torch's CUDA headers include cuSPARSE/cuBLAS ones that a minimal toolkit
+    # may lack; torch's own NVIDIA wheels ship them (site-packages/nvidia/*/include).
+    # CPATH is searched after the toolkit's -I paths, so it only fills gaps.
+    NV_INCLUDE="$("$VENV/bin/python" -c 'import glob, os, sysconfig; print(":".join(sorted(glob.glob(os.path.join(sysconfig.get_paths()["purelib"], "nvidia", "*", "include")))))')"
+    BUILD_ENV=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$CUDA_ARCHS"
+               "CPATH=${NV_INCLUDE}${CPATH:+:$CPATH}")
   else
     log "building mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VERSION (about 11 min on 2 cores)"
     BUILD_ENV=(FORCE_CUDA=0)
