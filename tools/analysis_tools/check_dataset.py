@@ -12,6 +12,7 @@ checked and why: :mod:`mmffnet.datasets.check`). Exits with 1 when there are
 errors (with --strict, warnings too), listing the first offending files.
 """
 import argparse
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -112,7 +113,10 @@ def dataset_samples(dataset_cfg: dict, task: str,
     cfg['pipeline'] = []
     where = osp.join(cfg.get('data_root') or '', cfg.get('ann_file') or '')
     try:
-        dataset = DATASETS.build(cfg)
+        # pycocotools reports its progress on stdout, which holds the table
+        with contextlib.redirect_stdout(sys.stderr):
+            dataset = DATASETS.build(cfg)
+            dataset.full_init()  # a no-op unless the config sets lazy_init
     except Exception as err:  # the dataset's own load-time checks
         lines = str(err).strip().splitlines() or [type(err).__name__]
         return [], [('error', 'annotation', where,
