@@ -175,6 +175,7 @@ def _train_cfg(task: str, args, distributed: bool):
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=0.1, by_epoch=False, end=iters)
     ]
+    cfg.log_processor = dict(by_epoch=False)
     cfg.default_hooks.logger = dict(
         type='LoggerHook', interval=1, log_metric_by_epoch=False)
     cfg.default_hooks.checkpoint = dict(
