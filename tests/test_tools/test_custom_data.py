@@ -21,8 +21,8 @@ from tests.test_converters.test_official_dense import (
     ffnet_seg_cls_head_layout, ffnet_seg_layout, random_state_dict)
 from tests.utils import run_tool_in_process, train_in_subprocess
 
-CLS_CONFIG = 'configs/classification/ffnet/ffnet-1_1xb32_custom-folder.py'
-DET_CONFIG = 'configs/detection/ffnet/mask-rcnn_ffnet-1_fpn_custom-coco.py'
+CLS_CONFIG = 'configs/classification/ffnet/ffnet-2_1xb32_custom-folder.py'
+DET_CONFIG = 'configs/detection/ffnet/mask-rcnn_ffnet-2_fpn_custom-coco.py'
 SEG_CONFIG = 'configs/segmentation/ffnet/ffnet-seg_custom-folder.py'
 
 # Short runs: one process, no workers, a couple of iterations.
@@ -86,8 +86,8 @@ def assert_trained_from(work_dir, checkpoint):
 @pytest.mark.slow
 def test_image_folder(tmp_path):
     with open(find_layout()) as f:
-        official = random_official_state_dict(json.load(f), '1')
-    checkpoint = convert(official, tmp_path, 'ffnet_1')
+        official = random_official_state_dict(json.load(f), '2')
+    checkpoint = convert(official, tmp_path, 'ffnet_2_distillation')
     # A folder per class (three of the demo's shapes, as the config's
     # three classes), train/ and val/.
     demo = tmp_path / 'demo'
@@ -107,6 +107,9 @@ def test_image_folder(tmp_path):
             f'val_dataloader.dataset.data_root={root}',
             f'test_dataloader.dataset.data_root={root}',
             f'model.backbone.init_cfg.checkpoint={checkpoint}',
+            'train_dataloader.dataset.pipeline.1.scale=64',
+            'val_dataloader.dataset.pipeline.1.scale=72',
+            'val_dataloader.dataset.pipeline.2.crop_size=64',
             'train_dataloader.batch_size=3', 'val_dataloader.batch_size=3',
             'train_cfg.max_epochs=1', *QUICK
         ],
@@ -117,8 +120,8 @@ def test_image_folder(tmp_path):
 @pytest.mark.slow
 def test_coco_set(tmp_path):
     with open(find_layout()) as f:
-        official = random_official_state_dict(json.load(f), '1')
-    checkpoint = convert(official, tmp_path, 'ffnet_1')
+        official = random_official_state_dict(json.load(f), '2')
+    checkpoint = convert(official, tmp_path, 'ffnet_2_distillation')
     # The demo's COCO files with its first two categories, named as the
     # config's classes.
     root = tmp_path / 'coco'

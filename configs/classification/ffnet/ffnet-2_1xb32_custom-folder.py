@@ -1,23 +1,21 @@
-# Fine-tune FFNet-1 on your own images: one sub-folder per class,
+# Fine-tune FFNet-2 on your own images: one sub-folder per class,
 #   data_root/train/<class>/*.jpg  and  data_root/val/<class>/*.jpg
 # read by mmpretrain's CustomDataset. Edit `data_root` and `classes` (the
 # sub-folder names; labels follow their sorted order), nothing else is
 # needed; see docs/custom_data.md.
 # The backbone starts from the official ImageNet weights, converted with
 #   python tools/model_converters/official_to_mmffnet.py \
-#       ffnet_1.pth.tar checkpoints/ffnet-1_in1k.pth
+#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2_in1k.pth
+# (the release file of ffnet-2-distilled_8xb128_in1k, see metafile.yml)
 # and loaded through the backbone's init_cfg (prefix='backbone.'): the
 # ImageNet head (1000 classes) is left out, the new head starts from
 # scratch with len(classes) outputs.
-_base_ = [
-    '../_base_/models/ffnet-1.py',
-    'mmpretrain::_base_/default_runtime.py',
-]
+_base_ = ['./ffnet-2_8xb128_in1k.py']
 
 data_root = 'data/my_images'
 classes = ('class_a', 'class_b', 'class_c')
 num_classes = len(classes)
-checkpoint = 'checkpoints/ffnet-1_in1k.pth'
+checkpoint = 'checkpoints/ffnet-2_in1k.pth'
 
 model = dict(
     backbone=dict(
@@ -51,6 +49,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
+        _delete_=True,
         type='CustomDataset',
         data_root=data_root,
         data_prefix='train',
@@ -62,6 +61,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
+        _delete_=True,
         type='CustomDataset',
         data_root=data_root,
         data_prefix='val',
@@ -74,7 +74,10 @@ test_evaluator = val_evaluator
 # Fine-tuning schedule: AdamW, short warm-up, cosine decay. The lr suits a
 # batch of 32; scale it linearly for other batch sizes (--auto-scale-lr).
 max_epochs = 30
+# Plain fp32 steps (--amp turns AMP on, on a GPU).
 optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-4, weight_decay=0.05),
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
@@ -94,8 +97,9 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=32)
+# The recipe's EMA (decay 0.9995) averages over thousands of iterations;
+# short fine-tuning runs validate the raw weights.
+custom_hooks = []
 default_hooks = dict(
     checkpoint=dict(max_keep_ckpts=1, save_best='accuracy/top1'))
