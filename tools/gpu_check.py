@@ -297,6 +297,8 @@ def launch(check: str, args) -> dict:
         p for p in (ROOT, env.get('PYTHONPATH')) if p)
     if args.device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
+    if osp.isfile(result_file):  # from an earlier run in this work dir
+        os.remove(result_file)
     start = time.perf_counter()
     with open(log_file, 'w') as log:
         proc = subprocess.Popen(
@@ -315,6 +317,11 @@ def launch(check: str, args) -> dict:
     if osp.isfile(result_file):
         with open(result_file) as f:
             result = json.load(f)
+        if result['status'] == 'pass' and proc.returncode != 0:
+            # rank 0 passed, another process of a torchrun job did not
+            result = dict(
+                status='fail',
+                error=f'a process of the check exited with {proc.returncode}')
     elif proc.returncode == -signal.SIGKILL:
         result = dict(status='fail', error=f'timed out after '
                       f'{args.timeout:g} s (--timeout)')
