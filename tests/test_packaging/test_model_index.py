@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from mmdet.apis import DetInferencer
 from mmengine.fileio import load
+from mmengine.registry import DefaultScope
 from mmseg.apis import MMSegInferencer
 
 from mmffnet.__main__ import TOOLS
@@ -76,9 +77,12 @@ def test_mmpretrain_model_hub():
     assert mmpretrain.list_models('ffnet*') == list_configs(task='mmpretrain')
     model = mmpretrain.get_model(CLS)  # weights stay random: no download
     assert type(model.backbone).__name__ == 'FFNet'
-    inferencer = mmpretrain.ImageClassificationInferencer(
-        CLS, pretrained=False, device='cpu')
-    result = inferencer(np.zeros((64, 64, 3), np.uint8))[0]
+    # mmpretrain's inferencer builds its pipeline in the current default
+    # scope: a fresh process has none, earlier tests may have left mmseg's.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        inferencer = mmpretrain.ImageClassificationInferencer(
+            CLS, pretrained=False, device='cpu')
+        result = inferencer(np.zeros((64, 64, 3), np.uint8))[0]
     assert 0 <= result['pred_label'] < 1000
 
 
