@@ -93,6 +93,11 @@ if [ "$MMCV_OPS" = cuda ]; then
     exit 2
   fi
   NVCC_CUDA="$(nvcc --version | sed -n -E 's/.*release ([0-9]+\.[0-9]+).*/\1/p')"
+  # torch guesses CUDA_HOME from nvcc's folder (/usr/local for /usr/local/bin/nvcc),
+  # where the CUDA libraries may not be: prefer the toolkit's own folder.
+  if [ -z "${CUDA_HOME:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
+    export CUDA_HOME=/usr/local/cuda
+  fi
   if [ "${NVCC_CUDA%%.*}" != "${TORCH_CUDA%%.*}" ]; then
     log "nvcc is CUDA $NVCC_CUDA but torch was built with CUDA $TORCH_CUDA: the major versions must match (put the matching toolkit first on the PATH or set MMFFNET_MMCV_OPS=cpu)"
     exit 2
