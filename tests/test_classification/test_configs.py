@@ -111,6 +111,10 @@ def test_official_recipe(variant, drop_path, mixup, crop):
     assert ema.momentum == pytest.approx(1 - 0.9995)
     assert ema.update_buffers  # timm's ModelEmaV2 averages buffers too
     assert ema.evaluate_on_origin  # the raw model is validated as well
+    # the best epoch by the better of raw and EMA, as the official train.py
+    assert any(h.type == 'RawOrEMAMetricHook' for h in cfg.custom_hooks)
+    assert cfg.default_hooks.checkpoint.save_best == \
+        'accuracy/top1_raw_or_ema'
     resize = [
         t for t in cfg.test_dataloader.dataset.pipeline
         if t['type'] == 'ResizeEdge'
@@ -305,10 +309,13 @@ def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
     scalars = runner.message_hub.log_scalars
     assert 'train/loss_distill' in scalars and 'train/loss_cls' in scalars
     assert scalars['train/loss_distill'].current() > 0
-    # EMA and raw model validated; the best (EMA) epoch kept
-    assert 'val/accuracy/top1' in scalars
-    assert 'val/accuracy/top1_origin' in scalars
-    assert glob.glob(osp.join(cfg.work_dir, 'best_accuracy_top1_*.pth'))
+    # EMA and raw model validated; the epoch kept by the better of the two
+    ema_top1 = scalars['val/accuracy/top1'].current()
+    raw_top1 = scalars['val/accuracy/top1_origin'].current()
+    assert scalars['val/accuracy/top1_raw_or_ema'].current() == max(
+        ema_top1, raw_top1)
+    assert glob.glob(
+        osp.join(cfg.work_dir, 'best_accuracy_top1_raw_or_ema_*.pth'))
     ckpt, _ = read_checkpoint(osp.join(cfg.work_dir, 'epoch_1.pth'))
     assert not any('teacher' in k for k in ckpt['state_dict'])
     # The raw weights, as README.md extracts them for 384px fine-tuning,

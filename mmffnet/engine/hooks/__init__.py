@@ -1,9 +1,10 @@
 from .checkpoint_hook import (AtomicCheckpointHook, AtomicLocalBackend,
                               write_atomically)
 from .finite_loss_hook import CheckFiniteLossHook, NonFiniteLossError
+from .raw_or_ema_metric_hook import RawOrEMAMetricHook
 from .seed_hook import SeedEachEpochHook
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckFiniteLossHook',
-    'NonFiniteLossError', 'SeedEachEpochHook', 'write_atomically'
+    'NonFiniteLossError', 'RawOrEMAMetricHook', 'SeedEachEpochHook', 'write_atomically'
 ]
