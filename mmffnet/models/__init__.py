@@ -1,13 +1,18 @@
-"""FFNet backbones and layers (torch and MMEngine only), and the heads and
-classifiers that extend mmpretrain / mmseg, loaded where those are
-installed."""
+"""FFNet backbones and layers, FFNetSR with its SR model and losses (torch
+and MMEngine only), and the heads and classifiers that extend mmpretrain /
+mmseg, loaded where those are installed."""
 from importlib.util import find_spec
 
 from .backbones import FFNet, FFNetSeg
+from .editors import FFNetSR, SRDataPreprocessor, SRModel
 from .layers import LayerNorm2d  # noqa: F401 (registers 'LN2d')
+from .losses import FFTLoss, L1Loss
 from .utils import reparameterize_model
 
-__all__ = ['FFNet', 'FFNetSeg', 'LayerNorm2d', 'reparameterize_model']
+__all__ = [
+    'FFNet', 'FFNetSR', 'FFNetSeg', 'FFTLoss', 'L1Loss', 'LayerNorm2d',
+    'SRDataPreprocessor', 'SRModel', 'reparameterize_model'
+]
 
 if find_spec('mmpretrain') is not None:
     from .classifiers import DistilledImageClassifier
