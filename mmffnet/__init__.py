@@ -16,6 +16,7 @@ from importlib.util import find_spec
 
 from . import datasets  # noqa: F401 (registers the installed tasks' datasets)
 from . import engine  # noqa: F401 (registers optimizer constructors)
+from . import evaluation  # noqa: F401 (registers the SR metrics)
 from .models import FFNet, FFNetSeg, reparameterize_model
 from .utils import (allow_mmengine_checkpoint_globals,
                     warn_if_mmcv_ops_lack_cuda)

@@ -1,0 +1,7 @@
+from .super_resolution import (PSNR, SSIM, calculate_psnr, calculate_ssim,
+                               rgb_to_y, to_uint8_image)
+
+__all__ = [
+    'PSNR', 'SSIM', 'calculate_psnr', 'calculate_ssim', 'rgb_to_y',
+    'to_uint8_image'
+]
