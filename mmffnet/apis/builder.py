@@ -1,4 +1,5 @@
-"""Build models from any mmffnet config (classification, detection, seg)."""
+"""Build models from any mmffnet config (classification, detection,
+segmentation, super-resolution)."""
 from typing import Optional
 
 import torch.nn as nn
@@ -19,15 +20,26 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+# default_scope -> task: each library's scope is its task; mmffnet's own
+# scope is that of the models it defines itself (super-resolution).
+TASKS = {
+    'mmpretrain': 'classification',
+    'mmdet': 'detection',
+    'mmseg': 'segmentation',
+    'mmffnet': 'super-resolution',
+}
+
+
 def task_of(cfg: Config) -> str:
-    """'mmpretrain', 'mmdet' or 'mmseg', from the config's default scope."""
+    """'mmpretrain', 'mmdet', 'mmseg' or 'mmffnet' (super-resolution), from
+    the config's default scope: the scope its model is built in."""
     scope = cfg.get('default_scope', None)
     if scope is None:
         model_type = str(cfg.model.get('type', ''))
         scope = 'mmseg' if 'EncoderDecoder' in model_type else 'mmpretrain'
-    if scope not in ('mmpretrain', 'mmdet', 'mmseg'):
+    if scope not in TASKS:
         raise ValueError(f'Unsupported default_scope {scope!r}: expected '
-                         f'mmpretrain, mmdet or mmseg')
+                         f'{", ".join(TASKS)}')
     return scope
 
 

@@ -1,5 +1,6 @@
 """Official FFNet checkpoints into mmffnet models: build the target model
-from our configs, convert the weights for it and load them strictly."""
+from our configs, convert the weights for it and load them strictly
+(classification, detection, segmentation and FFNetSR super-resolution)."""
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -11,6 +12,8 @@ from mmffnet.converters import (check_kind, convert_official,
                                 convert_official_dense, describe_kind,
                                 infer_dense_arch)
 from mmffnet.converters.official import StateDict
+from mmffnet.converters.official_sr import (SR_KIND, convert_official_sr,
+                                            infer_sr_arch, is_official_sr)
 from mmffnet.models import FFNet
 from .builder import build_model, load_config
 from .model_index import config_dir
@@ -51,6 +54,38 @@ def build_seg_classifier(num_classes: int = 1000) -> nn.Module:
                 type='FFNetSegClsHead',
                 num_classes=num_classes,
                 in_channels=768)))
+
+
+def build_sr_model(arch: dict) -> nn.Module:
+    """An ``SRModel`` around ``FFNetSR(**arch)``, with the official losses:
+    the target of the official FFNetSR checkpoints when no config is
+    given (keys ``generator.*``)."""
+    return _build_in_scope(
+        'mmffnet', dict(type='SRModel', generator=dict(type='FFNetSR',
+                                                       **arch)))
+
+
+def convert_sr_checkpoint(
+        state_dict: StateDict,
+        config: Optional[str] = None) -> Tuple[StateDict, dict, nn.Module]:
+    """Convert official FFNetSR weights and load them strictly.
+
+    Args:
+        state_dict: Official weights (BasicSR's ``params``).
+        config: Our SR config of the target model; by default an
+            ``SRModel`` with the FFNetSR settings read from the weights
+            (:func:`build_sr_model`).
+
+    Returns:
+        (converted weights, info with ``kind`` ('sr'), ``arch`` (the
+        FFNetSR arguments) and ``config``, the target model)
+    """
+    arch = infer_sr_arch(state_dict)
+    target = build_model(load_config(config)) if config else \
+        build_sr_model(arch)
+    converted, arch = convert_official_sr(state_dict, target)
+    target.load_state_dict(converted, strict=True)
+    return converted, dict(kind=SR_KIND, arch=arch, config=config), target
 
 
 def default_config(kind: str, arch: str,
@@ -162,7 +197,8 @@ def convert_checkpoint(
     Args:
         state_dict: Official weights (see
             :func:`mmffnet.utils.extract_state_dict`).
-        kind: One of :data:`mmffnet.converters.KINDS`; detected from the
+        kind: One of :data:`mmffnet.converters.KINDS` or ``'sr'``
+            (FFNetSR, :func:`convert_sr_checkpoint`); detected from the
             keys when None, checked against them otherwise.
         config: Our config of the target model; by default the one matching
             the checkpoint (:func:`build_target`).
@@ -172,6 +208,11 @@ def convert_checkpoint(
         (converted weights in the target's key order, info with ``kind``,
         ``arch`` and ``config``, the target model holding the weights)
     """
+    if kind == SR_KIND or (kind is None and is_official_sr(state_dict)):
+        if arch is not None:
+            raise ValueError('--arch names FFNet classification backbones; '
+                             'the FFNetSR settings are read from the weights')
+        return convert_sr_checkpoint(state_dict, config)
     kind = check_kind(state_dict, kind)
     if config is None:
         config = default_config(kind, infer_dense_arch(state_dict, kind),

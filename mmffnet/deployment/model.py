@@ -15,7 +15,12 @@ from .runtimes import max_abs_error, max_relative_error
 from .wrappers import ExportError, as_tuple, deploy_module
 
 # Input (H, W) when none is given; segmentors use their config's crop_size.
-DEFAULT_SHAPES = {'mmpretrain': (256, 256), 'mmdet': (800, 1280)}
+# Super-resolution ('mmffnet'): a 256x256 LR image (512x512 out at x2).
+DEFAULT_SHAPES = {
+    'mmpretrain': (256, 256),
+    'mmdet': (800, 1280),
+    'mmffnet': (256, 256)
+}
 
 
 def add_model_args(parser: argparse.ArgumentParser,
@@ -33,8 +38,8 @@ def add_model_args(parser: argparse.ArgumentParser,
         type=int,
         nargs='+',
         help='input H W, or one number for a square (default: 256 256 for '
-        'classification, the crop size for segmentation, 800 1280 for '
-        'detection)')
+        'classification and super-resolution (the LR image), the crop size '
+        'for segmentation, 800 1280 for detection)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -52,8 +57,9 @@ def input_shape_of(cfg: Config,
             for a square.
 
     Returns:
-        tuple[int, int]: ``shape``; without it 256x256 for classifiers,
-        800x1280 for detectors and ``crop_size`` for segmentors.
+        tuple[int, int]: ``shape``; without it 256x256 for classifiers
+        and super-resolution models (the low-resolution input), 800x1280
+        for detectors and ``crop_size`` for segmentors.
 
     Raises:
         ExportError: ``shape`` is not one or two positive integers.

@@ -46,9 +46,10 @@ class TensorForward(nn.Module):
     describe the input.
 
     Args:
-        model (nn.Module): An mmpretrain classifier, mmdet detector or mmseg
-            segmentor.
-        task (str): ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``.
+        model (nn.Module): An mmpretrain classifier, mmdet detector, mmseg
+            segmentor or mmffnet ``SRModel``.
+        task (str): ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
+            ``'mmffnet'`` (see :func:`mmffnet.apis.task_of`).
     """
 
     def __init__(self, model: nn.Module, task: str):
@@ -110,9 +111,10 @@ def deploy_module(model: nn.Module,
     """Wrap a task model into the ``images -> tuple(tensors)`` form.
 
     Args:
-        model (nn.Module): An mmpretrain classifier, mmdet detector or
-            mmseg segmentor built from an mmffnet config.
-        task (str): ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``.
+        model (nn.Module): An mmpretrain classifier, mmdet detector,
+            mmseg segmentor or SR model built from an mmffnet config.
+        task (str): ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
+            ``'mmffnet'``.
         backbone_only (bool): Keep only ``model.backbone`` (multi-scale
             features). Defaults to False.
         with_normalize (bool): Put the data preprocessor's mean/std into

@@ -88,15 +88,17 @@ def allow_mmengine_checkpoint_globals():
 def extract_state_dict(checkpoint) -> StateDict:
     """The weights in a checkpoint file's content.
 
-    They are taken from ``state_dict``, ``model``, ``state_dict_ema`` or
-    ``model_ema`` (the first present) or the top level; non-tensor entries
+    They are taken from ``state_dict``, ``model``, ``state_dict_ema``,
+    ``model_ema``, ``params`` or ``params_ema`` (BasicSR's; the first
+    present) or the top level; non-tensor entries
     are dropped and the prefixes of DataParallel / DDP (``module.``) and
     ``torch.compile`` (``_orig_mod.``) removed.
     """
     if not isinstance(checkpoint, dict):
         raise TypeError(f'A checkpoint must be a dict, got '
                         f'{type(checkpoint).__name__}')
-    for key in ('state_dict', 'model', 'state_dict_ema', 'model_ema'):
+    for key in ('state_dict', 'model', 'state_dict_ema', 'model_ema',
+                'params', 'params_ema'):
         if isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]
             break

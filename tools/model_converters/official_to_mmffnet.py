@@ -17,7 +17,11 @@ ImageNet checkpoint; the kind is detected from the keys (or given with
 * ``--task det``: mmdet 2.x Cascade Mask R-CNN with FFNet-2/3/4;
 * ``--task seg``: mmseg 0.x UperNet with FFNet-2/3/4, or the FFNet-seg
   segmentor (ADE20K / Cityscapes);
-* ``--task cls``: also ``ffnet_seg.pth.tar`` (FFNet-seg on ImageNet).
+* ``--task cls``: also ``ffnet_seg.pth.tar`` (FFNet-seg on ImageNet);
+* ``--task sr``: the BasicSR super-resolution models
+  ``FFNetSR_DF2K_2.pth`` and ``FFNetSR_light_DIV2K_2.pth`` (their
+  ``params``); the FFNetSR settings are read from the weights and the
+  result (keys ``generator.*``) loads into an ``SRModel`` with them.
 
 The converted weights are loaded strictly into the model of ``--config``
 (by default our config matching the checkpoint, with its class counts)
@@ -43,6 +47,8 @@ import torch
 from mmffnet import reparameterize_model
 from mmffnet.apis import convert_checkpoint, find_config
 from mmffnet.converters import TASK_KINDS, describe_kind, detect_kind
+from mmffnet.converters.official_sr import (SR_DESCRIPTION, SR_KIND,
+                                            describe_sr_arch, is_official_sr)
 from mmffnet.utils import read_checkpoint
 
 
@@ -52,11 +58,11 @@ def parse_args():
     parser.add_argument('dst', help='where to save the converted checkpoint')
     parser.add_argument(
         '--task',
-        choices=['auto', 'cls', 'det', 'seg'],
+        choices=['auto', 'cls', 'det', 'seg', 'sr'],
         default='auto',
         help='what the checkpoint is: ImageNet classifier (cls, FFNet-1..4 '
-        'or FFNet-seg), mmdet 2.x detector (det) or mmseg 0.x segmentor '
-        '(seg); detected from its keys by default')
+        'or FFNet-seg), mmdet 2.x detector (det), mmseg 0.x segmentor '
+        '(seg) or BasicSR FFNetSR (sr); detected from its keys by default')
     parser.add_argument(
         '--config',
         help='our config of the target model, into which the result must '
@@ -68,7 +74,7 @@ def parse_args():
         '--deploy',
         action='store_true',
         help='also fold the model and save the deploy-mode weights '
-        '(ImageNet classifiers only)')
+        '(ImageNet classifiers and FFNetSR only)')
     parser.add_argument(
         '--unsafe-load',
         action='store_true',
@@ -80,24 +86,35 @@ def parse_args():
 def convert(args):
     """(converted weights, meta, one-line summary) of ``args.src``."""
     _, state_dict = read_checkpoint(args.src, unsafe=args.unsafe_load)
-    kind = detect_kind(state_dict)
-    if args.task != 'auto' and kind not in TASK_KINDS[args.task]:
+    kind = SR_KIND if is_official_sr(state_dict) else detect_kind(state_dict)
+    task_kinds = dict(TASK_KINDS, sr=(SR_KIND, ))
+    if args.task != 'auto' and kind not in task_kinds[args.task]:
         raise ValueError(f'--task {args.task} given, but the checkpoint '
-                         f'looks like {describe_kind(kind)}')
-    if args.deploy and kind not in TASK_KINDS['cls']:
+                         f'looks like {describe(kind)}')
+    if args.deploy and kind not in TASK_KINDS['cls'] + (SR_KIND, ):
         raise ValueError('--deploy is only supported for ImageNet '
-                         'classifiers; fold dense models after loading, '
-                         'e.g. with mmffnet.reparameterize_model')
+                         'classifiers and FFNetSR; fold dense models after '
+                         'loading, e.g. with mmffnet.reparameterize_model')
     converted, info, model = convert_checkpoint(state_dict, kind,
                                                 args.config, args.arch)
     if args.deploy:
         converted = reparameterize_model(model, inplace=True).state_dict()
     meta = dict(info, source=osp.basename(args.src), deploy=args.deploy)
-    into = osp.relpath(info['config']) if info['config'] else \
-        f'the FFNet-{info["arch"]} ImageNet classifier'
+    if kind == SR_KIND:
+        what = describe_sr_arch(info['arch'])
+        default = f'an SRModel with this {what.split(" (")[0]}'
+    else:
+        what = f'FFNet-{info["arch"]}'
+        default = f'the FFNet-{info["arch"]} ImageNet classifier'
+    into = osp.relpath(info['config']) if info['config'] else default
     return converted, meta, (
-        f'Converted {kind} (FFNet-{info["arch"]}, {len(converted)} tensors'
+        f'Converted {kind} ({what}, {len(converted)} tensors'
         f'{", folded" if args.deploy else ""}); loads strictly into {into}')
+
+
+def describe(kind: str) -> str:
+    """What a checkpoint of ``kind`` is, for messages."""
+    return SR_DESCRIPTION if kind == SR_KIND else describe_kind(kind)
 
 
 def main():

@@ -16,11 +16,10 @@ def repeat_channels(x: torch.Tensor, repeats: int) -> torch.Tensor:
     """Each channel of an ``(N, C, H, W)`` tensor ``repeats`` times in a row.
 
     Equal to ``torch.repeat_interleave(x, repeats, dim=1)``, written as
-    ``unsqueeze -> expand -> flatten``: plain reshapes that every exporter
-    (ONNX, OpenVINO, TorchScript, Core ML) maps to its basic ops, whereas
-    ``repeat_interleave`` is missing from some (Core ML). It is the form the
-    official code switches to with ``is_coreml=True``; here it is the only
-    form, so that switch is not needed.
+    ``unsqueeze -> expand -> flatten``, which ONNX, OpenVINO, TorchScript
+    and Core ML export as plain shape ops. The official code switches to
+    such a form for Core ML with ``is_coreml=True``; here it is the only
+    form (the values are identical), so that switch is not needed.
     """
     return x.unsqueeze(2).expand(-1, -1, repeats, -1, -1).flatten(1, 2)
 
