@@ -8,12 +8,15 @@ datasets, timm models) is registered only where that library is installed:
 the backbones need torch and MMEngine only.
 
 On a CUDA machine it warns once when mmcv's ops were built without CUDA.
-It also lets torch's safe loader read mmengine checkpoints: mmengine's
+It registers the adapter that converts the official FFNet release files in
+memory wherever weights are read (:mod:`mmffnet.converters.adapter`). It
+also lets torch's safe loader read mmengine checkpoints: mmengine's
 runner (``--resume``) calls ``torch.load`` itself (see
 :func:`mmffnet.utils.allow_mmengine_checkpoint_globals`).
 """
 from importlib.util import find_spec
 
+from . import converters  # noqa: F401 (official checkpoints load as they are)
 from . import datasets  # noqa: F401 (registers the installed tasks' datasets)
 from . import engine  # noqa: F401 (registers optimizer constructors)
 from . import evaluation  # noqa: F401 (registers the SR metrics)

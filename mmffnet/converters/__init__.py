@@ -3,15 +3,21 @@
 Converters only rename and check: each takes the official weights and the
 target model (or its state dict) and returns weights that load into it
 strictly. :func:`mmffnet.apis.convert_checkpoint` builds the target from
-our configs.
+our configs. Importing the package registers :func:`adapt_official`, which
+converts the official files in memory wherever mmffnet reads weights
+(:func:`mmffnet.utils.adapt_state_dict`).
 """
-from .official import convert_key, convert_official, infer_arch
+from .adapter import adapt_official, recognise_official
+from .official import (convert_key, convert_official, infer_arch,
+                       rename_official)
 from .official_dense import (DENSE_KINDS, KINDS, TASK_KINDS, check_kind,
                              convert_official_dense, describe_kind,
-                             detect_kind, infer_dense_arch)
+                             detect_kind, infer_dense_arch,
+                             rename_official_kind)
 
 __all__ = [
-    'DENSE_KINDS', 'KINDS', 'TASK_KINDS', 'check_kind', 'convert_key',
-    'convert_official', 'convert_official_dense', 'describe_kind',
-    'detect_kind', 'infer_arch', 'infer_dense_arch'
+    'DENSE_KINDS', 'KINDS', 'TASK_KINDS', 'adapt_official', 'check_kind',
+    'convert_key', 'convert_official', 'convert_official_dense',
+    'describe_kind', 'detect_kind', 'infer_arch', 'infer_dense_arch',
+    'recognise_official', 'rename_official', 'rename_official_kind'
 ]

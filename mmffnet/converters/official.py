@@ -85,6 +85,21 @@ def infer_arch(state_dict: StateDict) -> str:
                      f'{depths}; known: {known}')
 
 
+def rename_official(
+        state_dict: StateDict
+) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
+    """(official ImageNet weights under our names, official keys without a
+    counterpart); nothing is checked against a model."""
+    converted, unknown = OrderedDict(), []
+    for key, value in state_dict.items():
+        new_key = convert_key(key)
+        if new_key is None:
+            unknown.append(key)
+        else:
+            converted[new_key] = value
+    return converted, unknown
+
+
 def convert_official(state_dict: StateDict,
                      target: Target,
                      arch: Optional[str] = None) -> Tuple[StateDict, str]:
@@ -111,13 +126,7 @@ def convert_official(state_dict: StateDict,
     if arch is not None and FFNet.arch_key(arch) != inferred:
         raise ValueError(f'--arch {arch} does not match the checkpoint, '
                          f'whose shapes are those of FFNet-{inferred}')
-    converted, unknown = OrderedDict(), []
-    for key, value in state_dict.items():
-        new_key = convert_key(key)
-        if new_key is None:
-            unknown.append(key)
-        else:
-            converted[new_key] = value
+    converted, unknown = rename_official(state_dict)
     converted = order_as_target(
         converted, unknown, target, f'the official FFNet-{inferred} layout',
         'Is it an official FFNet ImageNet checkpoint (not an mmdet/mmseg '

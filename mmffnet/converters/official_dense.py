@@ -45,7 +45,7 @@ import torch
 from mmffnet.models.backbones import FFNet
 from .official import StateDict, Target
 from .official import convert_key as convert_classifier_key
-from .official import infer_arch, order_as_target
+from .official import infer_arch, order_as_target, rename_official
 from .rules import STEM_RULE, apply_rules, block_rules, conv_bn_part
 
 KINDS = ('cls', 'seg-cls', 'det', 'upernet', 'ffnet-seg')
@@ -265,6 +265,16 @@ def _rename(state_dict: StateDict,
         else:
             converted[new] = value
     return converted, unknown
+
+
+def rename_official_kind(
+        state_dict: StateDict,
+        kind: str) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
+    """(official weights of ``kind`` under our names, official keys
+    without a counterpart); nothing is checked against a model."""
+    if kind == 'cls':
+        return rename_official(state_dict)
+    return _rename(state_dict, kind)
 
 
 # ----------------------------------------------------------------- arch

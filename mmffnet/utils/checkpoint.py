@@ -10,11 +10,12 @@ import os.path as osp
 import pickle
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
@@ -239,8 +240,223 @@ def check_state_dict(model: nn.Module, state_dict: StateDict,
 def load_checkpoint_strict(model: nn.Module, filename: str,
                            map_location: str = 'cpu') -> dict:
     """Load ``filename`` into ``model``, failing on any key mismatch
-    (:func:`check_state_dict`); returns the file's content."""
+    (:func:`adapt_and_check`: an official FFNet release file is converted
+    in memory); returns the file's content."""
     checkpoint, state_dict = read_checkpoint(filename, map_location)
-    check_state_dict(model, state_dict, f'Checkpoint {filename}')
+    state_dict, converted_from = adapt_and_check(model, state_dict,
+                                                 f'Checkpoint {filename}')
     model.load_state_dict(state_dict, strict=True)
+    if converted_from is not None:
+        log_converted(f'Checkpoint {filename}', converted_from,
+                      len(state_dict))
     return checkpoint
+
+
+# --------------------------------------------------------------------------
+# Checkpoints in other key layouts, converted in memory.
+#
+# The official FFNet release files (ImageNet ``ffnet_*.pth.tar``, mmdet 2.x
+# / mmseg 0.x models) have their own key names. Every entry point that reads
+# weights (a backbone's ``init_cfg=dict(type='Pretrained')``, ``load_from``,
+# ``tools/test.py``, ``get_model``, timm's ``pretrained=True``) passes them
+# through :func:`adapt_state_dict`, which applies the registered adapter
+# that recognises the layout. The adapters live above this module
+# (:mod:`mmffnet.converters` registers its adapter when imported, which
+# ``import mmffnet`` does), so this module only keeps the registry.
+
+# (state dict, target state dict) -> None when the layout is not the
+# adapter's, else (the state dict in mmffnet's layout, what it was); raises
+# CheckpointMismatchError('looks like ..., but ...'; the file's name is put
+# before it) for a file of its layout that cannot be converted.
+CheckpointAdapter = Callable[[StateDict, Mapping[str, torch.Tensor]],
+                             Optional[Tuple[StateDict, str]]]
+
+_CHECKPOINT_ADAPTERS: 'OrderedDict[str, CheckpointAdapter]' = OrderedDict()
+
+
+def register_checkpoint_adapter(name: str):
+    """Decorator registering a :data:`CheckpointAdapter` under ``name``.
+
+    An adapter renames only: it returns the weights in mmffnet's key layout
+    (in the target's key order where the keys agree) and leaves the strict
+    key and shape check to the caller. ``target`` is the state dict the
+    weights are meant for, in the checkpoint's key space (for a backbone
+    loaded with ``prefix='backbone.'``, its keys with that prefix); an
+    adapter may use it to place its keys (e.g. an ImageNet classifier's
+    ``backbone.*`` onto a bare backbone). Registering a name again replaces
+    the adapter.
+    """
+
+    def register(adapter: CheckpointAdapter) -> CheckpointAdapter:
+        _CHECKPOINT_ADAPTERS[name] = adapter
+        return adapter
+
+    return register
+
+
+def checkpoint_adapters() -> List[str]:
+    """Names of the registered adapters, in the order they are tried."""
+    return list(_CHECKPOINT_ADAPTERS)
+
+
+def adapt_state_dict(
+        state_dict: StateDict,
+        target: Mapping[str, torch.Tensor],
+        source: str = 'The checkpoint') -> Tuple[StateDict, Optional[str]]:
+    """``state_dict`` in mmffnet's key layout, converted when an adapter
+    recognises its layout.
+
+    Args:
+        state_dict: Weights as read (:func:`extract_state_dict`).
+        target: The state dict they are loaded into (see
+            :func:`register_checkpoint_adapter`).
+        source (str): The file, for error messages.
+
+    Returns:
+        tuple: (weights, what they were converted from, e.g. 'an official
+        FFNet ImageNet checkpoint of FFNet-2'); the weights unchanged and
+        None when no adapter claims them (mmffnet / mmengine checkpoints).
+
+    Raises:
+        CheckpointMismatchError: an adapter recognised the layout but the
+            file cannot be converted; the message says what it looks like.
+    """
+    for adapter in _CHECKPOINT_ADAPTERS.values():
+        try:
+            adapted = adapter(state_dict, target)
+        except CheckpointMismatchError as err:  # 'looks like ..., but ...'
+            raise CheckpointMismatchError(f'{source} {err}') from None
+        if adapted is not None:
+            return adapted
+    return state_dict, None
+
+
+def converted_source(source: str, converted_from: Optional[str]) -> str:
+    """``source`` naming what it was converted from, for messages."""
+    if converted_from is None:
+        return source
+    return f'{source} ({converted_from}, converted on the fly)'
+
+
+def log_converted(source: str, converted_from: str, tensors: int) -> None:
+    """Log (mmengine's current logger) that ``source`` was converted."""
+    print_log(
+        f'{source} is {converted_from}: converted in memory to mmffnet\'s '
+        f'layout ({tensors} tensors, checked strictly)',
+        logger='current')
+
+
+# mismatch_hint's answer when it sees no specific cause
+_GENERIC_HINT = mismatch_hint([], [])
+
+
+def converted_mismatch_report(missing: List[str], unexpected: List[str],
+                              mismatched: List[str],
+                              converted_from: Optional[str]) -> str:
+    """:func:`mismatch_report` for weights converted from
+    ``converted_from`` (None: not converted): unless a specific cause is
+    seen (folded weights ...), the hint is about the file's model."""
+    specific = mismatch_hint(missing, unexpected) != _GENERIC_HINT
+    # (another arch also changes shapes; folded weights do not)
+    if converted_from is None or (specific and not mismatched):
+        return mismatch_report(missing, unexpected, mismatched)
+    summary = mismatch_summary(missing, unexpected, mismatched) + '. '
+    if mismatched and not missing and not unexpected and not any(
+            k.startswith('backbone.') for k in mismatched):
+        return summary + (f'The file is {converted_from} whose heads have '
+                          'another class count: set the config\'s '
+                          'num_classes, or convert it with tools/'
+                          'model_converters/official_to_mmffnet.py and load '
+                          'that file (mmengine\'s load_from skips layers of '
+                          'another shape).')
+    if 'ImageNet' in converted_from and any(
+            not k.startswith(('backbone.', 'head.')) for k in missing):
+        return summary + ('ImageNet weights are a backbone\'s: load them '
+                          "with the backbone's init_cfg=dict(type="
+                          "'Pretrained', checkpoint=..., prefix='backbone.').")
+    return summary + (f'The file is {converted_from}: use it with a config '
+                      'of that model, or use the release file of this '
+                      'config\'s model ("python -m mmffnet list").')
+
+
+# Key signatures of common non-FFNet checkpoints: (regex, what it is).
+_FOREIGN_LAYOUTS = (
+    (r'(.+\.)?layer1\.0\.conv1\.weight', 'a ResNet'),
+    (r'(.+\.)?(layers|stages)\.0\.blocks\.0\.attn\..+',
+     'a Swin Transformer'),
+    (r'(.+\.)?(cls_token|(blocks|layers)\.0\.attn\.qkv\.weight)',
+     'a Vision Transformer'),
+    (r'(.+\.)?stages\.0\.(0\.dwconv|blocks\.0\.conv_dw|0\.depthwise_conv)'
+     r'\..+', 'a ConvNeXt'),
+)
+
+
+def foreign_hint(
+        state_dict: Mapping[str, torch.Tensor],
+        own: Optional[Mapping[str, torch.Tensor]] = None) -> Optional[str]:
+    """For the weights of another network: one sentence saying what they
+    look like and the fix.
+
+    They are another network's when their keys have the signature of a
+    common one (a ResNet, a ViT ...) or, given ``own`` (the model's state
+    dict), when they share under a tenth of its key names. Otherwise None:
+    a mismatch to list key by key.
+    """
+    looks = next((what for pattern, what in _FOREIGN_LAYOUTS
+                  if any(re.fullmatch(pattern, k) for k in state_dict)),
+                 None)
+    if looks is None and any(
+            k.startswith(('patch_embed.', 'backbone.patch_embed.'))
+            for k in state_dict):
+        return None  # official FFNet keys: mismatch_hint names the tool
+    shared = len(set(state_dict) & set(own or {}))
+    if looks is None and (own is None or shared >= 0.1 * len(own)):
+        return None
+    heads = sorted({k.split('.')[0] + '.' for k in state_dict})
+    what = f'it looks like {looks} checkpoint' if looks else \
+        f'it shares {shared} of the model\'s {len(own)} key names'
+    return (f'It is not an FFNet checkpoint of this model ({what}; its keys '
+            f'start with {abbreviate(heads)}). Load an mmffnet checkpoint '
+            'of this config or an official FFNet release file (URLs: '
+            '"python -m mmffnet list", configs/*/ffnet/metafile.yml).')
+
+
+def adapt_and_check(
+        model: nn.Module,
+        state_dict: StateDict,
+        source: str,
+        only_converted: bool = False) -> Tuple[StateDict, Optional[str]]:
+    """:func:`adapt_state_dict` for ``model``, then a strict check as
+    :func:`check_state_dict`'s; the one way a whole model's weights are
+    read.
+
+    Args:
+        model (nn.Module): The model the weights are for.
+        state_dict: The weights (:func:`extract_state_dict`).
+        source (str): 'Checkpoint FILE', for messages.
+        only_converted (bool): Check only weights that were converted;
+            return others as they are (for mmengine's non-strict
+            ``load_from``). Defaults to False.
+
+    Returns:
+        tuple: (the weights, exactly ``model``'s keys and shapes; what they
+        were converted from, or None)
+
+    Raises:
+        CheckpointMismatchError: one line naming the problem and the fix:
+            the keys that do not fit (and what the file was converted
+            from) as :func:`check_state_dict` does, or, for another
+            network's weights, what they look like (:func:`foreign_hint`).
+    """
+    own = model.state_dict()
+    state_dict, converted_from = adapt_state_dict(state_dict, own, source)
+    if only_converted and converted_from is None:
+        return state_dict, None
+    source = converted_source(source, converted_from)
+    problems = compare_state_dicts(own, state_dict)
+    if any(problems):
+        raise CheckpointMismatchError(
+            f'{source} does not match the model: ' +
+            (foreign_hint(state_dict, own)
+             or converted_mismatch_report(*problems, converted_from)))
+    return state_dict, converted_from

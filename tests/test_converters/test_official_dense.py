@@ -43,6 +43,7 @@ SEG_ADE_CONFIG = 'configs/segmentation/ffnet/' \
 SEG_CITY_CONFIG = 'configs/segmentation/ffnet/' \
     'ffnet-seg_8xb2-160k_cityscapes-1024x1024.py'
 WIDTHS = {
+    '1': [80, 160, 320, 640],
     '2': [88, 176, 352, 704],
     '3': [96, 192, 384, 768],
     '4': [128, 256, 512, 1024]

@@ -8,8 +8,11 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 
 import mmffnet  # noqa: F401  (allow-lists mmengine's checkpoint types)
-from mmffnet.utils import (CheckpointMismatchError, load_checkpoint_strict,
-                           read_checkpoint)
+import mmffnet.utils.checkpoint as checkpoint_module
+from mmffnet.utils import (CheckpointMismatchError, adapt_state_dict,
+                           checkpoint_adapters, load_checkpoint_strict,
+                           read_checkpoint, register_checkpoint_adapter)
+from mmffnet.utils.checkpoint import foreign_hint
 
 
 def _roundtrip(obj):
@@ -104,3 +107,63 @@ def test_read_checkpoint_survives_a_library_safe_globals_block(tmp_path):
                     args=argparse.Namespace(lr=1e-3)), path)
     checkpoint, state = read_checkpoint(str(path))
     assert checkpoint['args'].lr == 1e-3 and list(state) == ['w']
+
+
+def test_registered_adapter_converts_where_weights_are_read(
+        tmp_path, monkeypatch):
+    """An adapter converts its layout in load_checkpoint_strict; other
+    weights pass unchanged; a converted file that does not fit is named
+    with what it was converted from."""
+    monkeypatch.setattr(checkpoint_module, '_CHECKPOINT_ADAPTERS',
+                        collections.OrderedDict())
+
+    @register_checkpoint_adapter('test layout')
+    def adapter(state_dict, target):
+        if not any(k.startswith('conv.') for k in state_dict):
+            return None
+        renamed = collections.OrderedDict(
+            (k.replace('conv.', '0.').replace('norm.', '1.'), v)
+            for k, v in state_dict.items())
+        return renamed, 'a test-layout checkpoint'
+
+    assert checkpoint_adapters() == ['test layout']
+    source = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
+    own = source.state_dict()
+    assert adapt_state_dict(own, own) == (own, None)
+    foreign = {
+        k.replace('0.', 'conv.').replace('1.', 'norm.'): v
+        for k, v in own.items()
+    }
+    path = tmp_path / 'foreign.pth'
+    torch.save(dict(state_dict=foreign), path)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
+    load_checkpoint_strict(model, str(path))
+    for key, value in own.items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+    del foreign['norm.bias']
+    torch.save(dict(state_dict=foreign), path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        load_checkpoint_strict(model, str(path))
+    assert str(err.value) == (
+        f'Checkpoint {path} (a test-layout checkpoint, converted on the fly) '
+        'does not match the model: 1 missing key(s): 1.bias. The file is a '
+        'test-layout checkpoint: use it with a config of that model, or use '
+        'the release file of this config\'s model ("python -m mmffnet '
+        'list").')
+
+
+def test_foreign_hint_names_common_networks():
+    own = {'stages.0.0.token_mixer.fc.conv.weight': torch.zeros(1)}
+    for keys, looks in (
+        (['backbone.layer1.0.conv1.weight', 'neck.fpn.weight'], 'a ResNet'),
+        (['cls_token', 'blocks.0.attn.qkv.weight'], 'a Vision Transformer'),
+        (['layers.0.blocks.0.attn.qkv.weight'], 'a Swin Transformer'),
+        (['stages.0.0.dwconv.weight'], 'a ConvNeXt'),
+    ):
+        hint = foreign_hint(dict.fromkeys(keys), own)
+        assert f'it looks like {looks} checkpoint' in hint
+    # most names shared: a mismatch to list key by key (no hint)
+    assert foreign_hint(own, own) is None
+    assert 'it shares 0 of the model\'s 1 key names' in foreign_hint(
+        {'other.weight': None}, own)
