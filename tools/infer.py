@@ -34,7 +34,7 @@ from mmseg.apis import MMSegInferencer
 from mmffnet import reparameterize_model
 from mmffnet.apis import load_config, task_of
 from mmffnet.datasets.guard import probe_image
-from mmffnet.utils import (check_state_dict, extract_state_dict,
+from mmffnet.utils import (adapt_and_check, extract_state_dict,
                            load_checkpoint_strict)
 
 
@@ -108,8 +108,10 @@ class StrictLoading:
         super().__init__(model, weights, **kwargs)
 
     def _load_weights_to_model(self, model, checkpoint, cfg):
-        check_state_dict(model, extract_state_dict(checkpoint),
-                         f'Checkpoint {self.weights}')
+        # an official release file is converted in memory
+        checkpoint['state_dict'], _ = adapt_and_check(
+            model, extract_state_dict(checkpoint),
+            f'Checkpoint {self.weights}')
         meta = checkpoint.setdefault('meta', {})
         if 'dataset_meta' not in meta:
             meta['dataset_meta'] = config_dataset_meta(cfg)

@@ -20,7 +20,6 @@ through ``forward_intermediates``, as for timm's own models:
     >>> features.feature_info.channels()
     [160, 320, 640]
 """
-from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -31,9 +30,11 @@ from timm.models import (build_model_with_cfg, checkpoint_seq,
                          generate_default_cfgs, register_model)
 from timm.models._features import feature_take_indices
 
-from mmffnet.converters import convert_key, convert_official
 from mmffnet.models import FFNet, reparameterize_model
-from mmffnet.utils import extract_state_dict
+from mmffnet.utils.checkpoint import (CheckpointMismatchError,
+                                      adapt_state_dict, compare_state_dicts,
+                                      converted_mismatch_report,
+                                      converted_source, extract_state_dict)
 
 __all__ = ['FFNetClassifier', 'checkpoint_filter_fn']
 
@@ -264,21 +265,28 @@ def checkpoint_filter_fn(state_dict: Dict[str, torch.Tensor],
                          model: nn.Module) -> Dict[str, torch.Tensor]:
     """Accept mmffnet-converted or official FFNet ImageNet state dicts.
 
-    An official one is converted and checked strictly against ``model``,
-    except for the first conv and the classifier, which timm's loader then
-    adapts to the model's ``in_chans`` and ``num_classes``.
+    An official one is converted in memory
+    (:func:`mmffnet.utils.adapt_state_dict`) and checked strictly against
+    ``model``, except for the first conv and the classifier, which timm's
+    loader then adapts to the model's ``in_chans`` and ``num_classes``.
     """
-    state_dict = extract_state_dict(state_dict)
-    if any(k.startswith('backbone.') for k in state_dict):
-        return state_dict
+    state_dict, converted_from = adapt_state_dict(
+        extract_state_dict(state_dict), model.state_dict(),
+        'The pretrained file')
+    if converted_from is None:
+        return state_dict  # timm loads it strictly
     adapted = (f'{FIRST_CONV}.', f'{CLASSIFIER}.')
-    target = OrderedDict((k, v) for k, v in model.state_dict().items()
-                         if not k.startswith(adapted))
-    for key, value in state_dict.items():
-        new_key = convert_key(key)
-        if new_key is not None and new_key.startswith(adapted):
-            target[new_key] = value
-    state_dict, _ = convert_official(state_dict, target)
+
+    def checked(weights):
+        return {k: v for k, v in weights.items() if not k.startswith(adapted)}
+
+    problems = compare_state_dicts(
+        checked(model.state_dict()), checked(state_dict))
+    if any(problems):
+        raise CheckpointMismatchError(
+            converted_source('The pretrained file', converted_from) +
+            f' does not match {type(model).__name__}: ' +
+            converted_mismatch_report(*problems, converted_from))
     return state_dict
 
 

@@ -109,15 +109,56 @@ def test_wrong_arch_fails_with_shapes(converted_ckpt):
         build_backbone(path, arch='2').init_weights()
 
 
-def test_unconverted_official_checkpoint_fails_with_fix(
-        official_ffnet1, tmp_path):
-    path = tmp_path / 'ffnet_1_official.pth.tar'
-    torch.save(dict(model=official_ffnet1), path)
-    with pytest.raises(ValueError, match='official_to_mmffnet'):
+@pytest.mark.parametrize('prefix', ['backbone.', ''])
+def test_official_imagenet_file_loads_as_it_is(official_ffnet1,
+                                               converted_ckpt, tmp_path,
+                                               prefix):
+    """The release file itself, converted in memory: prefix 'backbone.'
+    as for a converted file, or '' (its backbone keys are top-level)."""
+    path = tmp_path / 'ffnet_1.pth.tar'
+    torch.save(dict(state_dict=official_ffnet1, epoch=299), path)
+    model = build_backbone(str(path), prefix=prefix)
+    model.init_weights()
+    own = model.state_dict()
+    _, converted = converted_ckpt
+    loaded = 0
+    for key, value in converted.items():
+        if key.startswith('backbone.') and \
+                not key.startswith('backbone.norm.'):
+            assert torch.equal(own[key[len('backbone.'):]], value), key
+            loaded += 1
+    assert loaded > 400
+
+
+def test_wrong_arch_official_file_names_its_arch(tmp_path):
+    with open(find_layout()) as f:
+        official = random_official_state_dict(json.load(f), '2')
+    path = tmp_path / 'ffnet_2.pth.tar'
+    torch.save(dict(state_dict=official), path)
+    with pytest.raises(ValueError) as err:
         build_backbone(str(path)).init_weights()
-    # ... also when the user drops the prefix
-    with pytest.raises(ValueError, match='official_to_mmffnet'):
-        build_backbone(str(path), prefix='').init_weights()
+    message = str(err.value)
+    assert '(an official FFNet ImageNet checkpoint of FFNet-2, converted ' \
+        "on the fly) with prefix 'backbone.' does not match FFNet" in message
+    assert 'another shape' in message and '\n' not in message
+
+
+@pytest.mark.parametrize('prefix', ['backbone.', ''])
+def test_foreign_checkpoint_names_what_it_looks_like(tmp_path, prefix):
+    path = tmp_path / 'resnet50.pth'
+    torch.save(
+        {
+            'conv1.weight': torch.zeros(64, 3, 7, 7),
+            'bn1.weight': torch.zeros(64),
+            'layer1.0.conv1.weight': torch.zeros(64, 64, 1, 1),
+            'fc.weight': torch.zeros(1000, 2048)
+        }, path)
+    with pytest.raises(ValueError) as err:
+        build_backbone(str(path), prefix=prefix).init_weights()
+    message = str(err.value)
+    assert message.startswith(f'Pretrained checkpoint {path} ')
+    assert 'it looks like a ResNet checkpoint' in message
+    assert 'official FFNet release file' in message and '\n' not in message
 
 
 def test_without_pretrained_init_is_unchanged():

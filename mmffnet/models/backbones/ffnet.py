@@ -336,11 +336,13 @@ class FFNet(BaseModule):
         """Initialize; a ``Pretrained`` init_cfg is loaded strictly.
 
         MMEngine's ``Pretrained`` initializer only warns about mismatched
-        keys; here a wrong or unconverted checkpoint raises
+        keys; here a wrong checkpoint raises
         :class:`~mmffnet.utils.CheckpointMismatchError` (a ``ValueError``)
-        naming the keys. Only the output norms (new in detection and
-        segmentation) may be absent from the checkpoint, and only the final
-        norm (unused when ``final_norm=False``) may be left over.
+        naming the keys. An official FFNet release file is converted in
+        memory (see ``load_pretrained_strict``). Only the output norms (new
+        in detection and segmentation) may be absent from the checkpoint,
+        and only the final norm (unused when ``final_norm=False``) may be
+        left over.
         """
         init_cfg = self.init_cfg
         if not (isinstance(init_cfg, dict)

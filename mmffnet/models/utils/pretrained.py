@@ -12,8 +12,10 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 
 from mmffnet.utils.checkpoint import (CheckpointMismatchError,
-                                      compare_state_dicts, mismatch_hint,
-                                      mismatch_report, read_checkpoint)
+                                      adapt_state_dict, compare_state_dicts,
+                                      converted_mismatch_report,
+                                      converted_source, foreign_hint,
+                                      mismatch_hint, read_checkpoint)
 
 
 def _matcher(patterns: Iterable[str]):
@@ -28,6 +30,13 @@ def load_pretrained_strict(module: nn.Module,
                            may_be_missing: Iterable[str] = (),
                            may_be_unexpected: Iterable[str] = ()) -> None:
     """Load ``checkpoint`` (keys under ``prefix``) into ``module``.
+
+    An official FFNet release file is converted in memory first
+    (:func:`mmffnet.utils.adapt_state_dict`): an ImageNet
+    ``ffnet_*.pth.tar`` loads with ``prefix='backbone.'`` (the classifier's
+    backbone, as for a converted file) or ``prefix=''`` (its top-level
+    backbone keys), an official detector or segmentor with
+    ``prefix='backbone.'``.
 
     Args:
         module (nn.Module): The backbone.
@@ -45,29 +54,40 @@ def load_pretrained_strict(module: nn.Module,
             keys.
     """
     _, state = read_checkpoint(checkpoint, map_location)
+    own = module.state_dict()
+    source = f'Pretrained checkpoint {checkpoint}'
+    state, converted_from = adapt_state_dict(
+        state, {prefix + k: v
+                for k, v in own.items()}, source)
+    source = converted_source(source, converted_from)
     if prefix:
         selected = {
             k[len(prefix):]: v
             for k, v in state.items() if k.startswith(prefix)
         }
+        if not selected and foreign_hint(state) is not None:
+            raise CheckpointMismatchError(
+                f'{source} does not match {type(module).__name__}: ' +
+                foreign_hint(state))
         if not selected:
             heads = sorted({k.split('.')[0] + '.' for k in state})
             raise CheckpointMismatchError(
-                f'Pretrained checkpoint {checkpoint} has no keys starting '
-                f'with prefix {prefix!r} (its keys start with '
-                f'{", ".join(heads[:5])}). ' + mismatch_hint([], list(state)) +
+                f'{source} has no keys starting with prefix {prefix!r} (its '
+                f'keys start with {", ".join(heads[:5])}). ' +
+                mismatch_hint([], list(state)) +
                 ' For a backbone-only checkpoint set prefix=\'\'.')
         state = selected
-    own = module.state_dict()
     problems = compare_state_dicts(own, state, _matcher(may_be_missing),
                                    _matcher(may_be_unexpected))
     if any(problems):
         raise CheckpointMismatchError(
-            f'Pretrained checkpoint {checkpoint} (prefix {prefix!r}) does '
-            f'not match {type(module).__name__}: ' +
-            mismatch_report(*problems))
+            f'{source} with prefix {prefix!r} does not match '
+            f'{type(module).__name__}: ' +
+            (foreign_hint(state, own)
+             or converted_mismatch_report(*problems, converted_from)))
     module.load_state_dict({k: v for k, v in state.items() if k in own},
                            strict=False)
     MMLogger.get_current_instance().info(
         f'{type(module).__name__}: loaded {len(state)} tensors from '
-        f'{checkpoint} (prefix {prefix!r}), checked strictly')
+        f'{converted_source(checkpoint, converted_from)} (prefix '
+        f'{prefix!r}), checked strictly')
