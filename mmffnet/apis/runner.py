@@ -19,8 +19,10 @@ from mmffnet.datasets.guard import install_data_guard
 from mmffnet.utils import read_checkpoint
 from .builder import task_of
 
-# Added to every training run of tools/train.py (see mmffnet.engine.hooks).
-GUARD_HOOKS = ('SeedEachEpochHook', 'CheckFiniteLossHook')
+# Added to every training run of tools/train.py (see mmffnet.engine.hooks);
+# OfficialCheckpointHook lets load_from name an official release file.
+GUARD_HOOKS = ('SeedEachEpochHook', 'CheckFiniteLossHook',
+               'OfficialCheckpointHook')
 
 
 class UserInputError(Exception):
@@ -31,9 +33,13 @@ def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
     """Yield (name, dataset cfg) of every dataloader, unwrapping wrappers."""
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader_cfg = cfg.get(loader)
-        if not loader_cfg or 'dataset' not in loader_cfg:
-            continue
-        stack = [(f'{loader}.dataset', loader_cfg['dataset'])]
+        # MultiTestLoop takes a list of dataloaders
+        loader_cfgs = [(f'{loader}.{i}', c) for i, c in enumerate(
+            loader_cfg)] if isinstance(loader_cfg, (list, tuple)) else [
+                (loader, loader_cfg)
+            ]
+        stack = [(f'{name}.dataset', c['dataset']) for name, c in loader_cfgs
+                 if c and 'dataset' in c]
         while stack:
             name, dataset = stack.pop()
             if isinstance(dataset, (list, tuple)):
@@ -160,13 +166,16 @@ def apply_train_args(cfg: Config,
 
 
 def install_run_guards(cfg: Config):
-    """Make a training run survive interruptions and stop on a NaN loss.
+    """Make a training run survive interruptions and stop on a NaN loss
+    (and read official checkpoints as ``load_from``).
 
     mmengine's ``CheckpointHook`` becomes ``AtomicCheckpointHook`` (same
     arguments; checkpoints and ``last_checkpoint`` renamed into place when
     complete) and ``custom_hooks`` gain ``SeedEachEpochHook`` (a resumed
-    epoch draws the same random numbers) and ``CheckFiniteLossHook`` unless
-    the config has them. A checkpoint hook of another type is kept.
+    epoch draws the same random numbers), ``CheckFiniteLossHook`` and
+    ``OfficialCheckpointHook`` (``load_from`` an official FFNet release
+    file, converted in memory) unless the config has them. A checkpoint
+    hook of another type is kept.
     """
     default_hooks = cfg.setdefault('default_hooks', ConfigDict())
     # mmengine's default when the config names none

@@ -1,10 +1,11 @@
 from .hooks import (AtomicCheckpointHook, CheckFiniteLossHook,
-                    NonFiniteLossError, SeedEachEpochHook)
+                    NonFiniteLossError, OfficialCheckpointHook,
+                    SeedEachEpochHook)
 from .optimizers import LayerDecayOptimWrapperConstructor
 from .schedulers import TimmCosineLR
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckFiniteLossHook',
     'LayerDecayOptimWrapperConstructor', 'NonFiniteLossError',
-    'SeedEachEpochHook', 'TimmCosineLR'
+    'OfficialCheckpointHook', 'SeedEachEpochHook', 'TimmCosineLR'
 ]

@@ -89,7 +89,8 @@ def test_install_run_guards():
     assert cfg.default_hooks.checkpoint == dict(
         type='AtomicCheckpointHook', max_keep_ckpts=2)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'EMAHook', 'SeedEachEpochHook', 'CheckFiniteLossHook'
+        'EMAHook', 'SeedEachEpochHook', 'CheckFiniteLossHook',
+        'OfficialCheckpointHook'
     ]
     # mmengine's default checkpoint hook is made atomic; none stays none
     cfg = Config(dict())

@@ -1,10 +1,12 @@
 from .checkpoint_hook import (AtomicCheckpointHook, AtomicLocalBackend,
                               write_atomically)
 from .finite_loss_hook import CheckFiniteLossHook, NonFiniteLossError
+from .official_checkpoint_hook import OfficialCheckpointHook
 from .raw_or_ema_metric_hook import RawOrEMAMetricHook
 from .seed_hook import SeedEachEpochHook
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckFiniteLossHook',
-    'NonFiniteLossError', 'RawOrEMAMetricHook', 'SeedEachEpochHook', 'write_atomically'
+    'NonFiniteLossError', 'OfficialCheckpointHook', 'RawOrEMAMetricHook',
+    'SeedEachEpochHook', 'write_atomically'
 ]
