@@ -2,7 +2,8 @@
 
 mmdet's ``DetInferencer`` and mmseg's ``MMSegInferencer`` look model names
 up only in the metafiles of their own package; :func:`get_inferencer` finds
-ours and hands them the config:
+ours and hands them the config (super-resolution configs get
+:class:`SRInferencer`):
 
     >>> from mmffnet.apis import get_inferencer
     >>> inferencer = get_inferencer(
@@ -14,9 +15,55 @@ ours and hands them the config:
 """
 from typing import Optional
 
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-from .builder import load_config, task_of
+from .builder import build_model, load_config, task_of
+
+
+class SRInferencer:
+    """Super-resolve one image with an SR config's model and test pipeline.
+
+    The image goes through the config's test pipeline (the first one when
+    the config tests several sets), with its HR image when one is given.
+
+    Args:
+        cfg (Config): An SR config (``default_scope='mmffnet'``).
+        weights (str, optional): Weights of the whole model, loaded
+            strictly. Defaults to None (random weights).
+        device (str, optional): Defaults to CUDA when available.
+
+    Example:
+        >>> inferencer = SRInferencer(cfg, 'work_dirs/demo_sr/iter_1000.pth')
+        >>> result = inferencer('lr.png', gt='hr.png')  # doctest: +SKIP
+        >>> result['pred_img'].shape  # CHW float in [0, 255], not rounded
+    """
+
+    def __init__(self,
+                 cfg: Config,
+                 weights: Optional[str] = None,
+                 device: Optional[str] = None):
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.model = build_model(cfg, weights, device).eval()
+        self.scale = cfg.model.generator.scale
+        loader = cfg.test_dataloader
+        loader = loader[0] if isinstance(loader, (list, tuple)) else loader
+        self.pipeline = Compose(loader.dataset.pipeline)
+
+    @torch.no_grad()
+    def __call__(self, image: str, gt: Optional[str] = None) -> dict:
+        """The packed sample (``inputs``: the LR image, ``data_samples``
+        with ``gt_img`` when ``gt`` is given) and the model's ``pred_img``
+        (CHW float32 in [0, 255])."""
+        packed = self.pipeline(
+            dict(img_path=image, gt_path=gt, scale=self.scale))
+        sample = self.model.test_step(
+            dict(
+                inputs=[packed['inputs']],
+                data_samples=[packed['data_samples']]))[0]
+        return dict(packed, pred_img=sample.pred_img)
 
 
 def get_inferencer(model: str,
@@ -24,7 +71,8 @@ def get_inferencer(model: str,
                    device: Optional[str] = None,
                    **kwargs):
     """mmpretrain's ``ImageClassificationInferencer``, mmdet's
-    ``DetInferencer`` or mmseg's ``MMSegInferencer`` for an mmffnet config.
+    ``DetInferencer``, mmseg's ``MMSegInferencer`` or :class:`SRInferencer`
+    for an mmffnet config.
 
     Args:
         model (str): A config name of ``model-index.yml`` (see
@@ -43,6 +91,8 @@ def get_inferencer(model: str,
     if weights is not None and backbone.get('init_cfg'):
         backbone.init_cfg = None  # the checkpoint holds every weight
     task = task_of(cfg)
+    if task == 'mmffnet':
+        return SRInferencer(cfg, weights, device=device, **kwargs)
     init_default_scope(task)  # the inferencers build in the current scope
     # Each task's library is imported only when its inferencer is asked for.
     if task == 'mmpretrain':
