@@ -5,6 +5,7 @@ resolves from mmpretrain, mmdet and mmseg configs alike (their registries
 are children of the root). The ``mmffnet`` scope below is an empty child of
 the root, so that ``type='mmffnet.FFNet'`` resolves too.
 """
+from mmengine import registry as _mmengine_registry
 from mmengine.registry import HOOKS as ROOT_HOOKS
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import \
@@ -26,3 +27,14 @@ _SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     scope='mmffnet')
 _SCOPED_PARAM_SCHEDULERS = Registry(
     'parameter scheduler', parent=ROOT_PARAM_SCHEDULERS, scope='mmffnet')
+
+# Configs whose default scope is 'mmffnet' (super-resolution) build datasets,
+# transforms, metrics, loops, optimizers ... from MMEngine's root registries:
+# an 'mmffnet' child of each lets MMEngine find the scope without a warning
+# per registry (lookups fall through to the root).
+_SCOPED_ROOT_REGISTRIES = [
+    Registry(root.name, parent=root, scope='mmffnet')
+    for root in vars(_mmengine_registry).values()
+    if isinstance(root, Registry) and root.parent is None
+    and 'mmffnet' not in root.children
+]

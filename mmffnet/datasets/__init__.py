@@ -2,6 +2,7 @@
 
 Each module imports its task library (mmpretrain, mmdet or mmseg) at its
 top, so a task's datasets load exactly when that library is there.
+Super-resolution (:mod:`.sr`) needs MMEngine and mmcv only.
 """
 from importlib.util import find_spec
 
@@ -18,3 +19,12 @@ if find_spec('mmseg') is not None:
     from .demo.segmentation import DemoShapesSegDataset
     from .seg_transforms import CheckSegLabels
     __all__ += ['CheckSegLabels', 'DemoShapesSegDataset']
+if find_spec('mmcv') is not None:
+    from .demo.super_resolution import DemoTexturesSRDataset
+    from .sr import (AlignGTToLR, LoadPairedImages, PackSRInputs,
+                     PairedAugment, PairedImageDataset, PairedRandomCrop)
+    __all__ += [
+        'AlignGTToLR', 'DemoTexturesSRDataset', 'LoadPairedImages',
+        'PackSRInputs', 'PairedAugment', 'PairedImageDataset',
+        'PairedRandomCrop'
+    ]

@@ -36,7 +36,8 @@ CHECK_COMMAND = 'python tools/analysis_tools/check_dataset.py CONFIG'
 SKIP_OPTION = '--cfg-options data_guard.skip_unreadable=True'
 # Transforms whose failure is a problem of the sample's files.
 DATA_TRANSFORM_PREFIXES = ('Load', 'Check')
-FILE_KEYS = (('img_path', 'image'), ('seg_map_path', 'label map'))
+FILE_KEYS = (('img_path', 'image'), ('gt_path', 'GT image'),
+             ('seg_map_path', 'label map'))
 
 
 class DataError(ValueError):
@@ -274,12 +275,22 @@ def install_data_guard(runner) -> None:
                          f'skip_unreadable and max_skip_ratio')
     for loader in ('train', 'val', 'test'):
         loader_cfg = getattr(runner, f'_{loader}_dataloader', None)
-        if not isinstance(loader_cfg, dict) or 'dataset' not in loader_cfg:
+        # MultiTestLoop takes a list of dataloaders
+        loader_cfgs = [(f'{loader}_dataloader.{i}', cfg)
+                       for i, cfg in enumerate(loader_cfg)] if isinstance(
+                           loader_cfg, (list, tuple)) else [
+                               (f'{loader}_dataloader', loader_cfg)
+                           ]
+        loader_cfgs = [(prefix, cfg) for prefix, cfg in loader_cfgs
+                       if isinstance(cfg, dict) and 'dataset' in cfg]
+        if not loader_cfgs:
             continue
         skip = loader == 'train' and bool(settings['skip_unreadable'])
         counter = SkipCounter() if skip else None
-        for name, dataset in dataset_cfgs(loader_cfg['dataset'],
-                                          f'{loader}_dataloader.dataset'):
+        for name, dataset in ((name, dataset)
+                              for prefix, cfg in loader_cfgs
+                              for name, dataset in dataset_cfgs(
+                                  cfg['dataset'], f'{prefix}.dataset')):
             pipeline = dataset['pipeline']
             if pipeline and isinstance(pipeline[0], dict) and \
                     pipeline[0].get('type') is DataGuard:

@@ -7,6 +7,8 @@
         [--num-val N] [--image-size PX] [--max-objects K] [--seed S]
     python -m mmffnet.datasets.demo segmentation [OUT_DIR] [--num-train N]
         [--num-val N] [--image-size PX] [--seed S]
+    python -m mmffnet.datasets.demo super_resolution [OUT_DIR]
+        [--num-train N] [--num-val N] [--image-size PX] [--seed S]
 
 OUT_DIR defaults to the folder the demo configs read (``data/ffnet_demo_*``);
 options left out take the defaults of the task's ``write_dataset``.
@@ -36,6 +38,12 @@ OPTIONS = {
         'num_train': 'training images',
         'num_val': 'validation images',
         'image_size': 'image side in pixels',
+        'seed': 'random seed of the training split (validation: seed + 1)',
+    },
+    'super_resolution': {
+        'num_train': 'training image pairs',
+        'num_val': 'validation image pairs',
+        'image_size': 'side of the HR images in pixels (even)',
         'seed': 'random seed of the training split (validation: seed + 1)',
     },
 }
