@@ -1,11 +1,12 @@
 from .hooks import (AtomicCheckpointHook, CheckFiniteLossHook,
                     NonFiniteLossError, OfficialCheckpointHook,
                     SeedEachEpochHook)
+from .loops import MultiTestLoop
 from .optimizers import LayerDecayOptimWrapperConstructor
 from .schedulers import TimmCosineLR
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckFiniteLossHook',
-    'LayerDecayOptimWrapperConstructor', 'NonFiniteLossError',
+    'LayerDecayOptimWrapperConstructor', 'MultiTestLoop', 'NonFiniteLossError',
     'OfficialCheckpointHook', 'SeedEachEpochHook', 'TimmCosineLR'
 ]

@@ -1,0 +1,3 @@
+from .multi_test_loop import MultiTestLoop
+
+__all__ = ['MultiTestLoop']
