@@ -80,7 +80,7 @@ def test_official_file_loads_strictly_as_it_is(layout, tmp_path):
     path = _save_as_released(official, tmp_path / 'ffnet_1.pth.tar')
     model = build_classifier('1').eval()
     load_checkpoint_strict(model, path)  # tools/test.py, get_model
-    x = torch.rand(1, 3, 64, 64)
+    x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert relative_error(
             model(x, mode='tensor'), official_forward(official, x)) < 1e-4

@@ -82,8 +82,11 @@ def _official_ffnet_seg(layout, cfg):
 @pytest.mark.parametrize('config, make, what', [
     (DET_DEMO, _official_detector,
      'an official mmdet 2.x FFNet detector of FFNet-1'),
-    (UPERNET_CONFIG.format(2), _official_upernet,
-     'an official mmseg 0.x UperNet FFNet segmentor of FFNet-2'),
+    pytest.param(
+        UPERNET_CONFIG.format(2),
+        _official_upernet,
+        'an official mmseg 0.x UperNet FFNet segmentor of FFNet-2',
+        marks=pytest.mark.slow),
     (SEG_ADE_CONFIG, _official_ffnet_seg,
      'an official mmseg 0.x FFNet-seg segmentor'),
 ])
