@@ -79,8 +79,10 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-4, weight_decay=0.05),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+    # As the ImageNet recipe: no decay on norms and biases, the layer
+    # scales (shape (C, ), official (C, 1, 1)) are decayed, so fine-tuning
+    # keeps the regularisation the official weights were trained with.
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(
         type='LinearLR',
