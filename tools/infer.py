@@ -1,18 +1,22 @@
-"""Run a trained model on one image: classification, detection or
-segmentation, whichever task the config is for.
+"""Run a trained model on one image: classification, detection,
+segmentation or super-resolution, whichever task the config is for.
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [--out PNG] [--device DEV]
         [--deploy] [--topk 5] [--score-thr 0.3] [--opacity 0.5]
-        [--cfg-options k=v ...]
+        [--gt HR_IMAGE] [--cfg-options k=v ...]
 
 Prints the prediction (classification: the top-k classes and scores;
 detection: each object scoring at least --score-thr; segmentation: the share
-of pixels per class) and, with --out, writes the image with the prediction
-drawn on it. Built on each task's inferencer (mmpretrain's
-``ImageClassificationInferencer``, mmdet's ``DetInferencer``, mmseg's
-``MMSegInferencer``), with two changes: the checkpoint must match the config
-exactly (mismatched keys are an error, not a warning), and a checkpoint
-without class names takes them from the config's test dataset.
+of pixels per class; super-resolution: the sizes, and with --gt the Y-PSNR /
+SSIM of the model and of bicubic upscaling) and, with --out, writes the
+image with the prediction drawn on it (super-resolution: side by side, the
+LR image enlarged without interpolation, bicubic upscaling, the model's
+output and, with --gt, the HR image). Built on each task's inferencer
+(mmpretrain's ``ImageClassificationInferencer``, mmdet's ``DetInferencer``,
+mmseg's ``MMSegInferencer``, mmffnet's ``SRInferencer``), with two changes:
+the checkpoint must match the config exactly (mismatched keys are an error,
+not a warning), and a checkpoint without class names takes them from the
+config's test dataset.
 """
 import argparse
 import os
@@ -30,12 +34,16 @@ from mmengine.registry import DATASETS, init_default_scope
 from mmpretrain.apis import ImageClassificationInferencer, get_model
 from mmpretrain.visualization import UniversalVisualizer
 from mmseg.apis import MMSegInferencer
+from PIL import Image, ImageDraw
 
 from mmffnet import reparameterize_model
-from mmffnet.apis import load_config, task_of
+from mmffnet.apis import SRInferencer, load_config, task_of
 from mmffnet.datasets.guard import probe_image
+from mmffnet.evaluation.metrics import (calculate_psnr, calculate_ssim,
+                                        to_uint8_image)
 from mmffnet.utils import (adapt_and_check, extract_state_dict,
                            load_checkpoint_strict)
+from mmffnet.utils.image import bicubic_resize
 
 
 def parse_args():
@@ -67,6 +75,10 @@ def parse_args():
         default=0.5,
         help='opacity of the drawn mask (segmentation)')
     parser.add_argument(
+        '--gt',
+        help='the HR image of IMAGE (super-resolution): shown next to the '
+        'output, and PSNR / SSIM are printed')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -79,9 +91,10 @@ def check_inputs(args) -> None:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
             f'checkpoint {args.checkpoint!r} does not exist')
-    problem = probe_image(args.image)[0]
-    if problem:
-        raise ValueError(f'image {args.image!r} {problem}')
+    for what, path in (('image', args.image), ('--gt image', args.gt)):
+        problem = probe_image(path)[0] if path else None
+        if problem:
+            raise ValueError(f'{what} {path!r} {problem}')
     if args.device and args.device.startswith('cuda') and \
             not torch.cuda.is_available():
         raise ValueError(f'--device {args.device}: CUDA is not available on '
@@ -132,6 +145,8 @@ def build_inferencer(cfg: Config, checkpoint: str, device: str):
         cfg.model.backbone.init_cfg = None  # the checkpoint has all weights
     task = task_of(cfg)
     init_default_scope(task)
+    if task == 'mmffnet':
+        return SRInferencer(cfg, checkpoint, device)
     if task == 'mmpretrain':
         # mmpretrain's inferencer loads weights non-strictly; it also takes
         # a model, which is loaded strictly here.
@@ -208,7 +223,50 @@ def segment(inferencer, image: str, args) -> Tuple[List[str], np.ndarray]:
     return lines, result['visualization']
 
 
-PREDICT = dict(mmpretrain=classify, mmdet=detect, mmseg=segment)
+def _labelled(image: np.ndarray, label: str) -> np.ndarray:
+    """``image`` with ``label`` written in a white band above it."""
+    band = np.full((14, image.shape[1], 3), 255, np.uint8)
+    picture = Image.fromarray(np.concatenate([band, image]))
+    ImageDraw.Draw(picture).text((2, 1), label, fill=(0, 0, 0))
+    return np.asarray(picture)
+
+
+def super_resolve(model, image: str, args) -> Tuple[List[str], np.ndarray]:
+    """Sizes (and with --gt PSNR / SSIM on Y, crop = scale, against
+    bicubic upscaling), and the panels side by side: LR (nearest), bicubic,
+    the model, HR."""
+    result = model(image, args.gt)
+    scale = model.scale
+    lr = to_uint8_image(result['inputs'])
+    sr = to_uint8_image(result['pred_img'])
+    bicubic = bicubic_resize(lr, sr.shape[:2])
+    name = type(model.model.generator).__name__
+    lines = [f'LR {lr.shape[1]}x{lr.shape[0]} -> {name} x{scale} '
+             f'{sr.shape[1]}x{sr.shape[0]}']
+    panels = [('LR (nearest)', lr.repeat(scale, 0).repeat(scale, 1)),
+              ('bicubic', bicubic), (name, sr)]
+    gt_img = result['data_samples'].get('gt_img')
+    if gt_img is not None:
+        gt = to_uint8_image(gt_img)
+        panels.append(('HR', gt))
+        for what, output in ((name, sr), ('bicubic', bicubic)):
+            psnr = calculate_psnr(output, gt, scale, 'Y')
+            ssim = calculate_ssim(output, gt, scale, 'Y')
+            lines.append(f'{what:<16s} PSNR {psnr:.2f} dB  SSIM {ssim:.4f} '
+                         f'(Y, crop {scale})')
+    # Small images are enlarged (nearest) so that the panels can be seen.
+    zoom = max(1, 256 // max(sr.shape[:2]))
+    gap = np.full((sr.shape[0] * zoom + 14, 4, 3), 255, np.uint8)
+    columns = []
+    for label, panel in panels:
+        columns += [
+            _labelled(panel.repeat(zoom, 0).repeat(zoom, 1), label), gap
+        ]
+    return lines, np.concatenate(columns[:-1], axis=1)
+
+
+PREDICT = dict(
+    mmpretrain=classify, mmdet=detect, mmseg=segment, mmffnet=super_resolve)
 
 
 def main():

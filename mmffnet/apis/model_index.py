@@ -25,7 +25,8 @@ from mmengine.fileio import load
 TASKS = {
     'classification': 'mmpretrain',
     'detection': 'mmdet',
-    'segmentation': 'mmseg'
+    'segmentation': 'mmseg',
+    'super_resolution': 'mmffnet',
 }
 
 
@@ -46,7 +47,8 @@ def model_index() -> Dict[str, dict]:
 
     Returns:
         dict: Name -> metafile entry, with ``Config`` made an absolute path,
-        ``Task`` set to ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'`` and
+        ``Task`` set to ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
+        ``'mmffnet'`` (super-resolution) and
         ``Metafile`` the absolute path of its metafile.
     """
     root = mim_dir()
@@ -67,7 +69,8 @@ def list_configs(pattern: str = '*', task: Optional[str] = None) -> List[str]:
 
     Args:
         pattern (str): e.g. ``'ffnet-3*'``. Defaults to all.
-        task (str, optional): ``'mmpretrain'``, ``'mmdet'`` or ``'mmseg'``.
+        task (str, optional): ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
+            ``'mmffnet'`` (super-resolution).
     """
     return sorted(
         name for name, entry in model_index().items()

@@ -35,8 +35,8 @@ def test_every_config_and_metafile_is_indexed():
     assert sorted(osp.join(REPO_ROOT, m) for m in imports) == metafiles
     configs = {
         path
-        for path in glob.glob(
-            osp.join(REPO_ROOT, 'configs', '*', 'ffnet', '**', '*.py'),
+        for folder in ('ffnet', 'ffnetsr') for path in glob.glob(
+            osp.join(REPO_ROOT, 'configs', '*', folder, '**', '*.py'),
             recursive=True)
     }
     index = model_index()
@@ -46,7 +46,7 @@ def test_every_config_and_metafile_is_indexed():
         if 'Weights' in entry:  # official release files, converted name
             assert entry['Weights'].startswith(RELEASE), name
             assert entry['Converted Weights'].startswith('checkpoints/')
-    assert len([e for e in index.values() if 'Weights' in e]) == 12
+    assert len([e for e in index.values() if 'Weights' in e]) == 14
 
 
 def test_configs_by_name_from_anywhere(tmp_path, monkeypatch):
