@@ -15,7 +15,10 @@ in a worker process, and returns its findings. What is checked, and why:
 - segmentation: the label map decodes, has one channel, the image's size,
   8-bit values (mmseg reads label maps as ``uint8``), and after the
   dataset's ``reduce_zero_label`` / ``label_map`` only class ids or the
-  ignore index (:class:`~.seg_transforms.CheckSegLabels`).
+  ignore index (:class:`~.seg_transforms.CheckSegLabels`);
+- super-resolution: the GT image decodes too and is ``scale`` times the LR
+  image (training crops need exactly that; evaluation crops a larger GT,
+  as BasicSR does, so there it must be at least that).
 """
 import math
 from typing import List, Tuple
@@ -46,11 +49,12 @@ def check_sample(sample: dict) -> List[Finding]:
     """Check one sample (see the module docstring).
 
     Args:
-        sample (dict): ``img_path``, ``task`` (``'cls'``, ``'det'`` or
-            ``'seg'``), ``num_classes`` and the task's annotation:
+        sample (dict): ``img_path``, ``task`` (``'cls'``, ``'det'``,
+            ``'seg'`` or ``'sr'``), ``num_classes`` and the task's annotation:
             ``gt_label`` (cls); ``height``, ``width``, ``instances`` (det);
             ``seg_map_path``, ``reduce_zero_label``, ``label_map``,
-            ``ignore_index`` (seg).
+            ``ignore_index`` (seg); ``gt_path``, ``scale``, ``exact`` (sr:
+            the GT must be exactly ``scale`` x the LR, else at least).
     """
     path = sample['img_path']
     problem, mode, size = probe_image(path)
@@ -61,7 +65,7 @@ def check_sample(sample: dict) -> List[Finding]:
         findings.append(('warning', 'mode', path,
                          f'mode {mode} ({MODE_NOTES.get(mode, "converted")})'))
     check = dict(cls=_check_label, det=_check_instances,
-                 seg=_check_label_map)[sample['task']]
+                 seg=_check_label_map, sr=_check_pair)[sample['task']]
     return findings + check(sample, size)
 
 
@@ -151,3 +155,29 @@ def _check_label_map(sample: dict, size: tuple) -> List[Finding]:
     except ValueError as err:
         return [('error', 'label', seg_path, str(err).split(': ', 1)[-1])]
     return []
+
+
+def _check_pair(sample: dict, size: tuple) -> List[Finding]:
+    """The GT of an SR pair: readable, RGB, ``scale`` x the LR ``size``."""
+    gt_path = sample['gt_path']
+    problem, mode, gt_size = probe_image(gt_path)
+    if problem:
+        return [('error', 'unreadable', gt_path, f'GT image {problem}')]
+    findings = []
+    if mode != 'RGB':
+        findings.append(('warning', 'mode', gt_path,
+                         f'mode {mode} ({MODE_NOTES.get(mode, "converted")})'))
+    scale = sample['scale']
+    want = (size[0] * scale, size[1] * scale)
+    sizes = (f'GT {gt_size[0]}x{gt_size[1]}, LR {sample["img_path"]} '
+             f'{size[0]}x{size[1]}')
+    if sample['exact'] and tuple(gt_size) != want:
+        findings.append(
+            ('error', 'annotation', gt_path,
+             f'{sizes}: training crops need a GT of exactly {scale}x the LR '
+             f'({want[0]}x{want[1]})'))
+    elif gt_size[0] < want[0] or gt_size[1] < want[1]:
+        findings.append(('error', 'annotation', gt_path,
+                         f'{sizes}: the GT is smaller than {scale}x the LR '
+                         f'({want[0]}x{want[1]})'))
+    return findings

@@ -7,8 +7,9 @@
 Reads every sample's files and annotation (not the augmentation pipeline),
 in parallel processes with a progress bar, and prints a table per split:
 unreadable files (missing, empty, truncated, not an image), invalid
-annotations, label ids out of range and images that are not RGB (what is
-checked and why: :mod:`mmffnet.datasets.check`). Exits with 1 when there are
+annotations, label ids out of range, super-resolution GT images of the
+wrong size and images that are not RGB (what is checked and why:
+:mod:`mmffnet.datasets.check`). Exits with 1 when there are
 errors (with --strict, warnings too), listing the first offending files.
 """
 import argparse
@@ -30,10 +31,10 @@ from mmffnet.datasets.check import KINDS, Finding, check_sample
 from mmffnet.datasets.coco import check_coco_annotations
 from mmffnet.datasets.guard import dataset_cfgs
 
-TASKS = dict(mmpretrain='cls', mmdet='det', mmseg='seg')
+TASKS = dict(mmpretrain='cls', mmdet='det', mmseg='seg', mmffnet='sr')
 # Where each task's model keeps the number of classes it predicts.
 HEADS = dict(cls=('head', ), det=('bbox_head', 'roi_head.bbox_head'),
-             seg=('decode_head', ))
+             seg=('decode_head', ), sr=())
 
 
 def parse_args():
@@ -131,6 +132,10 @@ def dataset_samples(dataset_cfg: dict, task: str,
              f'the dataset has {len(classes)} classes, the model predicts '
              f'{predicted}: set the head\'s num_classes'))
     common = dict(task=task, num_classes=num_classes)
+    # SR training crops need a GT of exactly scale x the LR
+    random_crop = any(
+        isinstance(t, dict) and t.get('type') == 'PairedRandomCrop'
+        for t in dataset_cfg.get('pipeline') or [])
     if task == 'seg':
         reduce_zero_label = loader_settings(dataset_cfg).get(
             'reduce_zero_label')
@@ -145,6 +150,11 @@ def dataset_samples(dataset_cfg: dict, task: str,
             sample.update({k: info.get(k)
                            for k in ('height', 'width')},
                           instances=info.get('instances', []))
+        elif task == 'sr':
+            sample.update(
+                gt_path=info['gt_path'],
+                scale=info['scale'],
+                exact=random_crop)
         else:
             sample.update(
                 seg_map_path=info['seg_map_path'],
@@ -189,10 +199,16 @@ def main():
     errors = warnings = 0
     for split in args.splits:
         loader = cfg.get(f'{split}_dataloader')
-        if not loader or 'dataset' not in loader:
-            continue
-        for name, dataset_cfg in dataset_cfgs(loader['dataset'],
-                                              f'{split}_dataloader.dataset'):
+        # MultiTestLoop takes a list of dataloaders
+        loaders = [(f'{split}_dataloader.{i}', one)
+                   for i, one in enumerate(loader)] if isinstance(
+                       loader, (list, tuple)) else [(f'{split}_dataloader',
+                                                     loader)]
+        datasets = [
+            item for prefix, one in loaders if one and 'dataset' in one
+            for item in dataset_cfgs(one['dataset'], f'{prefix}.dataset')
+        ]
+        for name, dataset_cfg in datasets:
             key = repr(dataset_cfg)
             if key in seen:  # e.g. test_dataloader = val_dataloader
                 continue
