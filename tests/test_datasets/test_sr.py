@@ -1,4 +1,4 @@
-"""Super-resolution data: pairing by name, its errors, the paired transforms."""
+"""SR data: pairing by name, its errors, the paired transforms."""
 import os
 import os.path as osp
 

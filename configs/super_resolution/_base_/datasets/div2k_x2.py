@@ -1,8 +1,9 @@
-# Training data of FFNetSR (super_resolution/options/train/FFNetSR_light_DIV2K.yaml,
-# datasets.train): DIV2K (its 800 training images) x2,
-# BasicSR's 480x480 sub-images (scripts/data_preparation/
-# extract_subimages.py: HR crop 480 step 240, LR X2 crop 240 step 120), whose
-# LR and GT files have the same names (filename_tmpl '{}'):
+# Training data of FFNetSR-light
+# (super_resolution/options/train/FFNetSR_light_DIV2K.yaml, datasets.train):
+# DIV2K (its 800 training images) x2, BasicSR's 480x480 sub-images
+# (scripts/data_preparation/extract_subimages.py: HR crop 480 step 240, LR X2
+# crop 240 step 120), whose LR and GT files have the same names
+# (filename_tmpl '{}'):
 #   data/DIV2K/DIV2K_train_HR_sub/0001_s001.png
 #   data/DIV2K/DIV2K_train_LR_bicubic/X2_sub/0001_s001.png
 # Random 192x192 GT crops (96x96 LR), horizontal flips and rotations
