@@ -1,6 +1,7 @@
 """MultiTestLoop: several test sets in one run, metrics prefixed by set."""
 import os
 import os.path as osp
+import pickle
 
 import numpy as np
 import pytest
@@ -116,3 +117,21 @@ def test_duplicate_names_are_refused(tmp_path):
     ])
     with pytest.raises(ValueError, match=r"named \['Set5'\]"):
         runner.test()
+
+
+def test_dump_results_writes_one_file_per_set(tmp_path):
+    for name in ('Set5', 'Set14'):
+        _write_set(str(tmp_path / name), 0)
+    runner = _runner(
+        tmp_path,
+        [_loader(str(tmp_path / 'Set5')),
+         _loader(str(tmp_path / 'Set14'))])
+    runner._test_evaluator = runner._test_evaluator + [
+        dict(type='DumpResults', out_file_path=str(tmp_path / 'out.pkl'))
+    ]
+    runner.test()
+    for name in ('Set5', 'Set14'):
+        with open(tmp_path / f'out_{name}.pkl', 'rb') as f:
+            results = pickle.load(f)
+        assert len(results) == 2
+        assert results[0]['img_path'].startswith(str(tmp_path / name))

@@ -5,14 +5,15 @@ takes a list (``test_dataloader = [dict(...), dict(...)]``), evaluates each
 with its own copy of ``test_evaluator`` and prefixes the metrics with the
 set's name: ``Set5/PSNR``, ``Urban100/SSIM``. The name is the dataset's
 ``metainfo['dataset_name']`` when set, else the base name of its
-``data_root``.
+``data_root``. ``DumpResults`` (``tools/test.py --out results.pkl``)
+writes one file per set: ``results_Set5.pkl`` ...
 """
 import copy
 import os.path as osp
 from typing import Dict, List, Sequence, Union
 
 import torch
-from mmengine.evaluator import Evaluator
+from mmengine.evaluator import DumpResults, Evaluator
 from mmengine.registry import LOOPS
 from mmengine.runner.amp import autocast
 from mmengine.runner.base_loop import BaseLoop
@@ -82,6 +83,13 @@ class MultiTestLoop(BaseLoop):
                 one = runner.build_evaluator(copy.deepcopy(evaluator))
             one.dataset_meta = getattr(loader.dataset, 'metainfo', None)
             self.evaluators.append(one)
+        if len(built) > 1:
+            # tools/test.py --out adds DumpResults: one file per set
+            for name, one in zip(self.names, self.evaluators):
+                for metric in one.metrics:
+                    if isinstance(metric, DumpResults):
+                        root, ext = osp.splitext(metric.out_file_path)
+                        metric.out_file_path = f'{root}_{name}{ext}'
         self.fp16 = fp16
 
     def run(self) -> Dict[str, float]:
