@@ -144,12 +144,16 @@ def build_paths(deploy: DeployModel,
                 threads: int,
                 with_compile: bool = False,
                 matmul_size: int = 1024,
-                int8_model: Optional[str] = None
+                int8_model: Optional[str] = None,
+                skip: Sequence[str] = ()
                 ) -> Tuple[List[InferencePath], List[str]]:
     """All paths available here, and why others were skipped.
 
     ``int8_model`` (an ``export.py --int8`` file) is timed as the int8 path
-    instead of a model calibrated here on random inputs.
+    instead of a model calibrated here on random inputs. The optional paths
+    named in ``skip`` are not built (e.g. ``'OpenVINO int8'``, whose
+    calibration keeps every activation of the model in memory: too much
+    for large inputs of deep full-resolution models such as FFNetSR).
 
     A path whose runtime is missing or fails to build is skipped with a
     reason instead of failing the benchmark.
@@ -187,6 +191,9 @@ def build_paths(deploy: DeployModel,
                 lambda: _compiled(copy.deepcopy(folded), deploy.inputs)))
     skipped = []
     for name, precision, note, make in optional:
+        if name in skip:
+            skipped.append(f'{name}: --skip')
+            continue
         try:
             paths.append(InferencePath(name, make(), note, precision))
         except ImportError as err:

@@ -3,7 +3,7 @@
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
         [--shape H W] [--batch-size N] [--threads T] [--iters N] \
         [--warmup N] [--pause-ms MS] [--int8-model PATH] [--compile] \
-        [--cfg-options KEY=VALUE ...]
+        [--skip PATH ...] [--cfg-options KEY=VALUE ...]
 
 Paths: eager unfolded, eager folded (NCHW, the reference of the ratios),
 eager folded channels-last, TorchScript frozen, ONNX Runtime, OpenVINO, and
@@ -33,6 +33,12 @@ from mmffnet.deployment.benchmark import (build_paths, check_parity,
                                           time_round_robin)
 
 
+# The optional paths of build_paths, which --skip may name.
+SKIPPABLE = ('torch.compile', 'TorchScript frozen', 'ONNX Runtime',
+             'OpenVINO', 'eager folded bf16 channels-last', 'OpenVINO bf16',
+             'OpenVINO int8')
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Side-by-side CPU benchmark of inference paths')
@@ -55,6 +61,16 @@ def parse_args():
         help='time this int8 model (.onnx or .xml from export.py --int8, '
         'same config, checkpoint and shape) instead of one calibrated on '
         'random inputs')
+    parser.add_argument(
+        '--skip',
+        nargs='+',
+        default=[],
+        choices=SKIPPABLE,
+        metavar='PATH',
+        help='optional paths not to run, by name in quotes, e.g. '
+        '"OpenVINO int8" (its calibration holds every activation in '
+        'memory: too much for FFNetSR at 256x256); one of: ' +
+        ', '.join(SKIPPABLE))
     parser.add_argument(
         '--pause-ms',
         type=float,
@@ -97,7 +113,8 @@ def main():
     macs = model_macs(deploy.folded, deploy.inputs[:1])
     with tempfile.TemporaryDirectory() as workdir:
         paths, skipped = build_paths(deploy, workdir, threads, args.compile,
-                                     args.matmul_size, args.int8_model)
+                                     args.matmul_size, args.int8_model,
+                                     args.skip)
         check_parity(paths)
         time_round_robin(paths, args.iters, args.warmup,
                          args.pause_ms / 1e3)

@@ -1,0 +1,190 @@
+"""Super-resolution deployment: export parity (ONNX, OpenVINO,
+TorchScript), Core ML conversion, FLOPs and the benchmark table, on the
+tiny FFNetSR x2 of ``tests/data/ffnetsr_tiny.py``."""
+import importlib.util
+import os.path as osp
+import re
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mmffnet.apis import build_model, load_config
+from mmffnet.deployment import ExportOptions, export_model, input_shape_of
+from tests.utils import REPO_ROOT, randomize_bn_stats
+
+CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'ffnetsr_tiny.py')
+SHAPE = (32, 32)
+BN = ['--cfg-options', 'model.generator.norm=BN']
+
+
+def run_tool(path, monkeypatch, capsys, *argv):
+    """Run a tool's main() in-process: (exit code or None, stdout)."""
+    spec = importlib.util.spec_from_file_location(
+        osp.basename(path)[:-3], osp.join(REPO_ROOT, path))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setattr(sys, 'argv', [path, *map(str, argv)])
+    code, threads = None, torch.get_num_threads()
+    try:
+        tool.main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        torch.set_num_threads(threads)
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture(scope='module')
+def bn_checkpoint(tmp_path_factory):
+    """Tiny FFNetSR weights with BatchNorms (non-trivial statistics), so
+    the export also checks the fold."""
+    cfg = load_config(CONFIG, {'model.generator.norm': 'BN'})
+    torch.manual_seed(0)
+    model = randomize_bn_stats(build_model(cfg))
+    path = tmp_path_factory.mktemp('sr') / 'ffnetsr_bn.pth'
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return str(path)
+
+
+def reference(checkpoint, inputs):
+    cfg = load_config(CONFIG, {'model.generator.norm': 'BN'})
+    model = build_model(cfg, checkpoint).eval()
+    with torch.no_grad():
+        return model(inputs, mode='tensor')
+
+
+def run_exported(fmt, path, inputs):
+    array = inputs.numpy()
+    if fmt == 'onnx':
+        import onnxruntime as ort
+        session = ort.InferenceSession(
+            path, providers=['CPUExecutionProvider'])
+        return session.run(None, {'input': array})[0]
+    if fmt == 'openvino':
+        import openvino as ov
+        compiled = ov.Core().compile_model(
+            path, 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'})
+        return np.array(compiled(array)[compiled.outputs[0]])
+    loaded = torch.jit.load(path).eval()
+    with torch.no_grad():
+        out = loaded(inputs)
+    return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
+
+
+def test_default_input_is_256():
+    assert input_shape_of(load_config(CONFIG)) == (256, 256)
+
+
+@pytest.mark.parametrize('fmt, suffix', [('onnx', '.onnx'),
+                                         ('openvino', '.xml'),
+                                         ('torchscript', '.pt')])
+def test_export_parity(fmt, suffix, bn_checkpoint, tmp_path, monkeypatch,
+                       capsys):
+    out = str(tmp_path / f'ffnetsr{suffix}')
+    code, printed = run_tool('tools/deployment/export.py', monkeypatch,
+                             capsys, CONFIG, *BN, '--checkpoint',
+                             bn_checkpoint, '--format', fmt, '--out', out,
+                             '--shape', *SHAPE)
+    assert code is None, printed
+    assert f'{fmt} vs PyTorch: max abs err' in printed
+    assert 'parity OK' in printed
+    # Independently of the tool: the file's HR output against the
+    # unfolded PyTorch model.
+    inputs = torch.rand(1, 3, *SHAPE)
+    hr = run_exported(fmt, out, inputs)
+    assert hr.shape == (1, 3, 2 * SHAPE[0], 2 * SHAPE[1])
+    ref = reference(bn_checkpoint, inputs).numpy()
+    assert np.abs(hr - ref).max() < 1e-4
+
+
+def test_onnx_with_normalize_takes_pixels(tmp_path):
+    """--with-normalize puts the / 255 of the data preprocessor in the
+    graph: 0-255 pixels in, the HR image in [0, 1] out."""
+    model = build_model(load_config(CONFIG)).eval()
+    checkpoint = str(tmp_path / 'ffnetsr.pth')
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    out = str(tmp_path / 'ffnetsr-pixels.onnx')
+    report = export_model(
+        load_config(CONFIG),
+        ExportOptions(
+            'onnx', out, checkpoint, shape=SHAPE, with_normalize=True))
+    assert report.passed
+    import onnxruntime as ort
+    pixels = torch.randint(0, 256, (1, 3, *SHAPE)).float()
+    session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    (hr, ) = session.run(None, {'input': pixels.numpy()})
+    with torch.no_grad():
+        ref = model(pixels / 255, mode='tensor').numpy()
+    assert np.abs(hr - ref).max() < 1e-4
+
+
+def test_coreml_conversion(tmp_path):
+    """Core ML converts (the repeat is reshapes); its outputs can only be
+    run on macOS, so the spec is checked here."""
+    import coremltools as ct
+    out = str(tmp_path / 'ffnetsr.mlpackage')
+    report = export_model(
+        load_config(CONFIG), ExportOptions('coreml', out, shape=SHAPE))
+    assert report.passed
+    spec = ct.utils.load_spec(out)
+    (inp, ) = spec.description.input
+    assert inp.name == 'input'
+    assert [o.name for o in spec.description.output] == ['output']
+    ops = {
+        op.type
+        for function in spec.mlProgram.functions.values()
+        for block in function.block_specializations.values()
+        for op in block.operations
+    }
+    assert 'pixel_shuffle' in ops, ops
+
+
+def test_get_flops_of_ffnetsr(monkeypatch, capsys):
+    """FFNetSR (dim 96, depth 48) on a 64x64 input: 2.38 M parameters and
+    2,349,216 MACs per input pixel (convs only)."""
+    code, out = run_tool('tools/analysis_tools/get_flops.py', monkeypatch,
+                         capsys, CONFIG, '--shape', 64, 64, '--cfg-options',
+                         'model.generator.dim=96', 'model.generator.depth=48')
+    assert code is None, out
+    assert 'Input shape: 64x64' in out
+    assert 'Params: 2.38 M' in out
+    assert f'MACs (GFLOPs as in the paper): {2349216 * 64 * 64 / 1e9:.2f} G' \
+        in out, out
+
+
+def test_benchmark_table(monkeypatch, capsys):
+    """Every fp32 path gives the folded model's HR image; --skip leaves
+    out the int8 path (whose calibration holds every activation in memory,
+    too much for FFNetSR at 256x256 on a 23 GB machine)."""
+    code, out = run_tool('tools/analysis_tools/benchmark.py', monkeypatch,
+                         capsys, CONFIG, *BN, '--shape', *SHAPE, '--iters',
+                         2, '--warmup', 1, '--threads', 1, '--matmul-size',
+                         64, '--pause-ms', 0, '--skip', 'OpenVINO int8')
+    assert code is None, out
+    assert '- skipped OpenVINO int8: --skip' in out
+    assert f'Input: 1x3x{SHAPE[0]}x{SHAPE[1]}' in out
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('|') and len(cells) == 9:
+            rows[cells[0]] = cells[1:]
+    for name in ('eager unfolded', 'eager folded', 'ONNX Runtime',
+                 'OpenVINO', 'TorchScript frozen'):
+        assert name in rows, out
+        assert float(rows[name][-1]) < 1e-4, (name, rows[name])
+    assert 'OpenVINO int8' not in rows
+    code, _ = run_tool('tools/analysis_tools/benchmark.py', monkeypatch,
+                       capsys, CONFIG, '--skip', 'int8')
+    assert code == 2  # argparse: not a path name
+
+
+def test_int8_is_refused_with_the_reason(tmp_path):
+    from mmffnet.deployment import ExportError
+    with pytest.raises(ExportError, match='classifiers and segmentors'):
+        export_model(
+            load_config(CONFIG),
+            ExportOptions('onnx', str(tmp_path / 'x.onnx'), 'ckpt.pth',
+                          SHAPE, int8=True))
+
