@@ -3,8 +3,9 @@
 Converters only rename and check: each takes the official weights and the
 target model (or its state dict) and returns weights that load into it
 strictly. :func:`mmffnet.apis.convert_checkpoint` builds the target from
-our configs. Importing the package registers :func:`adapt_official`, which
-converts the official files in memory wherever mmffnet reads weights
+our configs. Importing the package registers :func:`adapt_official` and
+:func:`adapt_official_sr`, which convert the official files in memory
+wherever mmffnet reads weights
 (:func:`mmffnet.utils.adapt_state_dict`).
 """
 from .adapter import adapt_official, recognise_official
@@ -14,10 +15,14 @@ from .official_dense import (DENSE_KINDS, KINDS, TASK_KINDS, check_kind,
                              convert_official_dense, describe_kind,
                              detect_kind, infer_dense_arch,
                              rename_official_kind)
+from .official_sr import (SR_KIND, adapt_official_sr, convert_official_sr,
+                          infer_sr_arch, is_official_sr)
 
 __all__ = [
-    'DENSE_KINDS', 'KINDS', 'TASK_KINDS', 'adapt_official', 'check_kind',
-    'convert_key', 'convert_official', 'convert_official_dense',
-    'describe_kind', 'detect_kind', 'infer_arch', 'infer_dense_arch',
-    'recognise_official', 'rename_official', 'rename_official_kind'
+    'DENSE_KINDS', 'KINDS', 'SR_KIND', 'TASK_KINDS', 'adapt_official',
+    'adapt_official_sr', 'check_kind', 'convert_key', 'convert_official',
+    'convert_official_dense', 'convert_official_sr', 'describe_kind',
+    'detect_kind', 'infer_arch', 'infer_dense_arch', 'infer_sr_arch',
+    'is_official_sr', 'recognise_official', 'rename_official',
+    'rename_official_kind'
 ]

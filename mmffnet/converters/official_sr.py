@@ -19,6 +19,11 @@ None              0 fc, 1 dw1, 3 dw2   0 dw, 1 fc1, 3 fc2
 and ``proj`` / ``body.i`` / ``conv_bef_up`` are our ``stem`` /
 ``blocks.i`` / ``conv_before_upsample``. The settings (scale, dim, depth,
 expansion ratio, norm) are read from the weights.
+
+Importing this module registers :func:`adapt_official_sr` with
+:func:`mmffnet.utils.register_checkpoint_adapter`, so the release files
+also load as they are wherever mmffnet reads weights (``tools/test.py``,
+``load_from``, ``tools/infer.py``).
 """
 import re
 from collections import OrderedDict
@@ -27,6 +32,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import torch
 
 from mmffnet.models.editors import FFNetSR
+from mmffnet.utils import abbreviate
+from mmffnet.utils.checkpoint import (CheckpointMismatchError,
+                                      register_checkpoint_adapter)
 from .official import StateDict, Target, order_as_target
 
 # The kind of the official SR checkpoints, next to
@@ -172,11 +180,53 @@ def convert_official_sr(state_dict: StateDict,
         target = FFNetSR(**arch)
     if isinstance(target, torch.nn.Module):
         target = target.state_dict()
-    prefix = 'generator.' if any(
-        k.startswith('generator.') for k in target) else ''
-    converted, unknown = rename_official_sr(state_dict, arch['norm'], prefix)
+    converted, unknown = rename_official_sr(state_dict, arch['norm'],
+                                            _prefix_of(target))
     converted = order_as_target(
         converted, unknown, target, f'the official {describe_sr_arch(arch)}',
         'Does the target config have the same FFNetSR settings (scale, '
         'dim, depth, expansion_ratio, norm) as the checkpoint?')
     return converted, arch
+
+
+def _prefix_of(target: Mapping[str, torch.Tensor]) -> str:
+    """``'generator.'`` for an ``SRModel``, ``''`` for a bare FFNetSR."""
+    return 'generator.' if any(
+        k.startswith('generator.') for k in target) else ''
+
+
+@register_checkpoint_adapter('official FFNetSR')
+def adapt_official_sr(
+        state_dict: StateDict, target: Mapping[str, torch.Tensor]
+) -> Optional[Tuple[StateDict, str]]:
+    """Rename an official FFNetSR checkpoint's keys to mmffnet's, for an
+    ``SRModel`` (``generator.*``) or a bare ``FFNetSR`` as ``target``; the
+    caller checks the result strictly.
+
+    Returns:
+        None for any other layout, else (weights in the target's key
+        order, 'an official FFNetSR (BasicSR) checkpoint of FFNetSR x2
+        (dim 96, ...)').
+
+    Raises:
+        CheckpointMismatchError: official-looking keys that cannot be
+            converted.
+    """
+    if not is_official_sr(state_dict):
+        return None
+    try:
+        arch = infer_sr_arch(state_dict)
+    except ValueError as err:
+        raise CheckpointMismatchError(
+            f'looks like {SR_DESCRIPTION}, but {err}') from None
+    what = f'{SR_DESCRIPTION} of {describe_sr_arch(arch)}'
+    renamed, unknown = rename_official_sr(state_dict, arch['norm'],
+                                          _prefix_of(target))
+    if unknown:
+        raise CheckpointMismatchError(
+            f'looks like {what}, but {len(unknown)} of its keys have no '
+            f'mmffnet counterpart: {abbreviate(unknown)}. Use the release '
+            'file as published.')
+    ordered = OrderedDict((k, renamed[k]) for k in target if k in renamed)
+    ordered.update(renamed)
+    return ordered, what

@@ -31,7 +31,8 @@ def test_key_layout_of_each_norm(norm, token, channel):
         for index, name in names.items():
             key = f'body.1.{mixer}.{index}.weight'
             assert key in official
-            assert convert_sr_key(key, norm) == f'blocks.1.{mixer}.{name}.weight'
+            assert convert_sr_key(key, norm) == \
+                f'blocks.1.{mixer}.{name}.weight'
     assert convert_sr_key('proj.bias', norm) == 'stem.bias'
     assert convert_sr_key('conv_bef_up.weight', norm) == \
         'conv_before_upsample.weight'
@@ -133,3 +134,25 @@ def test_converter_tool_folds_bn_and_checks_the_task(tmp_path, monkeypatch,
     error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'det')
     assert error == ('error: --task det given, but the checkpoint looks like '
                      'an official FFNetSR (BasicSR) checkpoint')
+
+
+def test_release_files_load_as_they_are(tmp_path):
+    """The registered adapter converts an official file in memory wherever
+    mmffnet reads weights; a file of other settings is named."""
+    official = random_official_sr(dim=16, depth=2, norm='LN')
+    path = tmp_path / 'FFNetSR_LN_2.pth'
+    torch.save(basicsr_checkpoint(official), path)
+    cfg = load_config(CONFIG, {'model.generator.norm': 'LN'})
+    model = build_model(cfg).eval()
+    load_checkpoint_strict(model, str(path))
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert (model(x) - official(x)).abs().max() < 1e-5
+    bare = FFNetSR(dim=16, depth=2, norm='LN')
+    load_checkpoint_strict(bare, str(path))  # no 'generator.' prefix
+    plain = build_model(load_config(CONFIG))  # norm=None
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'an official FFNetSR \(BasicSR\) checkpoint '
+                       r'of FFNetSR x2 \(dim 16, depth 2, expansion 2, norm '
+                       r'LN\), converted on the fly\) does not match'):
+        load_checkpoint_strict(plain, str(path))

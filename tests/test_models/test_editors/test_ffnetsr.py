@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.registry import MODELS
+from mmengine.registry import MODELS, DefaultScope
 
 import mmffnet  # noqa: F401
 from mmffnet import reparameterize_model
@@ -143,8 +143,12 @@ def test_reparameterize_model_folds_an_sr_model():
     assert not any('bn' in k for k in folded.state_dict())
 
 
-def test_builds_from_the_mmffnet_scope():
-    model = MODELS.build(dict(type='mmffnet.FFNetSR', dim=8, depth=1))
+def test_builds_in_the_mmffnet_scope_and_by_scoped_name():
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        model = MODELS.build(dict(type='FFNetSR', dim=8, depth=1))
+    assert isinstance(model, FFNetSR)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(dict(type='mmffnet.FFNetSR', dim=8, depth=1))
     assert isinstance(model, FFNetSR)
 
 
