@@ -190,9 +190,15 @@ def build_paths(deploy: DeployModel,
             1, ('torch.compile', 'fp32', 'inductor, freezing',
                 lambda: _compiled(copy.deepcopy(folded), deploy.inputs)))
     skipped = []
+    reasons = {name: '--skip' for name in skip}
+    if deploy.task == 'mmffnet' and int8_model is None:
+        # Calibrating FFNetSR at 256x256 holds many GB of activations per
+        # batch, for a path users cannot export.
+        reasons.setdefault('OpenVINO int8',
+                           'export.py offers no int8 for super-resolution')
     for name, precision, note, make in optional:
-        if name in skip:
-            skipped.append(f'{name}: --skip')
+        if name in reasons:
+            skipped.append(f'{name}: {reasons[name]}')
             continue
         try:
             paths.append(InferencePath(name, make(), note, precision))
