@@ -3,12 +3,13 @@
     python tools/gpu_check.py [--iters N] [--timeout S] [--work-dir DIR]
         [--checks NAME ...] [--device cuda|cpu]
 
-For each task's demo config (classification, detection, segmentation) it
-trains ``--iters`` iterations on CUDA in mixed precision (mmengine's
-``AmpOptimWrapper``) with the same runner as ``tools/train.py``, on demo data
-generated into a temporary folder, then evaluates on a few validation
-images. It also runs mmcv's CUDA ops (NMS, RoIAlign) on CUDA tensors against
-their CPU results and, where two or more GPUs exist, trains each task in a
+For each task's demo config (classification, detection, segmentation,
+super-resolution) it trains ``--iters`` iterations on CUDA in mixed
+precision (mmengine's ``AmpOptimWrapper``) with the same runner as
+``tools/train.py``, on demo data generated into a temporary folder, then
+evaluates on a few validation images. It also runs mmcv's CUDA ops (NMS,
+RoIAlign) on CUDA tensors against their CPU results and, where two or more
+GPUs exist, trains each task with batch norms (all but super-resolution) in a
 2-process torchrun job with SyncBN. Every check runs in a process of its own
 with a time limit, so one failure does not stop the others. It prints a
 table (check, status, img/s, seconds, details) and exits with 1 when any
@@ -46,15 +47,18 @@ TASKS = {
             'mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py', 'ffnet_demo_det'),
     'seg': ('configs/segmentation/ffnet/'
             'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py', 'ffnet_demo_seg'),
+    'sr': ('configs/super_resolution/ffnetsr/'
+           'ffnetsr-tiny_x2_1xb16_demo-textures.py', 'ffnet_demo_sr'),
 }
-# The norm layers a 2-process check turns into SyncBN.
+# The norm layers a 2-process check turns into SyncBN (FFNetSR has none:
+# its 'sr-train' check covers AMP with the FFT loss, kept in fp32).
 SYNC_BN_KEYS = {
     'cls': ['model.backbone.norm_cfg'],
     'det': ['model.backbone.norm_cfg'],
     'seg': ['model.backbone.norm_cfg', 'model.decode_head.norm_cfg'],
 }
 CHECKS = [f'{task}-train' for task in TASKS] + ['mmcv-ops'] + [
-    f'{task}-dist-syncbn' for task in TASKS
+    f'{task}-dist-syncbn' for task in SYNC_BN_KEYS
 ]
 VAL_IMAGES = 16
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -58,7 +58,7 @@ def test_cpu_variant_trains_and_evaluates_every_task(tmp_path):
                       tmp_path, threads=1, timeout=300)
     out = result.stdout
     for task, metric in (('cls', 'accuracy/top1'), ('det', 'coco/bbox_mAP'),
-                         ('seg', 'aAcc')):
+                         ('seg', 'aAcc'), ('sr', 'PSNR')):
         row = _row(out, f'{task}-train')
         assert re.match(rf'pass\s+[0-9.]+\s+[0-9.]+\s+{metric}=', row), row
     for check in CUDA_ONLY:
