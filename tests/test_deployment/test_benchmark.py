@@ -55,6 +55,7 @@ def table_rows(out):
     return rows
 
 
+@pytest.mark.slow  # > 10 s: builds and times every runtime
 def test_classifier_table(monkeypatch, capsys):
     code, out = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 32,
                               32, '--iters', 2, '--warmup', 1, '--threads',
@@ -93,6 +94,7 @@ def test_classifier_table(monkeypatch, capsys):
     assert len(matmul) == 1 and 'torch.mm 128x128' in matmul[0]
 
 
+@pytest.mark.slow  # > 10 s: builds and times every runtime
 def test_detector_benchmarks_backbone(monkeypatch, capsys):
     code, out = run_benchmark(monkeypatch, capsys, DET_CONFIG, '--shape', 32,
                               32, '--iters', 1, '--warmup', 0,
