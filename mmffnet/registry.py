@@ -18,14 +18,30 @@ MODELS = ROOT_MODELS
 OPTIM_WRAPPER_CONSTRUCTORS = ROOT_OPTIM_WRAPPER_CONSTRUCTORS
 PARAM_SCHEDULERS = ROOT_PARAM_SCHEDULERS
 
+
+class _ScopeAlias(Registry):
+    """An empty 'mmffnet' child of a root registry: ``'mmffnet.X'`` is
+    looked up as ``'X'``, here and then in the root.
+
+    MMEngine searches only the registry itself for a key prefixed with that
+    registry's own scope, so without this ``type='mmffnet.FFNetSR'`` would
+    fail inside a ``default_scope='mmffnet'`` config, while it resolves
+    from every other scope.
+    """
+
+    def get(self, key: str):
+        scope, real_key = self.split_scope_key(key)
+        return super().get(real_key if scope == self.scope else key)
+
+
 # Scope alias: lookups of 'mmffnet.X' land here and fall through to the root.
-_SCOPED_HOOKS = Registry('hook', parent=ROOT_HOOKS, scope='mmffnet')
-_SCOPED_MODELS = Registry('model', parent=ROOT_MODELS, scope='mmffnet')
-_SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+_SCOPED_HOOKS = _ScopeAlias('hook', parent=ROOT_HOOKS, scope='mmffnet')
+_SCOPED_MODELS = _ScopeAlias('model', parent=ROOT_MODELS, scope='mmffnet')
+_SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = _ScopeAlias(
     'optimizer wrapper constructor',
     parent=ROOT_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmffnet')
-_SCOPED_PARAM_SCHEDULERS = Registry(
+_SCOPED_PARAM_SCHEDULERS = _ScopeAlias(
     'parameter scheduler', parent=ROOT_PARAM_SCHEDULERS, scope='mmffnet')
 
 # Configs whose default scope is 'mmffnet' (super-resolution) build datasets,
@@ -33,7 +49,7 @@ _SCOPED_PARAM_SCHEDULERS = Registry(
 # an 'mmffnet' child of each lets MMEngine find the scope without a warning
 # per registry (lookups fall through to the root).
 _SCOPED_ROOT_REGISTRIES = [
-    Registry(root.name, parent=root, scope='mmffnet')
+    _ScopeAlias(root.name, parent=root, scope='mmffnet')
     for root in vars(_mmengine_registry).values()
     if isinstance(root, Registry) and root.parent is None
     and 'mmffnet' not in root.children

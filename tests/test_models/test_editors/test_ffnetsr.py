@@ -144,9 +144,13 @@ def test_reparameterize_model_folds_an_sr_model():
 
 
 def test_builds_in_the_mmffnet_scope_and_by_scoped_name():
-    with DefaultScope.overwrite_default_scope('mmffnet'):
-        model = MODELS.build(dict(type='FFNetSR', dim=8, depth=1))
-    assert isinstance(model, FFNetSR)
+    for type_name in ('FFNetSR', 'mmffnet.FFNetSR'):
+        with DefaultScope.overwrite_default_scope('mmffnet'):
+            model = MODELS.build(dict(type=type_name, dim=8, depth=1))
+        assert isinstance(model, FFNetSR)
+    with DefaultScope.overwrite_default_scope('mmffnet'), \
+            pytest.raises(KeyError, match='mmffnet.NoSuchNet'):
+        MODELS.build(dict(type='mmffnet.NoSuchNet'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(dict(type='mmffnet.FFNetSR', dim=8, depth=1))
     assert isinstance(model, FFNetSR)
