@@ -21,7 +21,7 @@ in a worker process, and returns its findings. What is checked, and why:
   as BasicSR does, so there it must be at least that).
 """
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -45,6 +45,18 @@ MODE_NOTES = {
 }
 
 
+def _probe(path: str, what: str) -> Tuple[List[Finding], Optional[tuple]]:
+    """(findings, size) of an image file: an 'unreadable' error and no size
+    when it does not decode, a 'mode' warning when it is not RGB."""
+    problem, mode, size = probe_image(path)
+    if problem:
+        return [('error', 'unreadable', path, f'{what} {problem}')], None
+    if mode != 'RGB':
+        note = MODE_NOTES.get(mode, 'converted')
+        return [('warning', 'mode', path, f'mode {mode} ({note})')], size
+    return [], size
+
+
 def check_sample(sample: dict) -> List[Finding]:
     """Check one sample (see the module docstring).
 
@@ -56,14 +68,9 @@ def check_sample(sample: dict) -> List[Finding]:
             ``ignore_index`` (seg); ``gt_path``, ``scale``, ``exact`` (sr:
             the GT must be exactly ``scale`` x the LR, else at least).
     """
-    path = sample['img_path']
-    problem, mode, size = probe_image(path)
-    if problem:
-        return [('error', 'unreadable', path, f'image {problem}')]
-    findings = []
-    if mode != 'RGB':
-        findings.append(('warning', 'mode', path,
-                         f'mode {mode} ({MODE_NOTES.get(mode, "converted")})'))
+    findings, size = _probe(sample['img_path'], 'image')
+    if size is None:
+        return findings
     check = dict(cls=_check_label, det=_check_instances,
                  seg=_check_label_map, sr=_check_pair)[sample['task']]
     return findings + check(sample, size)
@@ -160,13 +167,9 @@ def _check_label_map(sample: dict, size: tuple) -> List[Finding]:
 def _check_pair(sample: dict, size: tuple) -> List[Finding]:
     """The GT of an SR pair: readable, RGB, ``scale`` x the LR ``size``."""
     gt_path = sample['gt_path']
-    problem, mode, gt_size = probe_image(gt_path)
-    if problem:
-        return [('error', 'unreadable', gt_path, f'GT image {problem}')]
-    findings = []
-    if mode != 'RGB':
-        findings.append(('warning', 'mode', gt_path,
-                         f'mode {mode} ({MODE_NOTES.get(mode, "converted")})'))
+    findings, gt_size = _probe(gt_path, 'GT image')
+    if gt_size is None:
+        return findings
     scale = sample['scale']
     want = (size[0] * scale, size[1] * scale)
     sizes = (f'GT {gt_size[0]}x{gt_size[1]}, LR {sample["img_path"]} '
