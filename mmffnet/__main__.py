@@ -39,7 +39,7 @@ def print_configs(pattern: str = '*') -> None:
     index = model_index()
     for name in list_configs(pattern):
         weights = index[name].get('Weights', '')
-        print(f'{name:<48s} {index[name]["Task"]:<11s} {weights}'.rstrip())
+        print(f'{name:<48s} {index[name]["Task"]:<16s} {weights}'.rstrip())
 
 
 def main(argv=None) -> None:

@@ -2,8 +2,9 @@
 
 mmdet's ``DetInferencer`` and mmseg's ``MMSegInferencer`` look model names
 up only in the metafiles of their own package; :func:`get_inferencer` finds
-ours and hands them the config (super-resolution configs get
-:class:`SRInferencer`):
+ours and asks the config's task (:mod:`mmffnet.tasks`) for its inferencer,
+with the weights loaded strictly (a mismatched checkpoint is an error, not
+a warning; an official release file is converted in memory):
 
     >>> from mmffnet.apis import get_inferencer
     >>> inferencer = get_inferencer(
@@ -11,96 +12,97 @@ ours and hands them the config (super-resolution configs get
     ...     weights='checkpoints/cascade-mask-rcnn_ffnet-2_coco.pth')
     >>> result = inferencer('demo.jpg')  # doctest: +SKIP
 
-``tools/infer.py`` is the command-line way, with strict weight loading.
+``tools/infer.py`` is the command-line way.
 """
-from typing import Optional
+import os.path as osp
+from typing import Optional, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose
-from mmengine.registry import init_default_scope
+from mmengine.utils import import_modules_from_strings
 
-from .builder import build_model, load_config, task_of
+from mmffnet.datasets.guard import probe_image
+from mmffnet.models import reparameterize_model
+from mmffnet.tasks import Prediction, SRInferencer, task_of
+from .builder import load_config
 
-
-class SRInferencer:
-    """Super-resolve one image with an SR config's model and test pipeline.
-
-    The image goes through the config's test pipeline (the first one when
-    the config tests several sets), with its HR image when one is given.
-
-    Args:
-        cfg (Config): An SR config (``default_scope='mmffnet'``).
-        weights (str, optional): Weights of the whole model, loaded
-            strictly. Defaults to None (random weights).
-        device (str, optional): Defaults to CUDA when available.
-
-    Example:
-        >>> inferencer = SRInferencer(cfg, 'work_dirs/demo_sr/iter_1000.pth')
-        >>> result = inferencer('lr.png', gt='hr.png')  # doctest: +SKIP
-        >>> result['pred_img'].shape  # CHW float in [0, 255], not rounded
-    """
-
-    def __init__(self,
-                 cfg: Config,
-                 weights: Optional[str] = None,
-                 device: Optional[str] = None):
-        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = build_model(cfg, weights, device).eval()
-        self.scale = cfg.model.generator.scale
-        loader = cfg.test_dataloader
-        loader = loader[0] if isinstance(loader, (list, tuple)) else loader
-        self.pipeline = Compose(loader.dataset.pipeline)
-
-    @torch.no_grad()
-    def __call__(self, image: str, gt: Optional[str] = None) -> dict:
-        """The packed sample (``inputs``: the LR image, ``data_samples``
-        with ``gt_img`` when ``gt`` is given) and the model's ``pred_img``
-        (CHW float32 in [0, 255])."""
-        packed = self.pipeline(
-            dict(img_path=image, gt_path=gt, scale=self.scale))
-        sample = self.model.test_step(
-            dict(
-                inputs=[packed['inputs']],
-                data_samples=[packed['data_samples']]))[0]
-        return dict(packed, pred_img=sample.pred_img)
+__all__ = ['SRInferencer', 'get_inferencer', 'infer']
 
 
-def get_inferencer(model: str,
+def get_inferencer(model: Union[str, Config],
                    weights: Optional[str] = None,
                    device: Optional[str] = None,
                    **kwargs):
-    """mmpretrain's ``ImageClassificationInferencer``, mmdet's
-    ``DetInferencer``, mmseg's ``MMSegInferencer`` or :class:`SRInferencer`
-    for an mmffnet config.
+    """The inferencer of an mmffnet config's task: mmpretrain's
+    ``ImageClassificationInferencer``, mmdet's ``DetInferencer``, mmseg's
+    ``MMSegInferencer`` or :class:`~mmffnet.tasks.SRInferencer`.
+
+    Only the config's own task library is imported.
 
     Args:
-        model (str): A config name of ``model-index.yml`` (see
-            :func:`mmffnet.apis.list_configs`) or a config file.
-        weights (str, optional): Checkpoint of the whole model (a converted
-            official file, or one of ``tools/train.py``). Defaults to None
-            (random weights; nothing is downloaded).
+        model (str | Config): A config name of ``model-index.yml`` (see
+            :func:`mmffnet.apis.list_configs`), a config file, or a config.
+        weights (str, optional): Checkpoint of the whole model (one of
+            ``tools/train.py``, or an official release file), loaded
+            strictly; a checkpoint without class names takes the config's.
+            Defaults to None (random weights; nothing is downloaded).
         device (str, optional): Defaults to CUDA when available.
         **kwargs: More arguments of the inferencer.
 
     Raises:
         FileNotFoundError: For an unknown name, listing close matches.
+        CheckpointMismatchError: The weights do not fit the model.
     """
-    cfg = load_config(model)
+    cfg = load_config(model) if isinstance(model, str) else model.copy()
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
     backbone = cfg.model.get('backbone', {})
     if weights is not None and backbone.get('init_cfg'):
         backbone.init_cfg = None  # the checkpoint holds every weight
-    task = task_of(cfg)
-    if task == 'mmffnet':
-        return SRInferencer(cfg, weights, device=device, **kwargs)
-    init_default_scope(task)  # the inferencers build in the current scope
-    # Each task's library is imported only when its inferencer is asked for.
-    if task == 'mmpretrain':
-        from mmpretrain.apis import ImageClassificationInferencer
-        return ImageClassificationInferencer(
-            cfg, pretrained=weights or False, device=device, **kwargs)
-    if task == 'mmdet':
-        from mmdet.apis import DetInferencer
-        return DetInferencer(cfg, weights, device=device, **kwargs)
-    from mmseg.apis import MMSegInferencer
-    return MMSegInferencer(cfg, weights, device=device, **kwargs)
+    return task_of(cfg).inferencer(cfg, weights, check_device(device),
+                                   **kwargs)
+
+
+def check_image(path: Optional[str], what: str = 'image') -> None:
+    """Raise ``ValueError`` naming ``path`` when it is not a readable
+    image (None passes)."""
+    problem = probe_image(path)[0] if path else None
+    if problem:
+        raise ValueError(f'{what} {path!r} {problem}')
+
+
+def check_device(device: Optional[str]) -> str:
+    """``device``, or CUDA when available; ``ValueError`` for a CUDA
+    device on a machine without one."""
+    if device and device.startswith('cuda') and \
+            not torch.cuda.is_available():
+        raise ValueError(f'--device {device}: CUDA is not available on this '
+                         'machine; use --device cpu')
+    return device or ('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def infer(cfg: Config,
+          checkpoint: str,
+          image: str,
+          device: Optional[str] = None,
+          deploy: bool = False,
+          **options) -> Prediction:
+    """Predict on one image with the config's task: build its inferencer
+    (:func:`get_inferencer`, weights loaded strictly), fold the model when
+    ``deploy``, and return what the task prints and draws
+    (:meth:`mmffnet.tasks.Task.predict`; ``options`` are its options:
+    ``topk``, ``score_thr``, ``opacity``, ``gt``).
+
+    Raises:
+        FileNotFoundError: A missing checkpoint.
+        ValueError: An unreadable image, an unavailable device, or a
+            checkpoint that does not fit (``CheckpointMismatchError``).
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    check_image(image)
+    check_image(options.get('gt'), '--gt image')
+    inferencer = get_inferencer(cfg, checkpoint, check_device(device))
+    if deploy:
+        reparameterize_model(inferencer.model, inplace=True)
+    return task_of(cfg).predict(inferencer, image, **options)

@@ -21,13 +21,7 @@ from typing import Dict, List, Optional
 
 from mmengine.fileio import load
 
-# The tasks of model-index.yml, by the config folder they live in.
-TASKS = {
-    'classification': 'mmpretrain',
-    'detection': 'mmdet',
-    'segmentation': 'mmseg',
-    'super_resolution': 'mmffnet',
-}
+from mmffnet.tasks import get_task
 
 
 def mim_dir() -> str:
@@ -47,14 +41,14 @@ def model_index() -> Dict[str, dict]:
 
     Returns:
         dict: Name -> metafile entry, with ``Config`` made an absolute path,
-        ``Task`` set to ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
-        ``'mmffnet'`` (super-resolution) and
-        ``Metafile`` the absolute path of its metafile.
+        ``Task`` the name of its task (:mod:`mmffnet.tasks`; the config
+        folder it lives in) and ``Metafile`` the absolute path of its
+        metafile.
     """
     root = mim_dir()
     models = {}
     for metafile in load(osp.join(root, 'model-index.yml'))['Import']:
-        task = TASKS[metafile.split('/')[1]]
+        task = get_task(metafile.split('/')[1]).name
         for entry in load(osp.join(root, metafile))['Models']:
             models[entry['Name']] = dict(
                 entry,
@@ -69,9 +63,11 @@ def list_configs(pattern: str = '*', task: Optional[str] = None) -> List[str]:
 
     Args:
         pattern (str): e.g. ``'ffnet-3*'``. Defaults to all.
-        task (str, optional): ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
-            ``'mmffnet'`` (super-resolution).
+        task (str, optional): A task name (:func:`mmffnet.tasks.
+            task_names`): ``'classification'``, ``'detection'``, ...
     """
+    if task is not None:
+        task = get_task(task).name
     return sorted(
         name for name, entry in model_index().items()
         if fnmatch.fnmatch(name, pattern) and task in (None, entry['Task']))

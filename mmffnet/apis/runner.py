@@ -16,17 +16,14 @@ from mmengine.registry import DATASETS, RUNNERS
 from mmengine.runner import Runner
 
 from mmffnet.datasets.guard import install_data_guard
+from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
-from .builder import task_of
+from mmffnet.utils.cli import UserInputError
 
 # Added to every training run of tools/train.py (see mmffnet.engine.hooks);
 # OfficialCheckpointHook lets load_from name an official release file.
 GUARD_HOOKS = ('SeedEachEpochHook', 'CheckFiniteLossHook',
                'OfficialCheckpointHook')
-
-
-class UserInputError(Exception):
-    """A problem with the command line or the config, meant for the user."""
 
 
 def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
@@ -69,7 +66,7 @@ def check_data_roots(cfg: Config, splits=('train', 'val', 'test')):
     Without this, a missing ImageNet/COCO/ADE20K folder surfaces deep in a
     dataset constructor, after the model has been built.
     """
-    scope = task_of(cfg)
+    scope = task_of(cfg).scope
     for name, dataset in _dataset_cfgs(cfg):
         if not name.split('_')[0] in splits:
             continue

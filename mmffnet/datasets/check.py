@@ -1,6 +1,7 @@
 """Per-sample checks of ``tools/analysis_tools/check_dataset.py``.
 
-Each check reads a sample's files and annotation only (no augmentation),
+Each task (:mod:`mmffnet.tasks`) checks its samples with these functions;
+each check reads a sample's files and annotation only (no augmentation),
 in a worker process, and returns its findings. What is checked, and why:
 
 - every image decodes completely (:func:`~.guard.probe_image`; a truncated
@@ -45,7 +46,7 @@ MODE_NOTES = {
 }
 
 
-def _probe(path: str, what: str) -> Tuple[List[Finding], Optional[tuple]]:
+def image_findings(path: str, what: str) -> Tuple[List[Finding], Optional[tuple]]:
     """(findings, size) of an image file: an 'unreadable' error and no size
     when it does not decode, a 'mode' warning when it is not RGB."""
     problem, mode, size = probe_image(path)
@@ -57,26 +58,8 @@ def _probe(path: str, what: str) -> Tuple[List[Finding], Optional[tuple]]:
     return [], size
 
 
-def check_sample(sample: dict) -> List[Finding]:
-    """Check one sample (see the module docstring).
-
-    Args:
-        sample (dict): ``img_path``, ``task`` (``'cls'``, ``'det'``,
-            ``'seg'`` or ``'sr'``), ``num_classes`` and the task's annotation:
-            ``gt_label`` (cls); ``height``, ``width``, ``instances`` (det);
-            ``seg_map_path``, ``reduce_zero_label``, ``label_map``,
-            ``ignore_index`` (seg); ``gt_path``, ``scale``, ``exact`` (sr:
-            the GT must be exactly ``scale`` x the LR, else at least).
-    """
-    findings, size = _probe(sample['img_path'], 'image')
-    if size is None:
-        return findings
-    check = dict(cls=_check_label, det=_check_instances,
-                 seg=_check_label_map, sr=_check_pair)[sample['task']]
-    return findings + check(sample, size)
-
-
-def _check_label(sample: dict, size: tuple) -> List[Finding]:
+def check_label(sample: dict, size: tuple) -> List[Finding]:
+    """A classification sample: ``gt_label`` in ``[0, num_classes)``."""
     label, num_classes = sample.get('gt_label'), sample['num_classes']
     labels = np.atleast_1d(np.asarray(label if label is not None else []))
     bad = [int(v) for v in labels if not 0 <= v < num_classes]
@@ -86,7 +69,9 @@ def _check_label(sample: dict, size: tuple) -> List[Finding]:
     return []
 
 
-def _check_instances(sample: dict, size: tuple) -> List[Finding]:
+def check_instances(sample: dict, size: tuple) -> List[Finding]:
+    """A detection sample: ``height``/``width`` are the image's, each of
+    ``instances`` has a class label, a finite box and a valid mask."""
     path, findings = sample['img_path'], []
     declared = (sample.get('height'), sample.get('width'))
     if None not in declared and tuple(declared) != tuple(size):
@@ -126,7 +111,10 @@ def _check_mask(path: str, mask, size: tuple) -> List[Finding]:
     return []
 
 
-def _check_label_map(sample: dict, size: tuple) -> List[Finding]:
+def check_label_map(sample: dict, size: tuple) -> List[Finding]:
+    """A segmentation sample: ``seg_map_path`` decodes to class ids of
+    the image's size (after ``reduce_zero_label`` / ``label_map``; others
+    must be ``ignore_index``)."""
     seg_path = sample['seg_map_path']
     problem, mode, seg_size = probe_image(seg_path)
     if problem:
@@ -164,10 +152,10 @@ def _check_label_map(sample: dict, size: tuple) -> List[Finding]:
     return []
 
 
-def _check_pair(sample: dict, size: tuple) -> List[Finding]:
+def check_pair(sample: dict, size: tuple) -> List[Finding]:
     """The GT of an SR pair: readable, RGB, ``scale`` x the LR ``size``."""
     gt_path = sample['gt_path']
-    findings, gt_size = _probe(gt_path, 'GT image')
+    findings, gt_size = image_findings(gt_path, 'GT image')
     if gt_size is None:
         return findings
     scale = sample['scale']

@@ -4,7 +4,8 @@ from .export import export_model
 from .formats import FORMATS, ExportFormat
 from .model import DeployModel, add_model_args, input_shape_of, prepare
 from .options import ExportOptions, ExportReport
-from .runtimes import (max_abs_error, max_relative_error, openvino_model,
+from mmffnet.evaluation.agreement import max_abs_error, max_relative_error
+from .runtimes import (openvino_model,
                        optimized_torchscript, ort_session, run_openvino,
                        run_ort)
 from .wrappers import (ExportError, Normalize, TensorForward, as_tuple,

@@ -27,7 +27,8 @@ from mmengine.analysis import FlopAnalyzer
 from .formats import export_onnx
 from .model import DeployModel
 from .quantize import quantize_onnx
-from .runtimes import (max_relative_error, openvino_model,
+from mmffnet.evaluation.agreement import max_relative_error
+from .runtimes import (openvino_model,
                        openvino_precisions, optimized_torchscript,
                        ort_session, run_openvino)
 from .wrappers import as_tuple
@@ -191,11 +192,9 @@ def build_paths(deploy: DeployModel,
                 lambda: _compiled(copy.deepcopy(folded), deploy.inputs)))
     skipped = []
     reasons = {name: '--skip' for name in skip}
-    if deploy.task == 'mmffnet' and int8_model is None:
-        # Calibrating FFNetSR at 256x256 holds many GB of activations per
-        # batch, for a path users cannot export.
-        reasons.setdefault('OpenVINO int8',
-                           'export.py offers no int8 for super-resolution')
+    if int8_model is None:
+        for name, reason in deploy.task.benchmark_skips.items():
+            reasons.setdefault(name, reason)
     for name, precision, note, make in optional:
         if name in reasons:
             skipped.append(f'{name}: {reasons[name]}')

@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config
 
 from mmffnet.apis import task_of
-from .calibration import (TASKS, AgreementReport, DatasetImages,
-                          compare_classifiers, compare_segmentors)
+from mmffnet.evaluation.agreement import AgreementReport
+from .calibration import DatasetImages
 from .formats import ExportFormat, export_onnx
 from .model import DeployModel
 from .options import ExportOptions
@@ -28,10 +28,9 @@ def int8_images(cfg: Config, options: ExportOptions,
         ExportError: For a config the int8 check cannot judge, or images
             of another size than ``options.shape``.
     """
-    if task_of(cfg) not in TASKS or options.backbone_only:
-        raise ExportError('--int8 is implemented for whole classifiers and '
-                          'segmentors: calibration and the accuracy check '
-                          'need labelled images of the config\'s dataset')
+    task = task_of(cfg)
+    if not task.int8 or options.backbone_only:
+        raise ExportError(task.int8_problem)
     calib = DatasetImages(cfg, 'train', options.calib_images)
     check = DatasetImages(cfg, 'val', options.eval_images)
     if options.shape and shape != calib.shape:
@@ -70,7 +69,4 @@ def export_int8(deploy: DeployModel, fmt: ExportFormat,
 
     runners = {'PyTorch fp32': torch_fp32, f'{fmt.runtime} int8': int8}
     batches = check.batches(deploy.preprocessor, raw_pixels=raw_pixels)
-    if check.task == 'mmseg':
-        return compare_segmentors(runners, batches, check.num_classes,
-                                  check.ignore_index)
-    return compare_classifiers(runners, batches)
+    return check.task.compare_runtimes(runners, batches, check)

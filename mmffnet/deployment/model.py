@@ -9,19 +9,11 @@ import torch.nn as nn
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 
-from mmffnet.apis import build_model, task_of
+from mmffnet.apis import build_model
+from mmffnet.tasks import Task, task_of
 from mmffnet.models import reparameterize_model
-from .runtimes import max_abs_error, max_relative_error
+from mmffnet.evaluation.agreement import max_abs_error, max_relative_error
 from .wrappers import ExportError, as_tuple, deploy_module
-
-# Input (H, W) when none is given; segmentors use their config's crop_size.
-# Super-resolution ('mmffnet'): a 256x256 LR image (512x512 out at x2).
-DEFAULT_SHAPES = {
-    'mmpretrain': (256, 256),
-    'mmdet': (800, 1280),
-    'mmffnet': (256, 256)
-}
-
 
 def add_model_args(parser: argparse.ArgumentParser,
                    checkpoint: bool = True) -> None:
@@ -72,10 +64,7 @@ def input_shape_of(cfg: Config,
             raise ExportError(f'--shape takes two positive integers H W, got '
                               f'{" ".join(map(str, shape))}')
         return shape
-    task = task_of(cfg)
-    if task == 'mmseg':
-        return tuple(cfg.get('crop_size', (512, 512)))
-    return DEFAULT_SHAPES[task]
+    return task_of(cfg).default_input_shape(cfg)
 
 
 def dummy_inputs(shape: Tuple[int, int],
@@ -96,7 +85,7 @@ class DeployModel:
     unfolded: nn.Module
     folded: nn.Module
     inputs: torch.Tensor
-    task: str
+    task: Task
     output_names: List[str] = field(default_factory=list)
     preprocessor: Optional[nn.Module] = None  # the task model's
 

@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
-from .calibration import AgreementReport
+from mmffnet.evaluation.agreement import AgreementReport
 
 
 @dataclass

@@ -5,6 +5,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmffnet.evaluation.agreement import to_numpy
+
 
 def ort_session(path: str,
                 threads: Optional[int] = None,
@@ -45,7 +47,7 @@ def ort_session(path: str,
 def run_ort(session, inputs) -> List[np.ndarray]:
     """Run a one-input session on a torch tensor or numpy array."""
     name = session.get_inputs()[0].name
-    return session.run(None, {name: _numpy(inputs)})
+    return session.run(None, {name: to_numpy(inputs)})
 
 
 OPENVINO_PRECISIONS = {'fp32': 'f32', 'bf16': 'bf16'}
@@ -100,7 +102,7 @@ def run_openvino(compiled, inputs, request=None) -> List[np.ndarray]:
     Pass a ``request`` (``compiled.create_infer_request()``) to reuse it.
     """
     request = request or compiled.create_infer_request()
-    result = request.infer({0: _numpy(inputs)})
+    result = request.infer({0: to_numpy(inputs)})
     return [np.array(result[out]) for out in compiled.outputs]
 
 
@@ -110,42 +112,3 @@ def optimized_torchscript(module: nn.Module,
     with torch.no_grad():
         traced = torch.jit.trace(module.eval(), inputs)
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
-
-
-def max_relative_error(outputs: Sequence, references: Sequence) -> float:
-    """max |out - ref| over all outputs, relative to the largest |ref|.
-
-    Relative to the output scale, so one tolerance fits logits and
-    feature maps of any magnitude.
-    """
-    if len(outputs) != len(references):
-        raise ValueError(f'{len(outputs)} outputs, expected '
-                         f'{len(references)}')
-    worst_abs, scale = 0., 0.
-    for out, ref in zip(outputs, references):
-        out = np.asarray(_numpy(out), dtype=np.float64)
-        ref = np.asarray(_numpy(ref), dtype=np.float64)
-        if out.shape != ref.shape:
-            raise ValueError(f'output shape {out.shape} differs from the '
-                             f'reference {ref.shape}')
-        worst_abs = max(worst_abs, float(np.abs(out - ref).max()))
-        scale = max(scale, float(np.abs(ref).max()))
-    return worst_abs / max(scale, 1e-12)
-
-
-def max_abs_error(outputs: Sequence, references: Sequence) -> float:
-    """max |out - ref| over all outputs."""
-    return max(
-        float(np.abs(_numpy(o).astype(np.float64) -
-                     _numpy(r).astype(np.float64)).max())
-        for o, r in zip(outputs, references))
-
-
-def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        if value.dtype in (torch.bfloat16, torch.float16):
-            value = value.float()  # numpy has no bfloat16
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
-
-

@@ -42,37 +42,22 @@ class WithNormalize(nn.Module):
 class TensorForward(nn.Module):
     """Wrap a task model so that ``forward(images)`` runs its tensor mode.
 
-    Detectors need image metas even in tensor mode; they get ones that
-    describe the input.
-
     Args:
         model (nn.Module): An mmpretrain classifier, mmdet detector, mmseg
             segmentor or mmffnet ``SRModel``.
-        task (str): ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
-            ``'mmffnet'`` (see :func:`mmffnet.apis.task_of`).
+        task (Task): The config's task (:func:`mmffnet.tasks.task_of`); it
+            makes the data samples the model needs next to the images
+            (detectors: image metas that describe the input).
     """
 
-    def __init__(self, model: nn.Module, task: str):
+    def __init__(self, model: nn.Module, task):
         super().__init__()
         self.model = model
         self.task = task
 
     def forward(self, inputs: torch.Tensor) -> Outputs:
-        data_samples = None
-        if self.task == 'mmdet':
-            # mmdet is needed for detectors only.
-            from mmdet.structures import DetDataSample
-            h, w = inputs.shape[-2:]
-            meta = dict(
-                img_shape=(h, w),
-                ori_shape=(h, w),
-                pad_shape=(h, w),
-                batch_input_shape=(h, w),
-                scale_factor=(1., 1.))
-            data_samples = [
-                DetDataSample(metainfo=meta) for _ in range(inputs.shape[0])
-            ]
-        return self.model(inputs, data_samples, mode='tensor')
+        return self.model(
+            inputs, self.task.tensor_data_samples(inputs), mode='tensor')
 
 
 class TupleOutputs(nn.Module):
@@ -105,7 +90,7 @@ def normalize_of(model: nn.Module) -> Optional[Normalize]:
 
 
 def deploy_module(model: nn.Module,
-                  task: str,
+                  task,
                   backbone_only: bool = False,
                   with_normalize: bool = False) -> nn.Module:
     """Wrap a task model into the ``images -> tuple(tensors)`` form.
@@ -113,8 +98,7 @@ def deploy_module(model: nn.Module,
     Args:
         model (nn.Module): An mmpretrain classifier, mmdet detector,
             mmseg segmentor or SR model built from an mmffnet config.
-        task (str): ``'mmpretrain'``, ``'mmdet'``, ``'mmseg'`` or
-            ``'mmffnet'``.
+        task (Task): The config's task (:func:`mmffnet.tasks.task_of`).
         backbone_only (bool): Keep only ``model.backbone`` (multi-scale
             features). Defaults to False.
         with_normalize (bool): Put the data preprocessor's mean/std into
@@ -126,16 +110,14 @@ def deploy_module(model: nn.Module,
     Raises:
         ExportError: For combinations that cannot be exported.
     """
+    problem = task.export_problem(backbone_only)
+    if problem:
+        raise ExportError(problem)
     if backbone_only:
         if not hasattr(model, 'backbone'):
             raise ExportError(f'{type(model).__name__} has no backbone; drop '
                               '--backbone-only')
         core = model.backbone
-    elif task == 'mmdet':
-        raise ExportError(
-            'a full mmdet detector cannot be exported (its post-processing '
-            'depends on the detections); pass --backbone-only to export the '
-            'multi-scale backbone')
     else:
         core = TensorForward(model, task)
     if with_normalize:

@@ -19,6 +19,7 @@ import os.path as osp
 from mmpretrain.apis import ModelHub
 
 from mmffnet.apis.model_index import config_dir, model_index
+from mmffnet.tasks import Classification
 
 
 def register_models() -> None:
@@ -27,7 +28,7 @@ def register_models() -> None:
     a second call changes nothing."""
     metafiles = {}
     for name, entry in model_index().items():
-        if entry['Task'] == 'mmpretrain':
+        if entry['Task'] == Classification.name:
             metafiles.setdefault(entry['Metafile'], name)
     for metafile, name in sorted(metafiles.items()):
         if not ModelHub.has(name):

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from mmffnet.apis import build_model, load_config
+from mmffnet.apis import build_model, load_config, task_of
 from mmffnet.deployment import (ExportError, ExportOptions, TensorForward,
                                 export_model)
 from mmffnet.utils.checkpoint import load_checkpoint_strict
@@ -53,10 +53,11 @@ def cls_checkpoint(tmp_path_factory):
 
 
 def unfolded_logits(checkpoint, inputs):
-    model = build_model(load_config(CLS_CONFIG))
+    cfg = load_config(CLS_CONFIG)
+    model = build_model(cfg)
     load_checkpoint_strict(model, checkpoint)
     with torch.no_grad():
-        return TensorForward(model.eval(), 'mmpretrain')(inputs)
+        return TensorForward(model.eval(), task_of(cfg))(inputs)
 
 
 def export_classifier(fmt, out, checkpoint, monkeypatch, capsys):

@@ -12,8 +12,8 @@ import torch.nn as nn
 
 from mmffnet.datasets.demo.segmentation import write_dataset
 from mmffnet.deployment import ExportReport
-from mmffnet.deployment.calibration import (AgreementReport, AgreementResult,
-                                            compare_classifiers)
+from mmffnet.evaluation.agreement import (AgreementReport, AgreementResult,
+                                          compare_classifiers)
 from mmffnet.deployment.quantize import quantize_onnx
 from tests.utils import train_in_subprocess
 from .test_export import CLS_CONFIG, DET_CONFIG, REPO, run_tool

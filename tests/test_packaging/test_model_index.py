@@ -57,7 +57,7 @@ def test_configs_by_name_from_anywhere(tmp_path, monkeypatch):
                      f'configs/classification/ffnet/{CLS}.py'):
         assert find_config(spelling) == path
     assert load_config(CLS).model.backbone.arch == '1'
-    assert list_configs('upernet*', task='mmseg') == [
+    assert list_configs('upernet*', task='segmentation') == [
         f'upernet_ffnet-{v}_8xb2-160k_ade20k-512x512' for v in '234'
     ]
 
@@ -74,7 +74,7 @@ def test_unknown_name_lists_close_matches():
 
 
 def test_mmpretrain_model_hub():
-    assert mmpretrain.list_models('ffnet*') == list_configs(task='mmpretrain')
+    assert mmpretrain.list_models('ffnet*') == list_configs(task='classification')
     model = mmpretrain.get_model(CLS)  # weights stay random: no download
     assert type(model.backbone).__name__ == 'FFNet'
     # mmpretrain's inferencer builds its pipeline in the current default
@@ -104,7 +104,7 @@ def test_module_command_line(capsys):
     mmffnet_main(['list', 'cascade*'])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list_configs('cascade*')
-    assert all(' mmdet ' in line and RELEASE in line for line in lines)
+    assert all(' detection ' in line and RELEASE in line for line in lines)
     with pytest.raises(SystemExit, match="unknown command 'trian'"):
         mmffnet_main(['trian', CLS])
     # The packaged tool runs, with its own one-line errors.

@@ -32,7 +32,7 @@ def _name(path):
 
 def test_configs_are_indexed():
     assert [_name(c) for c in CONFIGS] == sorted([DF2K, LIGHT, DEMO])
-    assert list_configs('ffnetsr*', task='mmffnet') == sorted(
+    assert list_configs('ffnetsr*', task='super_resolution') == sorted(
         [DF2K, LIGHT, DEMO])
 
 
@@ -40,7 +40,8 @@ def test_configs_are_indexed():
                                                   (LIGHT, 36, 'DIV2K')])
 def test_official_recipe(name, depth, train_set):
     cfg = _load(name)
-    assert cfg.default_scope == 'mmffnet' and task_of(cfg) == 'mmffnet'
+    assert cfg.default_scope == 'mmffnet'
+    assert task_of(cfg).name == 'super_resolution'
     assert cfg.model.generator == dict(
         type='FFNetSR', scale=2, dim=96, depth=depth, expansion_ratio=2,
         norm=None)

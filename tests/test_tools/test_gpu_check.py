@@ -6,8 +6,8 @@ import pytest
 from tests.utils import run_tool, run_tool_in_process
 
 TOOL = 'tools/gpu_check.py'
-CUDA_ONLY = ['mmcv-ops', 'cls-dist-syncbn', 'det-dist-syncbn',
-             'seg-dist-syncbn']
+CUDA_ONLY = ['mmcv-ops', 'classification-dist-syncbn',
+             'detection-dist-syncbn', 'segmentation-dist-syncbn']
 
 
 def _row(output: str, check: str) -> str:
@@ -30,10 +30,10 @@ def test_cuda_only_checks_skip_on_cpu(monkeypatch, capsys, tmp_path):
 def test_timed_out_check_fails_with_one_line(monkeypatch, capsys, tmp_path):
     code = run_tool_in_process(monkeypatch, TOOL, '--device', 'cpu',
                                '--work-dir', tmp_path, '--timeout', '0.01',
-                               '--checks', 'cls-train', 'mmcv-ops')
-    assert code == 'error: 1 check(s) failed: cls-train'
+                               '--checks', 'classification-train', 'mmcv-ops')
+    assert code == 'error: 1 check(s) failed: classification-train'
     out = capsys.readouterr().out
-    row = _row(out, 'cls-train')
+    row = _row(out, 'classification-train')
     assert row.startswith('fail')
     assert 'timed out after 0.01 s (--timeout)' in row
     assert _row(out, 'mmcv-ops').startswith('skipped: no CUDA')
@@ -57,8 +57,10 @@ def test_cpu_variant_trains_and_evaluates_every_task(tmp_path):
     result = run_tool(TOOL, '--device', 'cpu', '--iters', '2', '--work-dir',
                       tmp_path, threads=1, timeout=300)
     out = result.stdout
-    for task, metric in (('cls', 'accuracy/top1'), ('det', 'coco/bbox_mAP'),
-                         ('seg', 'aAcc'), ('sr', 'PSNR')):
+    for task, metric in (('classification', 'accuracy/top1'),
+                         ('detection', 'coco/bbox_mAP'),
+                         ('segmentation', 'aAcc'),
+                         ('super_resolution', 'PSNR')):
         row = _row(out, f'{task}-train')
         assert re.match(rf'pass\s+[0-9.]+\s+[0-9.]+\s+{metric}=', row), row
     for check in CUDA_ONLY:

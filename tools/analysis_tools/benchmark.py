@@ -25,7 +25,8 @@ import tempfile
 
 import torch
 
-from mmffnet.apis import load_config, task_of
+from mmffnet.apis import load_config
+from mmffnet.tasks import task_of
 from mmffnet.deployment import ExportError, add_model_args, prepare
 from mmffnet.deployment.benchmark import (build_paths, check_parity,
                                           format_table, machine_description,
@@ -100,7 +101,9 @@ def main():
     threads = torch.get_num_threads()
     try:
         cfg = load_config(args.config, args.cfg_options)
-        backbone_only = args.backbone_only or task_of(cfg) == 'mmdet'
+        # a model that cannot be exported whole is timed by its backbone
+        backbone_only = args.backbone_only or \
+            task_of(cfg).export_problem(False) is not None
         deploy = prepare(
             cfg,
             args.checkpoint,

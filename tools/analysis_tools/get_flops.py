@@ -14,7 +14,8 @@ from mmengine.analysis import get_model_complexity_info
 from mmengine.model import revert_sync_batchnorm
 
 from mmffnet import reparameterize_model
-from mmffnet.apis import build_model, load_config, task_of
+from mmffnet.apis import build_model, load_config
+from mmffnet.tasks import task_of
 from mmffnet.deployment import TensorForward, add_model_args, input_shape_of
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..model import DeployModel
 from ..options import ExportOptions, ExportReport
-from ..runtimes import max_abs_error, max_relative_error
+from mmffnet.evaluation.agreement import max_abs_error, max_relative_error
 from ..wrappers import ExportError
 
 Runner = Callable[..., List[np.ndarray]]  # inputs (tensor or array) -> outputs

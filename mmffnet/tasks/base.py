@@ -1,0 +1,299 @@
+"""What a task of mmffnet is: one class per task, one registry of them.
+
+A :class:`Task` owns everything that differs between classification,
+detection, segmentation and super-resolution, so that the rest of mmffnet
+asks the task of a config instead of testing its name: the scope its
+configs build in and the library that scope needs, the inferencer and how
+its prediction is printed and drawn, how a dataset sample is described and
+checked, what the exported graph is fed besides the images, how reduced
+precision is judged on labelled images, the default input shape, and the
+demo (config, data writer, GPU check).
+
+It follows mmdeploy's ``BaseTask`` (one class per codebase), kept small:
+attributes where a value is enough, methods where behaviour differs, and a
+default in :class:`Task` wherever most tasks agree. The task's library
+(mmpretrain, mmdet, mmseg) is imported inside the methods that need it, so
+that a task is described, and its name resolved, with none installed.
+
+Adding a task means writing one module here with a registered subclass
+(and its configs, metafile and demo).
+"""
+import difflib
+import importlib
+from typing import (Callable, ClassVar, Dict, List, NamedTuple, Optional,
+                    Sequence, Tuple)
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import DATASETS, MODELS, init_default_scope
+
+from mmffnet.evaluation.agreement import AgreementReport
+from mmffnet.datasets.check import Finding, image_findings
+from mmffnet.datasets.demo.common import generate_atomically
+from mmffnet.utils import load_checkpoint_strict
+
+_TASKS: Dict[str, 'Task'] = {}
+
+
+class TaskError(ValueError):
+    """A config or an option a task cannot serve, with the fix."""
+
+
+class Prediction(NamedTuple):
+    """What an inferencer predicted on one image: the lines to print and
+    the picture to save (HxWx3 RGB uint8)."""
+    lines: List[str]
+    picture: np.ndarray
+
+
+class Task:
+    """One task of mmffnet: what its configs, models, data, exports and
+    demo need that the other tasks do not.
+
+    Subclasses set the class attributes and override the methods whose
+    default does not fit; :func:`register_task` makes them known.
+
+    Attributes:
+        name (str): The task's one name: its config folder
+            (``configs/<name>/``), its ``--task`` value and its ``Task`` in
+            the model index.
+        scope (str): The ``default_scope`` its configs build in.
+        library (str): The package that scope needs (None: mmffnet alone).
+        input_shape (tuple): The (H, W) of the input when none is given
+            (exports, benchmarks, FLOPs).
+        demo_config (str): The demo config, relative to ``configs/``.
+        demo_data (str): The folder of ``data/`` its demo dataset writes.
+        demo_options (dict): The integer options of the demo data writer
+            (``python -m mmffnet.datasets.demo``), with their help.
+        sync_bn_keys (tuple): Config keys of the norm layers a
+            multi-GPU check turns into SyncBN (empty: no batch norm).
+        class_heads (tuple): Where in ``cfg.model`` the number of classes
+            is (the first found counts; a list of heads counts its last).
+        benchmark_skips (dict): Paths of ``tools/analysis_tools/
+            benchmark.py`` left out by default, with the reason.
+        int8 (bool): Whether int8 exports are calibrated and judged on the
+            config's labelled images (:meth:`compare_runtimes`).
+    """
+    name: ClassVar[str] = ''
+    scope: ClassVar[str] = ''
+    library: ClassVar[Optional[str]] = None
+    input_shape: ClassVar[Tuple[int, int]] = (256, 256)
+    demo_config: ClassVar[str] = ''
+    demo_data: ClassVar[str] = ''
+    demo_options: ClassVar[Dict[str, str]] = {}
+    sync_bn_keys: ClassVar[Tuple[str, ...]] = ()
+    class_heads: ClassVar[Tuple[str, ...]] = ()
+    int8: ClassVar[bool] = False
+    benchmark_skips: ClassVar[Dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- configs and models ------------------------------------------------
+
+    def default_input_shape(self, cfg: Config) -> Tuple[int, int]:
+        """The (H, W) of the input of ``cfg``'s model when none is given."""
+        return tuple(self.input_shape)
+
+    def num_classes(self, model_cfg: dict) -> Optional[int]:
+        """The number of classes the config's model predicts, if it says
+        (None for tasks without classes)."""
+        for path in self.class_heads:
+            node = model_cfg
+            for key in path.split('.'):
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, (list, tuple)):  # cascade heads
+                node = node[-1]
+            if isinstance(node, dict) and 'num_classes' in node:
+                return node['num_classes']
+        return None
+
+    def build_model(self,
+                    cfg: Config,
+                    checkpoint: Optional[str] = None,
+                    device: str = 'cpu') -> nn.Module:
+        """Build ``cfg.model`` in the task's scope (which becomes the
+        default scope, as in mmengine's Runner); weights of
+        ``checkpoint`` are loaded strictly (an official release file is
+        converted in memory). Nothing is downloaded or read otherwise."""
+        model_cfg = cfg.model.copy()
+        # As mmengine's Runner does: a top-level data_preprocessor (mean,
+        # std, channel order) belongs to the model unless it names its own.
+        if cfg.get('data_preprocessor') is not None:
+            model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+        # The scope stays the default, as mmengine's Runner leaves it:
+        # models that build parts lazily (a distillation teacher) need it.
+        init_default_scope(self.scope)
+        model = MODELS.build(model_cfg)
+        if checkpoint is not None:
+            load_checkpoint_strict(model, checkpoint)
+        return model.to(device)
+
+    def dataset_meta(self, cfg: Config) -> dict:
+        """The metainfo (classes, palette) of the config's test dataset."""
+        dataset = cfg.test_dataloader.dataset
+        with DATASETS.switch_scope_and_registry(self.scope) as registry:
+            dataset_cls = registry.get(dataset.type)
+        return {
+            **getattr(dataset_cls, 'METAINFO', {}),
+            **dataset.get('metainfo', {})
+        }
+
+    # -- inference -----------------------------------------------------------
+
+    def inferencer(self, cfg: Config, weights: Optional[str],
+                   device: str, **kwargs):
+        """The task's inferencer for ``cfg`` with the weights of
+        ``weights`` loaded strictly (random weights when None)."""
+        raise NotImplementedError
+
+    def predict(self, inferencer, image: str, **options) -> Prediction:
+        """Run ``inferencer`` on ``image``: the lines to print and the
+        picture with the prediction drawn (the options of
+        ``tools/infer.py`` the task reads: ``topk``, ``score_thr``,
+        ``opacity``, ``gt``)."""
+        raise NotImplementedError
+
+    # -- data ----------------------------------------------------------------
+
+    def dataset_findings(self, dataset) -> List[Finding]:
+        """Problems of a built dataset as a whole (its annotation file)."""
+        return []
+
+    def samples(self, dataset, dataset_cfg: dict,
+                num_classes: Optional[int]) -> List[dict]:
+        """A picklable description of each sample of ``dataset`` for
+        :meth:`check_sample`: its files and annotation as written."""
+        return [
+            self.sample(dataset.get_data_info(index), num_classes)
+            for index in range(len(dataset))
+        ]
+
+    def sample(self, info: dict, num_classes: Optional[int]) -> dict:
+        """One sample of :meth:`samples`, from the dataset's data info."""
+        return dict(img_path=info['img_path'], num_classes=num_classes)
+
+    def check_sample(self, sample: dict) -> List[Finding]:
+        """The findings of one sample: its image (readable, RGB), then its
+        annotation (:meth:`check_annotation`)."""
+        findings, size = image_findings(sample['img_path'], 'image')
+        if size is None:
+            return findings
+        return findings + self.check_annotation(sample, size)
+
+    def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
+        """The annotation's findings, given the image's (H, W)."""
+        return []
+
+    # -- deployment ----------------------------------------------------------
+
+    def export_problem(self, backbone_only: bool) -> Optional[str]:
+        """Why the whole model (or its backbone) cannot be exported as a
+        plain ``images -> tensors`` graph, with the fix; None if it can."""
+        return None
+
+    def tensor_data_samples(self, inputs: torch.Tensor) -> Optional[list]:
+        """The data samples the model's ``mode='tensor'`` forward needs
+        next to ``inputs`` (None: none)."""
+        return None
+
+    def compare_runtimes(self, runners: Dict[str, Callable], batches,
+                         images) -> 'AgreementReport':
+        """How reduced precision (int8) is judged on labelled images: each
+        runner (``inputs -> logits``) against the first on ``batches`` of
+        (inputs, labels) from ``images`` (a :class:`~mmffnet.deployment.
+        calibration.DatasetImages`). Tasks with :attr:`int8` set implement
+        it with :mod:`mmffnet.evaluation.agreement`."""
+        raise TaskError(self.int8_problem)
+
+    def labels(self, data_samples: Sequence) -> np.ndarray:
+        """The labels of a preprocessed batch, for the int8 check."""
+        raise TaskError(self.int8_problem)
+
+    @property
+    def int8_problem(self) -> str:
+        """Why an int8 export of this task's model cannot be judged."""
+        return ('--int8 is implemented for whole classifiers and segmentors: '
+                'calibration and the accuracy check need labelled images of '
+                "the config's dataset")
+
+    # -- demo ----------------------------------------------------------------
+
+    def write_demo(self, out_dir: str, **options) -> str:
+        """Write the demo dataset into ``out_dir`` unless it exists (see
+        :attr:`demo_options`); returns ``out_dir``. The writer is
+        ``write_dataset`` of ``mmffnet.datasets.demo.<name>``."""
+        module = importlib.import_module(f'mmffnet.datasets.demo.{self.name}')
+        return generate_atomically(out_dir, module.write_dataset, **options)
+
+    def gpu_check_options(self, data_root: str) -> dict:
+        """``--cfg-options`` that point the demo config at ``data_root``
+        besides the dataloaders' ``data_root`` (e.g. an evaluator's
+        annotation file)."""
+        return {}
+
+
+def register_task(cls: type) -> type:
+    """Class decorator: make a :class:`Task` subclass known by its
+    ``name``; registering a name twice is an error."""
+    if not cls.name or not cls.scope:
+        raise TypeError(f'{cls.__name__} needs a name and a scope')
+    if cls.name in _TASKS:
+        raise KeyError(f'task {cls.name!r} is registered twice')
+    _TASKS[cls.name] = cls()
+    return cls
+
+
+def tasks() -> List[Task]:
+    """Every registered task, in registration order."""
+    return list(_TASKS.values())
+
+
+def task_names() -> List[str]:
+    """The names of :func:`tasks`."""
+    return list(_TASKS)
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name`` (see :attr:`Task.name`).
+
+    Raises:
+        TaskError: For an unknown name, listing the tasks.
+    """
+    if name not in _TASKS:
+        close = difflib.get_close_matches(str(name), list(_TASKS), n=1)
+        close += [t.name for t in _TASKS.values() if t.scope == name]
+        hint = f'did you mean {close[-1]!r}? ' if close else ''
+        raise TaskError(f'unknown task {name!r}: {hint}the tasks are '
+                        f'{", ".join(_TASKS)}')
+    return _TASKS[name]
+
+
+def task_of(cfg: Config) -> Task:
+    """The task of a config: the one whose scope is its ``default_scope``.
+
+    The scope decides which library builds the model, so it is never
+    guessed.
+
+    Raises:
+        TaskError: The config has no ``default_scope``, or one no task
+            builds in; the message lists the scopes.
+    """
+    scopes = ', '.join(f"'{task.scope}' ({task.name})" for task in tasks())
+    scope = cfg.get('default_scope', None)
+    where = getattr(cfg, 'filename', None) or 'the config'
+    if scope is None:
+        raise TaskError(
+            f'{where} has no default_scope, which decides the library that '
+            f'builds its model: inherit a config of mmffnet, mmpretrain, '
+            f'mmdet or mmseg, or set default_scope to one of {scopes}')
+    for task in tasks():
+        if task.scope == scope:
+            return task
+    raise TaskError(f'{where}: unsupported default_scope {scope!r}; mmffnet '
+                    f'serves {scopes}')

@@ -1,0 +1,144 @@
+"""Object detection and instance segmentation: mmdet detectors with an
+FFNet backbone."""
+import warnings
+from collections import Counter
+from typing import List, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.fileio import load
+
+from mmffnet.datasets.check import Finding, check_instances
+from mmffnet.utils import load_checkpoint_strict
+from .base import Prediction, Task, register_task
+
+
+def _quiet_init(inferencer_cls, cfg: Config, device: str, **kwargs):
+    """``inferencer_cls(cfg)`` without weights and without its warning
+    about them: the caller loads them strictly next."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            'ignore', message='.*(weights is None|Checkpoint is not loaded)')
+        return inferencer_cls(cfg, None, device=device, **kwargs)
+
+
+def load_inferencer_weights(inferencer, weights: Optional[str],
+                            meta: dict) -> dict:
+    """Load ``weights`` strictly into an MMEngine inferencer's model built
+    without them; its dataset meta is the checkpoint's, else ``meta`` (the
+    config's). Returns the dataset meta."""
+    checkpoint = load_checkpoint_strict(inferencer.model, weights) \
+        if weights is not None else {}
+    meta = checkpoint.get('meta', {}).get('dataset_meta') or meta
+    inferencer.model.dataset_meta = meta
+    return meta
+
+
+@register_task
+class Detection(Task):
+    """COCO detection and instance segmentation (mmdet)."""
+    name = 'detection'
+    scope = 'mmdet'
+    library = 'mmdet'
+    input_shape = (800, 1280)
+    demo_config = 'detection/ffnet/mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py'
+    demo_data = 'ffnet_demo_det'
+    demo_options = {
+        'num_train': 'training images',
+        'num_val': 'validation images',
+        'image_size': 'image side in pixels',
+        'max_objects': 'most shapes per image',
+        'seed': 'random seed of the training split (validation: seed + 1)',
+    }
+    sync_bn_keys = ('model.backbone.norm_cfg', )
+    class_heads = ('bbox_head', 'roi_head.bbox_head')
+
+    def inferencer(self, cfg: Config, weights: Optional[str], device: str,
+                   **kwargs):
+        """mmdet's ``DetInferencer`` with the weights loaded strictly."""
+        from mmdet.apis import DetInferencer
+        kwargs.setdefault('show_progress', False)
+        inferencer = _quiet_init(DetInferencer, cfg, device, **kwargs)
+        meta = load_inferencer_weights(inferencer, weights,
+                                       self.dataset_meta(cfg))
+        inferencer.visualizer.dataset_meta = meta
+        return inferencer
+
+    def predict(self, inferencer, image: str, score_thr: float = 0.3,
+                **options) -> Prediction:
+        """A line per object scoring at least ``score_thr``, and the image
+        with their boxes (and masks) drawn on it."""
+        result = inferencer(
+            image,
+            return_vis=True,
+            return_datasamples=True,
+            pred_score_thr=score_thr,
+            no_save_vis=True)
+        instances = result['predictions'][0].pred_instances
+        instances = instances[instances.scores >= score_thr]
+        classes = inferencer.model.dataset_meta['classes']
+        lines = [f'{len(instances)} object(s) scoring >= {score_thr}']
+        for label, score, box in zip(instances.labels.tolist(),
+                                     instances.scores.tolist(),
+                                     instances.bboxes.tolist()):
+            lines.append(f'{classes[label]:<16s} {score:.3f}  box '
+                         f'[{", ".join(f"{v:.1f}" for v in box)}]')
+        return Prediction(lines, result['visualization'][0])
+
+    def dataset_findings(self, dataset) -> List[Finding]:
+        """Category problems of a COCO json, which mmdet drops silently."""
+        from mmffnet.datasets.coco import check_coco_annotations
+        ann_file = str(getattr(dataset, 'ann_file', ''))
+        if not hasattr(dataset, 'cat_ids') or not ann_file.endswith('.json'):
+            return []
+        coco = load(ann_file)
+        try:
+            check_coco_annotations(coco, ann_file)
+        except ValueError as err:
+            return [('error', 'annotation', ann_file, str(err))]
+        dropped = Counter(ann['category_id'] for ann in coco['annotations']
+                          if ann['category_id'] not in dataset.cat_ids)
+        if not dropped:
+            return []
+        return [('warning', 'label', ann_file,
+                 f'{sum(dropped.values())} annotation(s) of categories '
+                 f'{sorted(dropped)} are not in the dataset\'s classes and '
+                 f'are dropped (add them to metainfo classes if they should '
+                 f'count)')]
+
+    def sample(self, info: dict, num_classes: Optional[int]) -> dict:
+        return dict(
+            super().sample(info, num_classes),
+            height=info.get('height'),
+            width=info.get('width'),
+            instances=info.get('instances', []))
+
+    def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
+        return check_instances(sample, size)
+
+    def export_problem(self, backbone_only: bool) -> Optional[str]:
+        if backbone_only:
+            return None
+        return ('a full mmdet detector cannot be exported (its '
+                'post-processing depends on the detections); pass '
+                '--backbone-only to export the multi-scale backbone')
+
+    def tensor_data_samples(self, inputs: torch.Tensor) -> list:
+        """Detectors need image metas even in tensor mode: ones that
+        describe the input."""
+        from mmdet.structures import DetDataSample
+        h, w = inputs.shape[-2:]
+        meta = dict(
+            img_shape=(h, w),
+            ori_shape=(h, w),
+            pad_shape=(h, w),
+            batch_input_shape=(h, w),
+            scale_factor=(1., 1.))
+        return [DetDataSample(metainfo=meta) for _ in range(inputs.shape[0])]
+
+    def gpu_check_options(self, data_root: str) -> dict:
+        ann_file = f'{data_root}/annotations/instances_val.json'
+        return {
+            'val_evaluator.ann_file': ann_file,
+            'test_evaluator.ann_file': ann_file
+        }

@@ -1,0 +1,146 @@
+"""x2 image super-resolution: FFNetSR in mmffnet's own ``SRModel``
+(MMEngine only; no OpenMMLab toolbox needed)."""
+from typing import List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from PIL import Image, ImageDraw
+
+from mmffnet.datasets.check import Finding, check_pair
+from mmffnet.evaluation.metrics import (calculate_psnr, calculate_ssim,
+                                        to_uint8_image)
+from mmffnet.utils.image import bicubic_resize
+from .base import Prediction, Task, register_task
+
+
+class SRInferencer:
+    """Super-resolve one image with an SR config's model and test pipeline.
+
+    The image goes through the config's test pipeline (the first one when
+    the config tests several sets), with its HR image when one is given.
+
+    Args:
+        cfg (Config): An SR config (``default_scope='mmffnet'``).
+        weights (str, optional): Weights of the whole model, loaded
+            strictly. Defaults to None (random weights).
+        device (str, optional): Defaults to CUDA when available.
+
+    Example:
+        >>> inferencer = SRInferencer(cfg, 'work_dirs/demo_sr/iter_1000.pth')
+        >>> result = inferencer('lr.png', gt='hr.png')  # doctest: +SKIP
+        >>> result['pred_img'].shape  # CHW float in [0, 255], not rounded
+    """
+
+    def __init__(self,
+                 cfg: Config,
+                 weights: Optional[str] = None,
+                 device: Optional[str] = None):
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.model = SuperResolution().build_model(cfg, weights,
+                                                   device).eval()
+        self.scale = cfg.model.generator.scale
+        loader = cfg.test_dataloader
+        loader = loader[0] if isinstance(loader, (list, tuple)) else loader
+        self.pipeline = Compose(loader.dataset.pipeline)
+
+    @torch.no_grad()
+    def __call__(self, image: str, gt: Optional[str] = None) -> dict:
+        """The packed sample (``inputs``: the LR image, ``data_samples``
+        with ``gt_img`` when ``gt`` is given) and the model's ``pred_img``
+        (CHW float32 in [0, 255])."""
+        packed = self.pipeline(
+            dict(img_path=image, gt_path=gt, scale=self.scale))
+        sample = self.model.test_step(
+            dict(
+                inputs=[packed['inputs']],
+                data_samples=[packed['data_samples']]))[0]
+        return dict(packed, pred_img=sample.pred_img)
+
+
+def _labelled(image: np.ndarray, label: str) -> np.ndarray:
+    """``image`` with ``label`` written in a white band above it."""
+    band = np.full((14, image.shape[1], 3), 255, np.uint8)
+    picture = Image.fromarray(np.concatenate([band, image]))
+    ImageDraw.Draw(picture).text((2, 1), label, fill=(0, 0, 0))
+    return np.asarray(picture)
+
+
+@register_task
+class SuperResolution(Task):
+    """x2 super-resolution (mmffnet's ``SRModel``, BasicSR's recipe)."""
+    name = 'super_resolution'
+    scope = 'mmffnet'
+    demo_config = 'super_resolution/ffnetsr/ffnetsr-tiny_x2_1xb16_demo-textures.py'
+    demo_data = 'ffnet_demo_sr'
+    demo_options = {
+        'num_train': 'training image pairs',
+        'num_val': 'validation image pairs',
+        'image_size': 'side of the HR images in pixels (even)',
+        'seed': 'random seed of the training split (validation: seed + 1)',
+    }
+    # Calibrating FFNetSR at 256x256 holds many GB of activations per
+    # batch, for a path users cannot export.
+    benchmark_skips = {
+        'OpenVINO int8': 'export.py offers no int8 for super-resolution'
+    }
+
+    def inferencer(self, cfg: Config, weights: Optional[str], device: str,
+                   **kwargs) -> SRInferencer:
+        return SRInferencer(cfg, weights, device, **kwargs)
+
+    def predict(self, inferencer: SRInferencer, image: str,
+                gt: Optional[str] = None, **options) -> Prediction:
+        """Sizes (and with ``gt`` PSNR / SSIM on Y, crop = scale, against
+        bicubic upscaling), and the panels side by side: LR (nearest),
+        bicubic, the model, HR."""
+        result = inferencer(image, gt)
+        scale = inferencer.scale
+        lr = to_uint8_image(result['inputs'])
+        sr = to_uint8_image(result['pred_img'])
+        bicubic = bicubic_resize(lr, sr.shape[:2])
+        name = type(inferencer.model.generator).__name__
+        lines = [f'LR {lr.shape[1]}x{lr.shape[0]} -> {name} x{scale} '
+                 f'{sr.shape[1]}x{sr.shape[0]}']
+        panels = [('LR (nearest)', lr.repeat(scale, 0).repeat(scale, 1)),
+                  ('bicubic', bicubic), (name, sr)]
+        gt_img = result['data_samples'].get('gt_img')
+        if gt_img is not None:
+            hr = to_uint8_image(gt_img)
+            panels.append(('HR', hr))
+            for what, output in ((name, sr), ('bicubic', bicubic)):
+                psnr = calculate_psnr(output, hr, scale, 'Y')
+                ssim = calculate_ssim(output, hr, scale, 'Y')
+                lines.append(f'{what:<16s} PSNR {psnr:.2f} dB  SSIM '
+                             f'{ssim:.4f} (Y, crop {scale})')
+        # Small images are enlarged (nearest) so that the panels can be seen.
+        zoom = max(1, 256 // max(sr.shape[:2]))
+        gap = np.full((sr.shape[0] * zoom + 14, 4, 3), 255, np.uint8)
+        columns = []
+        for label, panel in panels:
+            columns += [
+                _labelled(panel.repeat(zoom, 0).repeat(zoom, 1), label), gap
+            ]
+        return Prediction(lines, np.concatenate(columns[:-1], axis=1))
+
+    def samples(self, dataset, dataset_cfg: dict,
+                num_classes: Optional[int]) -> List[dict]:
+        """Each LR/GT pair; training crops need a GT of exactly scale x
+        the LR."""
+        exact = any(
+            isinstance(t, dict) and t.get('type') == 'PairedRandomCrop'
+            for t in dataset_cfg.get('pipeline') or [])
+        samples = []
+        for index in range(len(dataset)):
+            info = dataset.get_data_info(index)
+            samples.append(
+                dict(
+                    super().sample(info, num_classes),
+                    gt_path=info['gt_path'],
+                    scale=info['scale'],
+                    exact=exact))
+        return samples
+
+    def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
+        return check_pair(sample, size)
