@@ -8,13 +8,15 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
-from mmffnet.converters import (check_kind, convert_official,
+from mmffnet.converters import (CASCADE, FFNET_SEG, IMAGENET, UPERNET,
+                                check_kind, convert_official,
                                 convert_official_dense, describe_kind,
                                 infer_dense_arch)
 from mmffnet.converters.official import StateDict
 from mmffnet.converters.official_sr import (SR_KIND, convert_official_sr,
                                             infer_sr_arch, is_official_sr)
 from mmffnet.models import FFNet
+from mmffnet.tasks import Classification, SuperResolution
 from .builder import build_model, load_config
 from .model_index import config_dir
 
@@ -32,7 +34,7 @@ def build_classifier(arch: str = '1',
     ``ImageClassifier(FFNet, GlobalAveragePooling, LinearClsHead)``."""
     channels = FFNet.parse_arch(arch)['channels'][-1]
     return _build_in_scope(
-        'mmpretrain',
+        Classification.scope,
         dict(
             type='ImageClassifier',
             backbone=dict(type='FFNet', arch=arch, deploy=deploy),
@@ -46,7 +48,7 @@ def build_classifier(arch: str = '1',
 def build_seg_classifier(num_classes: int = 1000) -> nn.Module:
     """The mmpretrain classifier of the FFNet-seg ImageNet pre-training."""
     return _build_in_scope(
-        'mmpretrain',
+        Classification.scope,
         dict(
             type='ImageClassifier',
             backbone=dict(type='FFNetSeg', arch='seg', out_indices=(3, )),
@@ -61,8 +63,8 @@ def build_sr_model(arch: dict) -> nn.Module:
     the target of the official FFNetSR checkpoints when no config is
     given (keys ``generator.*``)."""
     return _build_in_scope(
-        'mmffnet', dict(type='SRModel', generator=dict(type='FFNetSR',
-                                                       **arch)))
+        SuperResolution.scope,
+        dict(type='SRModel', generator=dict(type='FFNetSR', **arch)))
 
 
 def convert_sr_checkpoint(
@@ -77,7 +79,7 @@ def convert_sr_checkpoint(
             (:func:`build_sr_model`).
 
     Returns:
-        (converted weights, info with ``kind`` ('sr'), ``arch`` (the
+        (converted weights, info with ``kind`` (``SR_KIND``), ``arch`` (the
         FFNetSR arguments) and ``config``, the target model)
     """
     arch = infer_sr_arch(state_dict)
@@ -92,13 +94,13 @@ def default_config(kind: str, arch: str,
                    state_dict: StateDict) -> Optional[str]:
     """Our config matching an official checkpoint, or None for the
     ImageNet kinds (whose classifiers are built without a config)."""
-    if kind == 'det':
+    if kind == CASCADE:
         path = ('detection', 'ffnet',
                 f'cascade-mask-rcnn_ffnet-{arch}_fpn_ms-crop-3x_coco.py')
-    elif kind == 'upernet':
+    elif kind == UPERNET:
         path = ('segmentation', 'ffnet',
                 f'upernet_ffnet-{arch}_8xb2-160k_ade20k-512x512.py')
-    elif kind == 'ffnet-seg':
+    elif kind == FFNET_SEG:
         blocks = {
             int(k.split('.')[2])
             for k in state_dict if k.startswith('decode_head.head_blocks.')
@@ -133,7 +135,7 @@ def _num_classes_options(kind: str, cfg: Config,
             return state_dict[key].shape[0] - minus
         return None
 
-    if kind == 'det':
+    if kind == CASCADE:
         roi = cfg.model.get('roi_head', {})
         bbox = roi.get('bbox_head')
         if isinstance(bbox, (list, tuple)):
@@ -151,7 +153,7 @@ def _num_classes_options(kind: str, cfg: Config,
                 classes('roi_head.mask_head.conv_logits.weight')
             if n is not None:
                 options['model.roi_head.mask_head.num_classes'] = n
-    elif kind in ('upernet', 'ffnet-seg'):
+    elif kind in (UPERNET, FFNET_SEG):
         for head in ('decode_head', 'auxiliary_head'):
             n = classes(f'{head}.conv_seg.weight')
             if n is not None and isinstance(cfg.model.get(head), dict):
@@ -180,9 +182,10 @@ def build_target(kind: str,
         cfg.merge_from_dict(_num_classes_options(kind, cfg, state_dict))
         # Build only: no pre-trained backbone is read (no init_weights).
         return build_model(cfg)
-    head = state_dict.get('head.weight' if kind == 'cls' else 'head2.3.weight')
+    head = state_dict.get('head.weight' if kind == IMAGENET else
+                          'head2.3.weight')
     num_classes = head.shape[0] if head is not None else 1000
-    if kind == 'cls':
+    if kind == IMAGENET:
         return build_classifier(arch, num_classes)
     return build_seg_classifier(num_classes)
 
@@ -197,7 +200,7 @@ def convert_checkpoint(
     Args:
         state_dict: Official weights (see
             :func:`mmffnet.utils.extract_state_dict`).
-        kind: One of :data:`mmffnet.converters.KINDS` or ``'sr'``
+        kind: One of :data:`mmffnet.converters.KINDS` or ``SR_KIND``
             (FFNetSR, :func:`convert_sr_checkpoint`); detected from the
             keys when None, checked against them otherwise.
         config: Our config of the target model; by default the one matching
@@ -218,7 +221,7 @@ def convert_checkpoint(
         config = default_config(kind, infer_dense_arch(state_dict, kind),
                                 state_dict)
     target = build_target(kind, state_dict, config)
-    if kind == 'cls':
+    if kind == IMAGENET:
         converted, arch = convert_official(state_dict, target, arch)
         info = dict(kind=kind, arch=arch)
     else:

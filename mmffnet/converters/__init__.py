@@ -11,7 +11,8 @@ wherever mmffnet reads weights
 from .adapter import adapt_official, recognise_official
 from .official import (convert_key, convert_official, infer_arch,
                        rename_official)
-from .official_dense import (DENSE_KINDS, KINDS, TASK_KINDS, check_kind,
+from .official_dense import (CASCADE, DENSE_KINDS, FFNET_SEG, IMAGENET,
+                             IMAGENET_SEG, KINDS, UPERNET, check_kind,
                              convert_official_dense, describe_kind,
                              detect_kind, infer_dense_arch,
                              rename_official_kind)
@@ -19,7 +20,8 @@ from .official_sr import (SR_KIND, adapt_official_sr, convert_official_sr,
                           infer_sr_arch, is_official_sr)
 
 __all__ = [
-    'DENSE_KINDS', 'KINDS', 'SR_KIND', 'TASK_KINDS', 'adapt_official',
+    'CASCADE', 'DENSE_KINDS', 'FFNET_SEG', 'IMAGENET', 'IMAGENET_SEG',
+    'KINDS', 'SR_KIND', 'UPERNET', 'adapt_official',
     'adapt_official_sr', 'check_kind', 'convert_key', 'convert_official',
     'convert_official_dense', 'convert_official_sr', 'describe_kind',
     'detect_kind', 'infer_arch', 'infer_dense_arch', 'infer_sr_arch',

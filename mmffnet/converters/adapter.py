@@ -20,11 +20,12 @@ from mmffnet.utils import abbreviate
 from mmffnet.utils.checkpoint import (CheckpointMismatchError,
                                       register_checkpoint_adapter)
 from .official import StateDict
-from .official_dense import (describe_kind, detect_kind, infer_dense_arch,
+from .official_dense import (IMAGENET, IMAGENET_SEG, describe_kind,
+                             detect_kind, infer_dense_arch,
                              rename_official_kind)
 
 # The ImageNet kinds hold a classifier whose backbone is at the top level.
-_IMAGENET_KINDS = ('cls', 'seg-cls')
+_IMAGENET_KINDS = (IMAGENET, IMAGENET_SEG)
 
 
 def recognise_official(state_dict: Mapping[str, torch.Tensor]) -> \

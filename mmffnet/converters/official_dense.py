@@ -48,21 +48,23 @@ from .official import convert_key as convert_classifier_key
 from .official import infer_arch, order_as_target, rename_official
 from .rules import STEM_RULE, apply_rules, block_rules, conv_bn_part
 
-KINDS = ('cls', 'seg-cls', 'det', 'upernet', 'ffnet-seg')
+# The layouts of the official release files ("kinds"), named after the
+# model they hold; each task says which of them it reads
+# (mmffnet.tasks.Task.official_layouts).
+IMAGENET = 'imagenet'  # FFNet-1..4 ImageNet classifiers (timm)
+IMAGENET_SEG = 'imagenet-seg'  # the FFNet-seg ImageNet pre-training
+CASCADE = 'cascade-mask-rcnn'  # mmdet 2.x Cascade Mask R-CNN
+UPERNET = 'upernet'  # mmseg 0.x UperNet
+FFNET_SEG = 'ffnet-seg'  # mmseg 0.x FFNet-seg with the FFNet head
+KINDS = (IMAGENET, IMAGENET_SEG, CASCADE, UPERNET, FFNET_SEG)
 DENSE_KINDS = KINDS[1:]
-# --task of the converter tool -> the kinds it accepts
-TASK_KINDS = {
-    'cls': ('cls', 'seg-cls'),
-    'det': ('det', ),
-    'seg': ('upernet', 'ffnet-seg'),
-}
 
 _DESCRIPTION = {
-    'cls': 'an official FFNet ImageNet checkpoint',
-    'seg-cls': 'the official FFNet-seg ImageNet checkpoint',
-    'det': 'an official mmdet 2.x FFNet detector',
-    'upernet': 'an official mmseg 0.x UperNet FFNet segmentor',
-    'ffnet-seg': 'an official mmseg 0.x FFNet-seg segmentor',
+    IMAGENET: 'an official FFNet ImageNet checkpoint',
+    IMAGENET_SEG: 'the official FFNet-seg ImageNet checkpoint',
+    CASCADE: 'an official mmdet 2.x FFNet detector',
+    UPERNET: 'an official mmseg 0.x UperNet FFNet segmentor',
+    FFNET_SEG: 'an official mmseg 0.x FFNet-seg segmentor',
 }
 
 
@@ -90,12 +92,12 @@ def detect_kind(state_dict: Mapping[str, torch.Tensor]) -> str:
                          "('downsample_layers' keys): it needs no conversion.")
     if has('backbone.patch_embed.'):
         if has('decode_head.head_blocks.') or has('decode_head.squeeze.'):
-            return 'ffnet-seg'
+            return FFNET_SEG
         if has('decode_head.'):
-            return 'upernet'
+            return UPERNET
         if has('roi_head.') or has('rpn_head.') or has('bbox_head.') \
                 or has('neck.'):
-            return 'det'
+            return CASCADE
         raise ValueError(
             "The checkpoint has an official FFNet 'backbone' but neither an "
             "mmdet head ('rpn_head', 'roi_head', 'neck') nor an mmseg "
@@ -103,8 +105,8 @@ def detect_kind(state_dict: Mapping[str, torch.Tensor]) -> str:
     if has('patch_embed.'):
         if has('head1.') or has('head2.') or 'patch_embed.5.c.weight' in \
                 state_dict:
-            return 'seg-cls'
-        return 'cls'
+            return IMAGENET_SEG
+        return IMAGENET
     raise ValueError(
         'Not an official FFNet checkpoint: it has neither '
         "'patch_embed.*' (ImageNet) nor 'backbone.patch_embed.*' (mmdet/"
@@ -244,16 +246,16 @@ def _rename(state_dict: StateDict,
             kind: str) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
     """(renamed tensors, official keys without a counterpart)."""
     converted, unknown = OrderedDict(), []
-    seg = _SegKeyConverter(state_dict) if kind in ('seg-cls',
-                                                   'ffnet-seg') else None
+    seg = _SegKeyConverter(state_dict) if kind in (IMAGENET_SEG,
+                                                   FFNET_SEG) else None
     for key, value in state_dict.items():
-        if kind == 'seg-cls':
+        if kind == IMAGENET_SEG:
             new = seg.backbone_key(key) if key.startswith(
                 ('patch_embed.', 'stages.')) else seg.cls_head_key(key)
         elif key.startswith('backbone.'):
-            new = seg.backbone_key(key, 'backbone.') if kind == 'ffnet-seg' \
+            new = seg.backbone_key(key, 'backbone.') if kind == FFNET_SEG \
                 else _convert_ffnet_backbone_key(key[len('backbone.'):])
-        elif kind == 'ffnet-seg' and key.startswith('decode_head.'):
+        elif kind == FFNET_SEG and key.startswith('decode_head.'):
             new = seg.decode_head_key(key)
         else:
             new = key  # mmdet / mmseg parts keep their names
@@ -272,7 +274,7 @@ def rename_official_kind(
         kind: str) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
     """(official weights of ``kind`` under our names, official keys
     without a counterpart); nothing is checked against a model."""
-    if kind == 'cls':
+    if kind == IMAGENET:
         return rename_official(state_dict)
     return _rename(state_dict, kind)
 
@@ -283,9 +285,9 @@ def rename_official_kind(
 def infer_dense_arch(state_dict: StateDict, kind: str) -> str:
     """The backbone arch: ``'1'``..``'4'`` for FFNet, ``'seg'`` for
     FFNet-seg."""
-    if kind in ('seg-cls', 'ffnet-seg'):
+    if kind in (IMAGENET_SEG, FFNET_SEG):
         return 'seg'
-    if kind == 'cls':
+    if kind == IMAGENET:
         return infer_arch(state_dict)
     backbone = {
         k[len('backbone.'):]: v
@@ -327,7 +329,7 @@ def convert_official_dense(
         raise ValueError(f'{describe_kind(kind)} is converted by '
                          'mmffnet.converters.convert_official.')
     inferred = infer_dense_arch(state_dict, kind)
-    if arch is not None and kind in ('det', 'upernet') and \
+    if arch is not None and kind in (CASCADE, UPERNET) and \
             FFNet.arch_key(arch) != inferred:
         raise ValueError(f'--arch {arch} does not match the checkpoint, '
                          f'whose backbone is FFNet-{inferred}')

@@ -39,7 +39,7 @@ from .official import StateDict, Target, order_as_target
 
 # The kind of the official SR checkpoints, next to
 # :data:`~mmffnet.converters.KINDS`.
-SR_KIND = 'sr'
+SR_KIND = 'ffnetsr'
 SR_DESCRIPTION = 'an official FFNetSR (BasicSR) checkpoint'
 
 _MIXER_LAYERS: Dict[Optional[str], Dict[str, Dict[int, str]]] = {

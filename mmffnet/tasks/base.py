@@ -73,6 +73,10 @@ class Task:
             is (the first found counts; a list of heads counts its last).
         benchmark_skips (dict): Paths of ``tools/analysis_tools/
             benchmark.py`` left out by default, with the reason.
+        official_layouts (tuple): The layouts of the official release
+            files of the task (:data:`mmffnet.converters.KINDS`,
+            :data:`~mmffnet.converters.SR_KIND`): what the converter's
+            ``--task`` accepts.
         int8 (bool): Whether int8 exports are calibrated and judged on the
             config's labelled images (:meth:`compare_runtimes`).
     """
@@ -85,6 +89,7 @@ class Task:
     demo_options: ClassVar[Dict[str, str]] = {}
     sync_bn_keys: ClassVar[Tuple[str, ...]] = ()
     class_heads: ClassVar[Tuple[str, ...]] = ()
+    official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
     benchmark_skips: ClassVar[Dict[str, str]] = {}
 

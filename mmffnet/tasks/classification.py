@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
+from mmffnet.converters import IMAGENET, IMAGENET_SEG
 from mmffnet.datasets.check import Finding, check_label
 from mmffnet.evaluation.agreement import compare_classifiers
 from mmffnet.utils import load_checkpoint_strict
@@ -26,6 +27,7 @@ class Classification(Task):
     }
     sync_bn_keys = ('model.backbone.norm_cfg', )
     class_heads = ('head', )
+    official_layouts = (IMAGENET, IMAGENET_SEG)
     int8 = True
 
     def inferencer(self, cfg: Config, weights: Optional[str], device: str,

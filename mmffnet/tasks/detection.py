@@ -8,6 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio import load
 
+from mmffnet.converters import CASCADE
 from mmffnet.datasets.check import Finding, check_instances
 from mmffnet.utils import load_checkpoint_strict
 from .base import Prediction, Task, register_task
@@ -52,6 +53,7 @@ class Detection(Task):
     }
     sync_bn_keys = ('model.backbone.norm_cfg', )
     class_heads = ('bbox_head', 'roi_head.bbox_head')
+    official_layouts = (CASCADE, )
 
     def inferencer(self, cfg: Config, weights: Optional[str], device: str,
                    **kwargs):

@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
+from mmffnet.converters import FFNET_SEG, UPERNET
 from mmffnet.datasets.check import Finding, check_label_map
 from mmffnet.evaluation.agreement import compare_segmentors
 from .base import Prediction, Task, register_task
@@ -37,6 +38,7 @@ class Segmentation(Task):
     }
     sync_bn_keys = ('model.backbone.norm_cfg', 'model.decode_head.norm_cfg')
     class_heads = ('decode_head', )
+    official_layouts = (UPERNET, FFNET_SEG)
     int8 = True
 
     def default_input_shape(self, cfg: Config):

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from PIL import Image, ImageDraw
 
+from mmffnet.converters import SR_KIND
 from mmffnet.datasets.check import Finding, check_pair
 from mmffnet.evaluation.metrics import (calculate_psnr, calculate_ssim,
                                         to_uint8_image)
@@ -80,6 +81,7 @@ class SuperResolution(Task):
         'image_size': 'side of the HR images in pixels (even)',
         'seed': 'random seed of the training split (validation: seed + 1)',
     }
+    official_layouts = (SR_KIND, )
     # Calibrating FFNetSR at 256x256 holds many GB of activations per
     # batch, for a path users cannot export.
     benchmark_skips = {

@@ -14,8 +14,8 @@ from mmengine.registry import MODELS, init_default_scope
 
 import mmffnet  # noqa: F401  (registers the adapter)
 from mmffnet.apis import build_classifier, build_seg_classifier
-from mmffnet.converters import (convert_official, convert_official_dense,
-                                recognise_official)
+from mmffnet.converters import (IMAGENET, convert_official,
+                                convert_official_dense, recognise_official)
 from mmffnet.utils import (CheckpointMismatchError, adapt_state_dict,
                            checkpoint_adapters, load_checkpoint_strict)
 from tests.test_converters.test_official import (find_layout,
@@ -98,7 +98,7 @@ def test_other_layouts_are_not_claimed(layout):
     for state in (vit, no_arch):
         assert recognise_official(state) is None
         assert adapt_state_dict(state, {}) == (state, None)
-    assert recognise_official(official) == ('cls', '1')
+    assert recognise_official(official) == (IMAGENET, '1')
 
 
 def _error(model, path) -> str:

@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from mmffnet.apis import build_target, convert_checkpoint, default_config
-from mmffnet.converters import convert_official_dense, detect_kind
+from mmffnet.converters import (CASCADE, IMAGENET, IMAGENET_SEG,
+                                convert_official_dense, detect_kind)
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
 from tests.test_converters.test_official import (TOOL, find_layout,
                                                  official_stages)
@@ -365,10 +366,10 @@ def test_detector_converts_and_matches_official(layout, repo_root):
     model = build_model(load_cfg(repo_root, DET_CONFIG.format(2))).eval()
     official = with_random_heads(
         random_state_dict(ffnet_dense_backbone_layout(layout, '2')), model)
-    assert detect_kind(official) == 'det'
+    assert detect_kind(official) == CASCADE
 
     converted, info = convert_official_dense(official, target=model)
-    assert info['kind'] == 'det' and info['arch'] == '2'
+    assert info['kind'] == CASCADE and info['arch'] == '2'
     assert len(converted) == len(official)
     model.load_state_dict(converted, strict=True)
     # Necks and heads are copied unchanged.
@@ -394,7 +395,7 @@ def test_detector_default_target_larger_archs(layout, arch):
     """Default target: our Cascade config of the inferred arch, class count
     from the checkpoint (here 3 instead of COCO's 80)."""
     from mmffnet.apis import build_model, load_config
-    cfg = load_config(default_config('det', arch, {}))
+    cfg = load_config(default_config(CASCADE, arch, {}))
     model = build_model(cfg)
     official = with_random_heads(
         random_state_dict(ffnet_dense_backbone_layout(layout, arch)), model)
@@ -421,7 +422,7 @@ def test_detector_default_target_larger_archs(layout, arch):
     assert loaded.roi_head.bbox_head[2].fc_cls.out_features == 4
     assert torch.equal(loaded.state_dict()[
         'backbone.stages.2.4.layer_scale_1.weight'], scale)
-    target = build_target('det', official)
+    target = build_target(CASCADE, official)
     target.load_state_dict(converted, strict=True)
     assert target.roi_head.bbox_head[2].fc_cls.out_features == 4
     assert target.roi_head.mask_head[0].conv_logits.out_channels == 3
@@ -525,14 +526,14 @@ def test_ffnet_seg_cityscapes_layout_picks_its_config():
 def test_ffnet_seg_imagenet_checkpoint_matches_official():
     official = random_state_dict(ffnet_seg_layout() +
                                  ffnet_seg_cls_head_layout(num_classes=10))
-    assert detect_kind(official) == 'seg-cls'
+    assert detect_kind(official) == IMAGENET_SEG
     # timm-style wrapper with an EMA copy, as the official files are saved
     official = extract_state_dict(dict(state_dict_ema=official, epoch=300))
     converted, info, model = convert_checkpoint(official)
-    assert info['kind'] == 'seg-cls' and info['config'] is None
+    assert info['kind'] == IMAGENET_SEG and info['config'] is None
     model.eval()
     assert model.head.fc.out_features == 10
-    assert build_target('seg-cls', official).head.fc.out_features == 10
+    assert build_target(IMAGENET_SEG, official).head.fc.out_features == 10
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         want = official_seg_cls_forward(official, x)
@@ -588,7 +589,7 @@ def test_errors_name_the_keys(layout, repo_root):
     with pytest.raises(ValueError,
                        match='looks like an official mmseg 0.x '
                        'UperNet FFNet segmentor, not an official mmdet 2.x'):
-        convert_official_dense(upernet, target, kind='det')
+        convert_official_dense(upernet, target, kind=CASCADE)
 
 
 def test_unrecognised_checkpoints():
@@ -599,7 +600,7 @@ def test_unrecognised_checkpoints():
     with pytest.raises(ValueError, match='pass --task'):
         detect_kind({'backbone.patch_embed.0.c.weight': 0})
     assert detect_kind({'patch_embed.2.c.weight': 0, 'head.weight': 0}) \
-        == 'cls'
+        == IMAGENET
     with pytest.raises(ValueError, match='convert_official'):
         convert_official_dense({'patch_embed.2.c.weight': 0}, {})
     # An FFNet-seg head of unusual depth has no default config.
@@ -630,7 +631,7 @@ def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(repo_root)
     # --config takes a config's name as well as its file
     name = os.path.splitext(os.path.basename(SEG_ADE_CONFIG))[0]
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'seg',
+    assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'segmentation',
                                '--config', name) is None
     out = capsys.readouterr().out
     assert 'ffnet-seg' in out and 'loads strictly' in out
@@ -642,7 +643,8 @@ def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
                        official['decode_head.align.0.c.weight'])
 
     # Wrong task / bad input: one-line errors.
-    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'det')
+    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task',
+                                'detection')
     assert error.startswith('error:')
     assert 'looks like an official mmseg 0.x FFNet-seg' in error
     assert len(error.splitlines()) == 1

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmffnet.apis import build_model, convert_checkpoint, load_config
-from mmffnet.converters.official_sr import (convert_official_sr,
+from mmffnet.converters.official_sr import (SR_KIND, convert_official_sr,
                                             convert_sr_key, infer_sr_arch)
 from mmffnet.models import FFNetSR, SRModel
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
@@ -87,7 +87,7 @@ def test_mismatches_are_named():
 def test_convert_checkpoint_detects_sr_and_uses_a_config():
     official = random_official_sr(dim=16, depth=2).state_dict()
     converted, info, model = convert_checkpoint(official)
-    assert info['kind'] == 'sr' and info['config'] is None
+    assert info['kind'] == SR_KIND and info['config'] is None
     assert info['arch']['depth'] == 2 and isinstance(model, SRModel)
     _, info, model = convert_checkpoint(official, config=CONFIG)
     assert info['config'] == CONFIG
@@ -95,7 +95,7 @@ def test_convert_checkpoint_detects_sr_and_uses_a_config():
         convert_checkpoint(official, arch='1')
 
 
-@pytest.mark.parametrize('task', ['auto', 'sr'])
+@pytest.mark.parametrize('task', ['auto', 'super_resolution'])
 def test_converter_tool_round_trip(task, tmp_path, monkeypatch, capsys):
     official = random_official_sr(dim=16, depth=2)
     src = tmp_path / 'FFNetSR_tiny_2.pth'
@@ -104,10 +104,10 @@ def test_converter_tool_round_trip(task, tmp_path, monkeypatch, capsys):
     assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', task,
                                '--config', CONFIG) is None
     printed = capsys.readouterr().out
-    assert 'Converted sr (FFNetSR x2 (dim 16, depth 2' in printed
+    assert 'Converted ffnetsr (FFNetSR x2 (dim 16, depth 2' in printed
     assert 'ffnetsr_tiny.py' in printed
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
-    assert ckpt['meta']['kind'] == 'sr'
+    assert ckpt['meta']['kind'] == SR_KIND
     model = build_model(load_config(CONFIG)).eval()
     load_checkpoint_strict(model, str(dst))
     x = torch.rand(1, 3, 8, 8)
@@ -131,8 +131,9 @@ def test_converter_tool_folds_bn_and_checks_the_task(tmp_path, monkeypatch,
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         assert (model(x) - official(x)).abs().max() < 1e-5
-    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'det')
-    assert error == ('error: --task det given, but the checkpoint looks like '
+    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task',
+                                'detection')
+    assert error == ('error: --task detection given, but the checkpoint looks like '
                      'an official FFNetSR (BasicSR) checkpoint')
 
 

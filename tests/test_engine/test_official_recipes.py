@@ -20,7 +20,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 
 from mmffnet.apis import build_model, load_config
-from mmffnet.converters import convert_official_dense
+from mmffnet.converters import CASCADE, convert_official_dense
 from tests.test_converters.test_official import find_layout
 from tests.test_converters.test_official_dense import (
     ffnet_dense_backbone_layout, with_random_heads)
@@ -101,7 +101,7 @@ def official_names(model, arch, kind):
 
 @pytest.mark.parametrize('config,arch,kind,decay_rate,num_layers', [
     ('configs/detection/ffnet/'
-     'cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py', '2', 'det', 0.8, 12),
+     'cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py', '2', CASCADE, 0.8, 12),
     ('configs/segmentation/ffnet/'
      'upernet_ffnet-3_8xb2-160k_ade20k-512x512.py', '3', 'upernet', 0.9, 12),
 ])

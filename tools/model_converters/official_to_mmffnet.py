@@ -11,14 +11,15 @@ The output loads with ``strict=True`` into the classifier of
 backbones of detection and segmentation configs.
 
 The same command converts the official fine-tuned models and the FFNet-seg
-ImageNet checkpoint; the kind is detected from the keys (or given with
-``--task``):
+ImageNet checkpoint; the layout is detected from the keys (``--task``
+insists on the task's layouts, :attr:`mmffnet.tasks.Task.official_layouts`):
 
-* ``--task det``: mmdet 2.x Cascade Mask R-CNN with FFNet-2/3/4;
-* ``--task seg``: mmseg 0.x UperNet with FFNet-2/3/4, or the FFNet-seg
-  segmentor (ADE20K / Cityscapes);
-* ``--task cls``: also ``ffnet_seg.pth.tar`` (FFNet-seg on ImageNet);
-* ``--task sr``: the BasicSR super-resolution models
+* ``--task detection``: mmdet 2.x Cascade Mask R-CNN with FFNet-2/3/4;
+* ``--task segmentation``: mmseg 0.x UperNet with FFNet-2/3/4, or the
+  FFNet-seg segmentor (ADE20K / Cityscapes);
+* ``--task classification``: also ``ffnet_seg.pth.tar`` (FFNet-seg on
+  ImageNet);
+* ``--task super_resolution``: the BasicSR super-resolution models
   ``FFNetSR_DF2K_2.pth`` and ``FFNetSR_light_DIV2K_2.pth`` (their
   ``params``); the FFNetSR settings are read from the weights and the
   result (keys ``generator.*``) loads into an ``SRModel`` with them.
@@ -29,7 +30,7 @@ before anything is saved:
 
     python tools/model_converters/official_to_mmffnet.py \
         casc_mask_rcnn_ffnet_2_fpn_3x_coco.pth checkpoints/cmrcnn_ffnet-2.pth \
-        --task det --config \
+        --task detection --config \
         configs/detection/ffnet/cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py
 
 Files are read with torch's safe (``weights_only``) loader. One that holds
@@ -46,10 +47,15 @@ import torch
 
 from mmffnet import reparameterize_model
 from mmffnet.apis import convert_checkpoint, find_config
-from mmffnet.converters import TASK_KINDS, describe_kind, detect_kind
+from mmffnet.converters import (IMAGENET, IMAGENET_SEG, describe_kind,
+                                detect_kind)
 from mmffnet.converters.official_sr import (SR_DESCRIPTION, SR_KIND,
                                             describe_sr_arch, is_official_sr)
+from mmffnet.tasks import get_task, task_names
 from mmffnet.utils import read_checkpoint
+
+# Layouts whose whole model folds (--deploy)
+FOLDABLE = (IMAGENET, IMAGENET_SEG, SR_KIND)
 
 
 def parse_args():
@@ -58,11 +64,12 @@ def parse_args():
     parser.add_argument('dst', help='where to save the converted checkpoint')
     parser.add_argument(
         '--task',
-        choices=['auto', 'cls', 'det', 'seg', 'sr'],
+        choices=['auto'] + task_names(),
         default='auto',
-        help='what the checkpoint is: ImageNet classifier (cls, FFNet-1..4 '
-        'or FFNet-seg), mmdet 2.x detector (det), mmseg 0.x segmentor '
-        '(seg) or BasicSR FFNetSR (sr); detected from its keys by default')
+        help='the task of the checkpoint: an ImageNet classifier '
+        '(classification: FFNet-1..4 or FFNet-seg), an mmdet 2.x detector '
+        '(detection), an mmseg 0.x segmentor (segmentation) or a BasicSR '
+        'FFNetSR (super_resolution); detected from its keys by default')
     parser.add_argument(
         '--config',
         help='our config of the target model, into which the result must '
@@ -87,11 +94,11 @@ def convert(args):
     """(converted weights, meta, one-line summary) of ``args.src``."""
     _, state_dict = read_checkpoint(args.src, unsafe=args.unsafe_load)
     kind = SR_KIND if is_official_sr(state_dict) else detect_kind(state_dict)
-    task_kinds = dict(TASK_KINDS, sr=(SR_KIND, ))
-    if args.task != 'auto' and kind not in task_kinds[args.task]:
+    if args.task != 'auto' and \
+            kind not in get_task(args.task).official_layouts:
         raise ValueError(f'--task {args.task} given, but the checkpoint '
                          f'looks like {describe(kind)}')
-    if args.deploy and kind not in TASK_KINDS['cls'] + (SR_KIND, ):
+    if args.deploy and kind not in FOLDABLE:
         raise ValueError('--deploy is only supported for ImageNet '
                          'classifiers and FFNetSR; fold dense models after '
                          'loading, e.g. with mmffnet.reparameterize_model')
