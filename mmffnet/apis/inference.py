@@ -59,8 +59,9 @@ def get_inferencer(model: Union[str, Config],
     backbone = cfg.model.get('backbone', {})
     if weights is not None and backbone.get('init_cfg'):
         backbone.init_cfg = None  # the checkpoint holds every weight
-    return task_of(cfg).inferencer(cfg, weights, check_device(device),
-                                   **kwargs)
+    task = task_of(cfg)
+    task.require_library()
+    return task.inferencer(cfg, weights, check_device(device), **kwargs)
 
 
 def check_image(path: Optional[str], what: str = 'image') -> None:

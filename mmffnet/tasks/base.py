@@ -20,6 +20,7 @@ Adding a task means writing one module here with a registered subclass
 """
 import difflib
 import importlib
+from importlib.util import find_spec
 from typing import (Callable, ClassVar, Dict, List, NamedTuple, Optional,
                     Sequence, Tuple)
 
@@ -101,6 +102,15 @@ class Task:
 
     # -- configs and models ------------------------------------------------
 
+    def require_library(self) -> None:
+        """Raise :class:`TaskError` naming the fix when the task's library
+        is not installed."""
+        if self.library and find_spec(self.library) is None:
+            raise TaskError(
+                f'{self.name} configs need {self.library}, which is not '
+                f'installed: run `bash tools/setup_env.sh` (the pinned '
+                f'versions are in requirements/runtime.txt)')
+
     def default_input_shape(self, cfg: Config) -> Tuple[int, int]:
         """The (H, W) of the input of ``cfg``'s model when none is given."""
         return tuple(self.input_shape)
@@ -126,6 +136,7 @@ class Task:
         default scope, as in mmengine's Runner); weights of
         ``checkpoint`` are loaded strictly (an official release file is
         converted in memory). Nothing is downloaded or read otherwise."""
+        self.require_library()
         model_cfg = cfg.model.copy()
         # As mmengine's Runner does: a top-level data_preprocessor (mean,
         # std, channel order) belongs to the model unless it names its own.

@@ -107,3 +107,20 @@ def test_nothing_outside_the_tasks_branches_on_a_task_name():
                 if pattern.search(line):
                     offending.append(f'{path}:{number}: {line.strip()}')
     assert not offending, '\n'.join(offending)
+
+
+def test_missing_library_is_named_with_the_fix():
+
+    class Pose(Task):
+        name = 'pose'
+        scope = 'mmpose_not_installed'
+        library = 'mmpose_not_installed'
+
+    with pytest.raises(TaskError) as err:
+        Pose().require_library()
+    assert str(err.value) == (
+        'pose configs need mmpose_not_installed, which is not installed: run '
+        '`bash tools/setup_env.sh` (the pinned versions are in '
+        'requirements/runtime.txt)')
+    for task in tasks():
+        task.require_library()  # all installed here
