@@ -29,7 +29,7 @@ from mmengine.utils import track_parallel_progress, track_progress
 from mmffnet.apis import load_config, task_of
 from mmffnet.datasets.check import KINDS, Finding, check_sample
 from mmffnet.datasets.coco import check_coco_annotations
-from mmffnet.datasets.guard import dataset_cfgs
+from mmffnet.datasets.walk import iter_dataset_cfgs
 
 TASKS = dict(mmpretrain='cls', mmdet='det', mmseg='seg', mmffnet='sr')
 # Where each task's model keeps the number of classes it predicts.
@@ -197,37 +197,22 @@ def main():
     init_default_scope(task_of(cfg))
     rows, offending, seen = [], [], set()
     errors = warnings = 0
-    for split in args.splits:
-        loader = cfg.get(f'{split}_dataloader')
-        # MultiTestLoop takes a list of dataloaders
-        loaders = [(f'{split}_dataloader.{i}', one)
-                   for i, one in enumerate(loader)] if isinstance(
-                       loader, (list, tuple)) else [(f'{split}_dataloader',
-                                                     loader)]
-        datasets = [
-            item for prefix, one in loaders if one and 'dataset' in one
-            for item in dataset_cfgs(one['dataset'], f'{prefix}.dataset')
-        ]
-        for name, dataset_cfg in datasets:
-            key = repr(dataset_cfg)
-            if key in seen:  # e.g. test_dataloader = val_dataloader
-                continue
-            seen.add(key)
-            print(f'checking {name} ({dataset_cfg.get("type")})',
-                  file=sys.stderr)
-            samples, findings, size = dataset_samples(
-                dataset_cfg, task, cfg.model)
-            for result in run_checks(samples, args.workers):
-                findings += result
-            counts = Counter((severity, kind)
-                             for severity, kind, _, _ in findings)
-            rows.append([split, name, size] + [
-                counts['error', kind] for kind in KINDS[:3]
-            ] + [counts['warning', 'mode']])
-            errors += sum(n for (s, _), n in counts.items() if s == 'error')
-            warnings += sum(n for (s, _), n in counts.items()
-                            if s == 'warning')
-            offending += findings
+    for split, name, dataset_cfg in iter_dataset_cfgs(cfg, args.splits):
+        key = repr(dataset_cfg)
+        if key in seen:  # e.g. test_dataloader = val_dataloader
+            continue
+        seen.add(key)
+        print(f'checking {name} ({dataset_cfg.get("type")})', file=sys.stderr)
+        samples, findings, size = dataset_samples(dataset_cfg, task, cfg.model)
+        for result in run_checks(samples, args.workers):
+            findings += result
+        counts = Counter((severity, kind) for severity, kind, _, _ in findings)
+        rows.append([split, name, size] +
+                    [counts['error', kind] for kind in KINDS[:3]] +
+                    [counts['warning', 'mode']])
+        errors += sum(n for (s, _), n in counts.items() if s == 'error')
+        warnings += sum(n for (s, _), n in counts.items() if s == 'warning')
+        offending += findings
     if not rows:
         sys.exit(f'error: {args.config} has no dataset in the splits '
                  f'{args.splits}')
