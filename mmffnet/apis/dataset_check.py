@@ -14,7 +14,7 @@ from mmengine.registry import DATASETS, DefaultScope
 from mmengine.utils import track_parallel_progress, track_progress
 
 from mmffnet.datasets.check import KINDS, Finding
-from mmffnet.datasets.guard import dataset_cfgs
+from mmffnet.datasets.walk import iter_dataset_cfgs
 from mmffnet.tasks import Task, task_of
 from mmffnet.utils.cli import UserInputError, format_table
 
@@ -101,26 +101,14 @@ def check_datasets(cfg: Config,
     """
     task = task_of(cfg)
     results, seen = [], set()
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        # MultiTestLoop takes a list of dataloaders
-        loaders = [(f'{split}_dataloader.{i}', one)
-                   for i, one in enumerate(loader)] if isinstance(
-                       loader, (list, tuple)) else [(f'{split}_dataloader',
-                                                     loader)]
-        datasets = [
-            item for prefix, one in loaders if one and 'dataset' in one
-            for item in dataset_cfgs(one['dataset'], f'{prefix}.dataset')
-        ]
-        for name, dataset_cfg in datasets:
-            key = repr(dataset_cfg)
-            if key in seen:
-                continue
-            seen.add(key)
-            print(f'checking {name} ({dataset_cfg.get("type")})',
-                  file=sys.stderr)
-            findings, size = check_one(dataset_cfg, task, cfg.model, workers)
-            results.append(DatasetFindings(split, name, size, findings))
+    for split, name, dataset_cfg in iter_dataset_cfgs(cfg, splits):
+        key = repr(dataset_cfg)
+        if key in seen:
+            continue
+        seen.add(key)
+        print(f'checking {name} ({dataset_cfg.get("type")})', file=sys.stderr)
+        findings, size = check_one(dataset_cfg, task, cfg.model, workers)
+        results.append(DatasetFindings(split, name, size, findings))
     if not results:
         raise UserInputError(f'{cfg.filename} has no dataset in the splits '
                              f'{list(splits)}')

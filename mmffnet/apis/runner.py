@@ -5,7 +5,7 @@ import glob
 import logging
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional
 
 import torch
 import torch.distributed as dist
@@ -16,6 +16,7 @@ from mmengine.registry import DATASETS, RUNNERS
 from mmengine.runner import Runner
 
 from mmffnet.datasets.guard import install_data_guard
+from mmffnet.datasets.walk import iter_dataset_cfgs
 from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
 from mmffnet.utils.cli import UserInputError
@@ -26,28 +27,6 @@ GUARD_HOOKS = ('SeedEachEpochHook', 'CheckFiniteLossHook',
                'OfficialCheckpointHook')
 
 
-def _dataset_cfgs(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
-    """Yield (name, dataset cfg) of every dataloader, unwrapping wrappers."""
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader_cfg = cfg.get(loader)
-        # MultiTestLoop takes a list of dataloaders
-        loader_cfgs = [(f'{loader}.{i}', c) for i, c in enumerate(
-            loader_cfg)] if isinstance(loader_cfg, (list, tuple)) else [
-                (loader, loader_cfg)
-            ]
-        stack = [(f'{name}.dataset', c['dataset']) for name, c in loader_cfgs
-                 if c and 'dataset' in c]
-        while stack:
-            name, dataset = stack.pop()
-            if isinstance(dataset, (list, tuple)):
-                stack += [(f'{name}[{i}]', d) for i, d in enumerate(dataset)]
-            elif isinstance(dataset, dict):
-                if 'datasets' in dataset:  # ConcatDataset
-                    stack.append((f'{name}.datasets', dataset['datasets']))
-                elif 'dataset' in dataset:  # RepeatDataset, ClassBalanced
-                    stack.append((f'{name}.dataset', dataset['dataset']))
-                else:
-                    yield name, dataset
 
 
 def _generates_own_data(dataset_cfg: dict, scope: str) -> bool:
@@ -61,25 +40,29 @@ def _generates_own_data(dataset_cfg: dict, scope: str) -> bool:
 
 
 def check_data_roots(cfg: Config, splits=('train', 'val', 'test')):
-    """Fail early, naming the fix, when a dataset folder does not exist.
+    """Fail early, naming the fix, when dataset folders do not exist.
 
     Without this, a missing ImageNet/COCO/ADE20K folder surfaces deep in a
-    dataset constructor, after the model has been built.
+    dataset constructor, after the model has been built. The error names
+    every missing folder and the ``--cfg-options`` that point elsewhere.
     """
     scope = task_of(cfg).scope
-    for name, dataset in _dataset_cfgs(cfg):
-        if not name.split('_')[0] in splits:
-            continue
+    missing = {}  # folder: the names of its data_root settings
+    for _, name, dataset in iter_dataset_cfgs(cfg, splits):
         root = dataset.get('data_root')
         if not root or '://' in str(root) or osp.isdir(root):
             continue
-        if _generates_own_data(dataset, scope):
-            continue
-        raise UserInputError(
-            f'dataset folder {root!r} ({name}.data_root) does not exist: '
-            f'prepare the dataset there (see the README of the config\'s '
-            f'folder) or point to it with --cfg-options '
-            f'{name}.data_root=/path/to/data')
+        if not _generates_own_data(dataset, scope):
+            missing.setdefault(root, []).append(f'{name}.data_root')
+    problems = [
+        f'dataset folder {root!r} ({", ".join(keys)}) does not exist: '
+        f'prepare the dataset there (see the README of the config\'s '
+        f'folder) or point to it with --cfg-options '
+        f'{" ".join(key + "=/path/to/data" for key in keys)}'
+        for root, keys in missing.items()
+    ]
+    if problems:
+        raise UserInputError('; '.join(problems))
 
 
 def check_amp_device(cfg: Config):

@@ -4,11 +4,13 @@ A corrupt image in a long run otherwise surfaces as a raw traceback from a
 loading transform (mmcv's ``AssertionError: failed to load image: ...``)
 deep in a dataloader worker. :func:`install_data_guard` wraps the pipeline
 of every dataset a runner will build, for any config and task. A sample
-whose loading transform fails (``Load*``, e.g. ``LoadImageFromFile`` or
-``LoadAnnotations``, or a ``Check*`` transform such as ``CheckSegLabels``)
-then raises :class:`DataError`: one line naming the file, the dataset and
-the fix. Errors of the other transforms are not data errors and pass
-unchanged.
+whose data transform fails (one that reads the sample's files or checks
+what they hold: the OpenMMLab loaders of :data:`DATA_TRANSFORMS`, such as
+``LoadImageFromFile`` and ``LoadAnnotations``, and transforms that declare
+``FAILS_ON_BAD_DATA = True``, such as ``LoadPairedImages`` and
+``CheckSegLabels``) then raises :class:`DataError`: one line naming the
+file, the dataset and the fix. Errors of the other transforms are not data
+errors and pass unchanged.
 
 With ``data_guard = dict(skip_unreadable=True)`` in the config (or
 ``--cfg-options data_guard.skip_unreadable=True``) a training sample that
@@ -23,19 +25,40 @@ import copy
 import logging
 import multiprocessing
 import os.path as osp
-from typing import Iterator, Optional, Sequence, Tuple
+from importlib.util import find_spec
+from typing import Optional, Sequence, Tuple
 
 import mmcv
+from mmcv.transforms import LoadAnnotations, LoadImageFromFile
 from mmengine.dataset import Compose
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 from PIL import Image, UnidentifiedImageError
 
+from .walk import SPLITS, iter_dataset_cfgs
+
+# The transforms of the OpenMMLab libraries that read a sample's files: a
+# failure of one is a problem of the data. mmpretrain's, mmdet's and mmseg's
+# image and annotation loaders subclass mmcv's. A transform of mmffnet's
+# declares it with ``FAILS_ON_BAD_DATA = True``.
+DATA_TRANSFORMS = (LoadImageFromFile, LoadAnnotations)
+if find_spec('mmdet') is not None:
+    from mmdet.datasets.transforms import LoadMultiChannelImageFromFiles
+    DATA_TRANSFORMS += (LoadMultiChannelImageFromFiles, )
+if find_spec('mmseg') is not None:
+    from mmseg.datasets.transforms import (LoadBiomedicalAnnotation,
+                                           LoadBiomedicalData,
+                                           LoadBiomedicalImageFromFile,
+                                           LoadDepthAnnotation,
+                                           LoadMultipleRSImageFromFile,
+                                           LoadSingleRSImageFromFile)
+    DATA_TRANSFORMS += (LoadBiomedicalAnnotation, LoadBiomedicalData,
+                        LoadBiomedicalImageFromFile, LoadDepthAnnotation,
+                        LoadMultipleRSImageFromFile, LoadSingleRSImageFromFile)
+
 CHECK_COMMAND = 'python tools/analysis_tools/check_dataset.py CONFIG'
 SKIP_OPTION = '--cfg-options data_guard.skip_unreadable=True'
-# Transforms whose failure is a problem of the sample's files.
-DATA_TRANSFORM_PREFIXES = ('Load', 'Check')
 FILE_KEYS = (('img_path', 'image'), ('gt_path', 'GT image'),
              ('seg_map_path', 'label map'))
 
@@ -86,6 +109,14 @@ def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
         return None, mode, array.shape[:2]
     except (OSError, SyntaxError, ValueError) as err:
         return f'is truncated or corrupt ({err})', None, ()
+
+
+def is_data_transform(transform) -> bool:
+    """Whether a failure of ``transform`` is a problem of the sample's data:
+    it is one of :data:`DATA_TRANSFORMS` or declares
+    ``FAILS_ON_BAD_DATA = True``."""
+    return isinstance(transform, DATA_TRANSFORMS) or bool(
+        getattr(transform, 'FAILS_ON_BAD_DATA', False))
 
 
 def describe_failure(results: dict, transform, err: Exception) -> str:
@@ -183,8 +214,7 @@ class DataGuard:
             try:
                 results = transform(results)
             except Exception as err:
-                if not type(transform).__name__.startswith(
-                        DATA_TRANSFORM_PREFIXES):
+                if not is_data_transform(transform):
                     raise
                 return self._unreadable(
                     describe_failure(results, transform, err))
@@ -245,19 +275,6 @@ class DataGuardHook(Hook):
                 f'sample(s) of {self.dataset} ({loaded} loaded)')
 
 
-def dataset_cfgs(node, name: str) -> Iterator[Tuple[str, dict]]:
-    """(name, cfg) of every dataset config with a pipeline under ``node``."""
-    if isinstance(node, (list, tuple)):
-        for i, item in enumerate(node):
-            yield from dataset_cfgs(item, f'{name}[{i}]')
-    elif isinstance(node, dict):
-        if isinstance(node.get('pipeline'), (list, tuple)):
-            yield name, node
-        for key in ('dataset', 'datasets'):
-            if key in node:
-                yield from dataset_cfgs(node[key], f'{name}.{key}')
-
-
 def install_data_guard(runner) -> None:
     """Guard the pipelines of every dataset ``runner`` will build.
 
@@ -273,41 +290,39 @@ def install_data_guard(runner) -> None:
     if unknown:
         raise ValueError(f'data_guard has no settings {sorted(unknown)}; use '
                          f'skip_unreadable and max_skip_ratio')
-    for loader in ('train', 'val', 'test'):
-        loader_cfg = getattr(runner, f'_{loader}_dataloader', None)
-        # MultiTestLoop takes a list of dataloaders
-        loader_cfgs = [(f'{loader}_dataloader.{i}', cfg)
-                       for i, cfg in enumerate(loader_cfg)] if isinstance(
-                           loader_cfg, (list, tuple)) else [
-                               (f'{loader}_dataloader', loader_cfg)
-                           ]
-        loader_cfgs = [(prefix, cfg) for prefix, cfg in loader_cfgs
-                       if isinstance(cfg, dict) and 'dataset' in cfg]
-        if not loader_cfgs:
+    # mmengine 0.10.7 offers no public point for this: a guarded config
+    # passed to Runner.from_cfg would be dumped to the work dir and saved in
+    # checkpoints, and IterBasedTrainLoop starts its workers when it is
+    # built, before any hook runs. So the guard edits the dataloader configs
+    # the runner keeps until it builds its loops.
+    loaders = {
+        f'{split}_dataloader': getattr(runner, f'_{split}_dataloader', None)
+        for split in SPLITS
+    }
+    counter = SkipCounter() if settings['skip_unreadable'] else None
+    skipping = False
+    for split, name, dataset in iter_dataset_cfgs(loaders):
+        pipeline = dataset.get('pipeline')
+        if not isinstance(pipeline, (list, tuple)):
             continue
-        skip = loader == 'train' and bool(settings['skip_unreadable'])
-        counter = SkipCounter() if skip else None
-        for name, dataset in ((name, dataset)
-                              for prefix, cfg in loader_cfgs
-                              for name, dataset in dataset_cfgs(
-                                  cfg['dataset'], f'{prefix}.dataset')):
-            pipeline = dataset['pipeline']
-            if pipeline and isinstance(pipeline[0], dict) and \
-                    pipeline[0].get('type') is DataGuard:
-                continue  # the same config serves val and test
-            data_root = dataset.get('data_root')
-            where = f'{name}, {dataset.get("type")}' + (
-                f' in {data_root}' if data_root else '')
-            dataset['pipeline'] = [
-                dict(
-                    type=DataGuard,
-                    transforms=copy.deepcopy(list(pipeline)),
-                    dataset=where,
-                    skip=skip,
-                    counter=counter,
-                    training=loader == 'train',
-                    max_skip_ratio=settings['max_skip_ratio'])
-            ]
-        if skip:
-            runner.register_hook(
-                DataGuardHook(counter, f'{loader}_dataloader'))
+        if pipeline and isinstance(pipeline[0], dict) and \
+                pipeline[0].get('type') is DataGuard:
+            continue  # the same config serves val and test
+        training = split == 'train'
+        skip = training and counter is not None
+        skipping |= skip
+        data_root = dataset.get('data_root')
+        where = f'{name}, {dataset.get("type")}' + (
+            f' in {data_root}' if data_root else '')
+        dataset['pipeline'] = [
+            dict(
+                type=DataGuard,
+                transforms=copy.deepcopy(list(pipeline)),
+                dataset=where,
+                skip=skip,
+                counter=counter if skip else None,
+                training=training,
+                max_skip_ratio=settings['max_skip_ratio'])
+        ]
+    if skipping:
+        runner.register_hook(DataGuardHook(counter, 'train_dataloader'))

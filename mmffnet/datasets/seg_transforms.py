@@ -24,6 +24,8 @@ class CheckSegLabels(BaseTransform):
             Defaults to 255.
     """
 
+    FAILS_ON_BAD_DATA = True  # its errors name bad data (datasets.guard)
+
     def __init__(self, num_classes: int, ignore_index: int = 255):
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got '

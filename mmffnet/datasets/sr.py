@@ -207,6 +207,8 @@ class LoadPairedImages(BaseTransform):
     :class:`PairedImageDataset` puts in every sample.
     """
 
+    FAILS_ON_BAD_DATA = True  # its errors name bad data (datasets.guard)
+
     def transform(self, results: dict) -> dict:
         results['img'] = _read_rgb(results['img_path'])
         results['ori_shape'] = results['img'].shape[:2]

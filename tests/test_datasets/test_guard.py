@@ -4,13 +4,18 @@ import numpy as np
 import pytest
 import torch
 from mmcv.transforms import LoadImageFromFile
+from mmdet.datasets.transforms import LoadAnnotations as DetAnnotations
 from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
+from mmseg.datasets.transforms import LoadAnnotations as SegAnnotations
 from PIL import Image
 
 from mmffnet.datasets.demo.classification import write_dataset
 from mmffnet.datasets.guard import (DataError, DataGuard, SkipCounter,
-                                    install_data_guard, probe_image)
+                                    install_data_guard, is_data_transform,
+                                    probe_image)
+from mmffnet.datasets.seg_transforms import CheckSegLabels
+from mmffnet.datasets.sr import LoadPairedImages
 
 
 def write_bad_files(folder):
@@ -70,6 +75,19 @@ def test_other_transform_errors_pass_unchanged(files):
     guard = DataGuard([LoadImageFromFile(), Normalize()], dataset='train')
     with pytest.raises(KeyError):
         guard(dict(img_path=files['good']))
+
+
+def test_data_transforms_are_declared():
+    """By class and declaration, not by name: mmdet's and mmseg's loaders
+    subclass mmcv's; mmffnet's transforms set FAILS_ON_BAD_DATA."""
+
+    class LoadCachedImage:
+        """A Load... name alone does not make a data transform."""
+
+    for transform in (LoadImageFromFile(), DetAnnotations(), SegAnnotations(),
+                      LoadPairedImages(), CheckSegLabels(num_classes=2)):
+        assert is_data_transform(transform), transform
+    assert not is_data_transform(LoadCachedImage())
 
 
 def test_skips_are_counted_and_limited(files):

@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 
 import mmffnet.apis.runner as runner_module
-from mmffnet.apis.runner import (UserInputError, install_run_guards,
-                                 resume_checkpoint)
+from mmffnet.apis.runner import (UserInputError, check_data_roots,
+                                 install_run_guards, resume_checkpoint)
 from mmffnet.engine.hooks import (CheckFiniteLossHook, NonFiniteLossError,
                                   write_atomically)
 
@@ -62,6 +62,37 @@ def test_resume_readable_and_fresh(tmp_path, warnings):
     _save(tmp_path / 'epoch_2.pth', 2, 2000)
     assert resume_checkpoint(str(tmp_path)) == first  # the one it names
     assert len(warnings) == 1
+
+
+def test_every_missing_dataset_folder_is_named(tmp_path):
+    train, evaluation = str(tmp_path / 'train'), str(tmp_path / 'eval')
+
+    def loader(root):
+        return dict(
+            dataset=dict(type='CustomDataset', data_root=root, pipeline=[]))
+
+    cfg = Config(
+        dict(
+            default_scope='mmpretrain',
+            train_dataloader=loader(train),
+            val_dataloader=loader(evaluation),
+            test_dataloader=loader(evaluation)))
+    with pytest.raises(UserInputError) as err:
+        check_data_roots(cfg)
+    message = str(err.value)
+    assert '\n' not in message
+    assert f"'{train}' (train_dataloader.dataset.data_root) does not " \
+        'exist' in message
+    # one folder of two dataloaders: both settings named, once
+    assert message.count(evaluation) == 1
+    assert '--cfg-options val_dataloader.dataset.data_root=/path/to/data ' \
+        'test_dataloader.dataset.data_root=/path/to/data' in message
+    with pytest.raises(UserInputError) as err:
+        check_data_roots(cfg, splits=('test', ))
+    assert train not in str(err.value)  # the splits asked for only
+    os.mkdir(train)
+    os.mkdir(evaluation)
+    check_data_roots(cfg)
 
 
 def test_write_atomically_keeps_the_old_file(tmp_path, monkeypatch):
