@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint with any mmffnet config (cls / det / seg).
+"""Evaluate a checkpoint with any mmffnet config, of any of the four tasks.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--deploy]
         [--out results.pkl] [--cfg-options k=v ...] [--launcher ...]
