@@ -33,7 +33,8 @@ MIM_FILES = [
 setup(
     name='mmffnet',
     version=read_version(),
-    description='FFNet (MetaMixer) backbones for mmpretrain, mmdet and mmseg',
+    description='FFNet (MetaMixer) backbones for mmpretrain, mmdet, mmseg and '
+    'super-resolution',
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='Apache-2.0',

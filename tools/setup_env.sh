@@ -10,7 +10,7 @@
 #   never reused on a GPU machine.
 # - MMFFNET_MMCV_OPS picks the flavour of mmcv's ops:
 #     auto (default)  cuda when nvidia-smi lists a GPU, else cpu
-#     cpu             CPU kernels only (fast to build: about 11 min on 2 cores)
+#     cpu             CPU kernels only (fast to build: 9 min 40 s on 2 cores, measured)
 #     cuda            CPU + CUDA kernels, compiled with nvcc for TORCH_CUDA_ARCH_LIST
 #                     (default: the visible GPUs' compute capability, else 9.0);
 #                     needs a CUDA toolkit whose major version matches torch's.
@@ -117,7 +117,7 @@ if [ -z "$MMCV_WHEEL" ]; then
     BUILD_ENV=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$CUDA_ARCHS"
                "CPATH=${NV_INCLUDE}${CPATH:+:$CPATH}")
   else
-    log "building mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VERSION (about 11 min on 2 cores)"
+    log "building mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VERSION (about 10 min on 2 cores)"
     BUILD_ENV=(FORCE_CUDA=0)
   fi
   log "full compiler log: $BUILD_LOG; progress below"

@@ -1,4 +1,5 @@
-"""Train any mmffnet config (mmpretrain, mmdet or mmseg) with MMEngine.
+"""Train any mmffnet config (classification, detection, segmentation or
+super-resolution) with MMEngine.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--auto-scale-lr] [--cfg-options k=v ...]

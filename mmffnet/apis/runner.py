@@ -1,4 +1,4 @@
-"""Shared set-up of tools/train.py and tools/test.py for all three tasks."""
+"""Shared set-up of tools/train.py and tools/test.py for every task."""
 import argparse
 import datetime
 import glob
