@@ -184,15 +184,24 @@ class Task:
     def samples(self, dataset, dataset_cfg: dict,
                 num_classes: Optional[int]) -> List[dict]:
         """A picklable description of each sample of ``dataset`` for
-        :meth:`check_sample`: its files and annotation as written."""
+        :meth:`check_sample`: its files and annotation as written, with the
+        dataset's settings of :meth:`sample_settings`."""
+        settings = self.sample_settings(dataset, dataset_cfg)
         return [
-            self.sample(dataset.get_data_info(index), num_classes)
-            for index in range(len(dataset))
+            dict(
+                self.sample(dataset.get_data_info(index)),
+                num_classes=num_classes,
+                **settings) for index in range(len(dataset))
         ]
 
-    def sample(self, info: dict, num_classes: Optional[int]) -> dict:
-        """One sample of :meth:`samples`, from the dataset's data info."""
-        return dict(img_path=info['img_path'], num_classes=num_classes)
+    def sample_settings(self, dataset, dataset_cfg: dict) -> dict:
+        """What the check of every sample of a dataset needs to know of
+        the dataset and its pipeline (e.g. how labels are mapped)."""
+        return {}
+
+    def sample(self, info: dict) -> dict:
+        """One sample's files and annotation, from its data info."""
+        return dict(img_path=info['img_path'])
 
     def check_sample(self, sample: dict) -> List[Finding]:
         """The findings of one sample: its image (readable, RGB), then its

@@ -72,9 +72,8 @@ class Classification(Task):
             draw_score=True)
         return Prediction(lines, picture)
 
-    def sample(self, info: dict, num_classes: Optional[int]) -> dict:
-        return dict(
-            super().sample(info, num_classes), gt_label=info.get('gt_label'))
+    def sample(self, info: dict) -> dict:
+        return dict(super().sample(info), gt_label=info.get('gt_label'))
 
     def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
         return check_label(sample, size)

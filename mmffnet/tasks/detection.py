@@ -108,9 +108,9 @@ class Detection(Task):
                  f'are dropped (add them to metainfo classes if they should '
                  f'count)')]
 
-    def sample(self, info: dict, num_classes: Optional[int]) -> dict:
+    def sample(self, info: dict) -> dict:
         return dict(
-            super().sample(info, num_classes),
+            super().sample(info),
             height=info.get('height'),
             width=info.get('width'),
             instances=info.get('instances', []))

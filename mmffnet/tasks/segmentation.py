@@ -72,26 +72,27 @@ class Segmentation(Task):
                 f'{classes[index]:<24s} {counts[index] / mask.size:.3f}')
         return Prediction(lines, result['visualization'])
 
-    def samples(self, dataset, dataset_cfg: dict,
-                num_classes: Optional[int]) -> List[dict]:
-        """Each label map, with the label mapping the pipeline applies."""
-        reduce_zero_label = _load_annotations(dataset_cfg).get(
-            'reduce_zero_label')
-        ignore_index = getattr(dataset, 'ignore_index', 255)
-        samples = []
-        for index in range(len(dataset)):
-            info = dataset.get_data_info(index)
-            samples.append(
-                dict(
-                    super().sample(info, num_classes),
-                    ignore_index=ignore_index,
-                    seg_map_path=info['seg_map_path'],
-                    label_map=info.get('label_map'),
-                    reduce_zero_label=info.get('reduce_zero_label')
-                    if reduce_zero_label is None else reduce_zero_label))
-        return samples
+    def sample_settings(self, dataset, dataset_cfg: dict) -> dict:
+        """The ignore index, and the pipeline's ``reduce_zero_label``
+        (None: the dataset's)."""
+        return dict(
+            ignore_index=getattr(dataset, 'ignore_index', 255),
+            pipeline_reduce_zero_label=_load_annotations(dataset_cfg).get(
+                'reduce_zero_label'))
+
+    def sample(self, info: dict) -> dict:
+        return dict(
+            super().sample(info),
+            seg_map_path=info['seg_map_path'],
+            label_map=info.get('label_map'),
+            reduce_zero_label=info.get('reduce_zero_label'))
 
     def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
+        """The label map, mapped as the pipeline's LoadAnnotations maps it
+        (its ``reduce_zero_label`` overrides the dataset's)."""
+        reduce = sample['pipeline_reduce_zero_label']
+        if reduce is not None:
+            sample = dict(sample, reduce_zero_label=reduce)
         return check_label_map(sample, size)
 
     def labels(self, data_samples: Sequence) -> np.ndarray:

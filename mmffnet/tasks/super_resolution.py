@@ -126,23 +126,17 @@ class SuperResolution(Task):
             ]
         return Prediction(lines, np.concatenate(columns[:-1], axis=1))
 
-    def samples(self, dataset, dataset_cfg: dict,
-                num_classes: Optional[int]) -> List[dict]:
-        """Each LR/GT pair; training crops need a GT of exactly scale x
-        the LR."""
-        exact = any(
-            isinstance(t, dict) and t.get('type') == 'PairedRandomCrop'
-            for t in dataset_cfg.get('pipeline') or [])
-        samples = []
-        for index in range(len(dataset)):
-            info = dataset.get_data_info(index)
-            samples.append(
-                dict(
-                    super().sample(info, num_classes),
-                    gt_path=info['gt_path'],
-                    scale=info['scale'],
-                    exact=exact))
-        return samples
+    def sample_settings(self, dataset, dataset_cfg: dict) -> dict:
+        """Training crops (``PairedRandomCrop``) need a GT of exactly
+        scale x the LR; evaluation one of at least that."""
+        return dict(
+            exact=any(
+                isinstance(t, dict) and t.get('type') == 'PairedRandomCrop'
+                for t in dataset_cfg.get('pipeline') or []))
+
+    def sample(self, info: dict) -> dict:
+        return dict(
+            super().sample(info), gt_path=info['gt_path'], scale=info['scale'])
 
     def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
         return check_pair(sample, size)
