@@ -1,13 +1,13 @@
 """Official FFNet release files converted in memory where weights are read.
 
-Importing this module registers :func:`adapt_official` with
-:func:`mmffnet.utils.register_checkpoint_adapter`, so every entry point
-that reads weights through :func:`mmffnet.utils.adapt_state_dict` (a
-backbone's ``Pretrained`` init, ``load_from``, ``tools/test.py``,
-``get_model``, timm's ``pretrained=True``) accepts the official files as
-they are: ImageNet ``ffnet_*.pth.tar`` (FFNet-1..4 and FFNet-seg) and the
-mmdet 2.x / mmseg 0.x models. The keys are renamed by the same rules as
-:func:`mmffnet.converters.convert_official` /
+Importing this module registers :func:`adapt_official` (with
+:func:`official_hint`) with :func:`mmffnet.utils.register_checkpoint_adapter`,
+so every entry point that reads weights through
+:func:`mmffnet.utils.fit_weights` (a backbone's ``Pretrained`` init,
+``load_from``, ``tools/test.py``, ``get_model``, timm's ``pretrained=True``)
+accepts the official files as they are: ImageNet ``ffnet_*.pth.tar``
+(FFNet-1..4 and FFNet-seg) and the mmdet 2.x / mmseg 0.x models. The keys are
+renamed by the same rules as :func:`mmffnet.converters.convert_official` /
 :func:`~mmffnet.converters.convert_official_dense`; the caller checks the
 result strictly against its model, as for any checkpoint.
 """
@@ -17,7 +17,7 @@ from typing import Mapping, Optional, Tuple
 import torch
 
 from mmffnet.utils import abbreviate
-from mmffnet.utils.checkpoint import (CheckpointMismatchError,
+from mmffnet.utils.checkpoint import (CheckpointMismatchError, KeyMismatch,
                                       register_checkpoint_adapter)
 from .official import StateDict
 from .official_dense import (IMAGENET, IMAGENET_SEG, describe_kind,
@@ -26,6 +26,7 @@ from .official_dense import (IMAGENET, IMAGENET_SEG, describe_kind,
 
 # The ImageNet kinds hold a classifier whose backbone is at the top level.
 _IMAGENET_KINDS = (IMAGENET, IMAGENET_SEG)
+TOOL = 'tools/model_converters/official_to_mmffnet.py'
 
 
 def recognise_official(state_dict: Mapping[str, torch.Tensor]) -> \
@@ -50,11 +51,51 @@ def recognise_official(state_dict: Mapping[str, torch.Tensor]) -> \
 def _not_convertible(what: str, problem: str) -> CheckpointMismatchError:
     return CheckpointMismatchError(
         f'looks like {what}, but {problem}. Use the release file as '
-        'published (tools/model_converters/official_to_mmffnet.py '
-        '--config CONFIG names every problem).')
+        f'published ({TOOL} --config CONFIG names every problem).')
 
 
-@register_checkpoint_adapter('official FFNet')
+def _looks_official(key: str) -> bool:
+    """Official keys name the stem ``patch_embed`` and wrap mixers in
+    ``.main``."""
+    return key.startswith(('patch_embed.', 'backbone.patch_embed.')) or \
+        '.main.' in key
+
+
+def official_hint(mismatch: KeyMismatch,
+                  read: Mapping[str, torch.Tensor]) -> Optional[str]:
+    """The cause and fix of official weights that do not fit (see
+    :data:`mmffnet.utils.checkpoint.adapters.MismatchHint`).
+
+    Weights left unconverted with official keys: convert them with the
+    tool (it takes ``--arch``). Converted ones (``read`` is official): a
+    head of another class count, or ImageNet weights loaded into a model
+    that is more than a classifier. None otherwise.
+    """
+    if mismatch.converted_from is None:
+        if not any(map(_looks_official, mismatch.unexpected)):
+            return None
+        return ('It looks like an official FFNet checkpoint: convert it '
+                f'with {TOOL} first.')
+    recognised = recognise_official(read)
+    if recognised is None:  # another adapter's conversion
+        return None
+    if mismatch.mis_shaped and not mismatch.missing and \
+            not mismatch.unexpected and not any(
+                k.startswith('backbone.') for k in mismatch.mis_shaped):
+        return (f'The file is {mismatch.converted_from} whose heads have '
+                'another class count: set the config\'s num_classes, or '
+                f'convert it with {TOOL} and load that file (mmengine\'s '
+                'load_from skips layers of another shape).')
+    if recognised[0] in _IMAGENET_KINDS and any(
+            not k.startswith(('backbone.', 'head.'))
+            for k in mismatch.missing):
+        return ('ImageNet weights are a backbone\'s: load them with the '
+                "backbone's init_cfg=dict(type='Pretrained', checkpoint=..., "
+                "prefix='backbone.').")
+    return None
+
+
+@register_checkpoint_adapter('official FFNet', hint=official_hint)
 def adapt_official(
         state_dict: StateDict, target: Mapping[str, torch.Tensor]
 ) -> Optional[Tuple[StateDict, str]]:

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from mmffnet.models.backbones import FFNet
-from mmffnet.utils.checkpoint import CheckpointMismatchError, mismatch_summary
+from mmffnet.utils.checkpoint import CheckpointMismatchError, KeyMismatch
 from .rules import STEM_RULE, Rule, apply_rules, block_rules, conv_bn_part
 
 StateDict = Dict[str, torch.Tensor]
@@ -143,7 +143,7 @@ def order_as_target(converted: StateDict,
 
     Official layer scales are ``(C, 1, 1)``, ours ``(C, )``: they are
     reshaped. Every unknown, missing or mis-shaped key is named in one
-    :class:`CheckpointMismatchError` ("Checkpoint does not match ``what``;
+    :class:`CheckpointMismatchError` ("Checkpoint does not match ``what``:
     ... ``hint``").
 
     Returns:
@@ -166,9 +166,13 @@ def order_as_target(converted: StateDict,
             else:
                 mismatched.append(f'{key} {tuple(value.shape)} vs '
                                   f'{tuple(want)}')
-    if unexpected or missing or mismatched:
-        raise CheckpointMismatchError(
-            f'Checkpoint does not match {what}; ' +
-            mismatch_summary(missing, unexpected, mismatched) + '.' +
-            (' ' + hint if hint else ''))
+    mismatch = KeyMismatch(
+        tuple(missing),
+        tuple(unexpected),
+        tuple(mismatched),
+        source='Checkpoint',
+        target=what,
+        hint=hint)
+    if mismatch:
+        raise CheckpointMismatchError(mismatch)
     return OrderedDict((k, converted[k]) for k in target)

@@ -20,6 +20,7 @@ through ``forward_intermediates``, as for timm's own models:
     >>> features.feature_info.channels()
     [160, 320, 640]
 """
+import re
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -31,10 +32,7 @@ from timm.models import (build_model_with_cfg, checkpoint_seq,
 from timm.models._features import feature_take_indices
 
 from mmffnet.models import FFNet, reparameterize_model
-from mmffnet.utils.checkpoint import (CheckpointMismatchError,
-                                      adapt_state_dict, compare_state_dicts,
-                                      converted_mismatch_report,
-                                      converted_source, extract_state_dict)
+from mmffnet.utils.checkpoint import fit_weights
 
 __all__ = ['FFNetClassifier', 'checkpoint_filter_fn']
 
@@ -265,29 +263,18 @@ def checkpoint_filter_fn(state_dict: Dict[str, torch.Tensor],
                          model: nn.Module) -> Dict[str, torch.Tensor]:
     """Accept mmffnet-converted or official FFNet ImageNet state dicts.
 
-    An official one is converted in memory
-    (:func:`mmffnet.utils.adapt_state_dict`) and checked strictly against
-    ``model``, except for the first conv and the classifier, which timm's
-    loader then adapts to the model's ``in_chans`` and ``num_classes``.
+    An official one is converted in memory and checked strictly against
+    ``model`` (:func:`mmffnet.utils.fit_weights`), except for the first
+    conv and the classifier, which timm's loader then adapts to the
+    model's ``in_chans`` and ``num_classes``; timm loads any other strictly.
     """
-    state_dict, converted_from = adapt_state_dict(
-        extract_state_dict(state_dict), model.state_dict(),
-        'The pretrained file')
-    if converted_from is None:
-        return state_dict  # timm loads it strictly
-    adapted = (f'{FIRST_CONV}.', f'{CLASSIFIER}.')
-
-    def checked(weights):
-        return {k: v for k, v in weights.items() if not k.startswith(adapted)}
-
-    problems = compare_state_dicts(
-        checked(model.state_dict()), checked(state_dict))
-    if any(problems):
-        raise CheckpointMismatchError(
-            converted_source('The pretrained file', converted_from) +
-            f' does not match {type(model).__name__}: ' +
-            converted_mismatch_report(*problems, converted_from))
-    return state_dict
+    adapted = [re.escape(f'{key}.') + '.*' for key in (FIRST_CONV, CLASSIFIER)]
+    return fit_weights(
+        model,
+        state_dict,
+        unchecked=adapted,
+        only_converted=True,
+        source='The pretrained file').state_dict
 
 
 def _cfg(crop_pct: float, **kwargs) -> dict:

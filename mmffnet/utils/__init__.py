@@ -1,15 +1,17 @@
-from .checkpoint import (CheckpointMismatchError, adapt_and_check,
+from .checkpoint import (CheckpointMismatchError, KeyMismatch, adapt_and_check,
                          adapt_state_dict, allow_mmengine_checkpoint_globals,
                          check_state_dict, checkpoint_adapters,
-                         extract_state_dict, load_checkpoint_strict,
+                         extract_state_dict, fit_weights,
+                         load_checkpoint_strict, load_weights,
                          read_checkpoint, register_checkpoint_adapter)
 from .env import mmcv_ops_cuda_problem, warn_if_mmcv_ops_lack_cuda
 from .misc import abbreviate
 
 __all__ = [
-    'CheckpointMismatchError', 'abbreviate', 'adapt_and_check',
+    'CheckpointMismatchError', 'KeyMismatch', 'abbreviate', 'adapt_and_check',
     'adapt_state_dict', 'allow_mmengine_checkpoint_globals',
     'check_state_dict', 'checkpoint_adapters', 'extract_state_dict',
-    'load_checkpoint_strict', 'mmcv_ops_cuda_problem', 'read_checkpoint',
-    'register_checkpoint_adapter', 'warn_if_mmcv_ops_lack_cuda'
+    'fit_weights', 'load_checkpoint_strict', 'load_weights',
+    'mmcv_ops_cuda_problem', 'read_checkpoint', 'register_checkpoint_adapter',
+    'warn_if_mmcv_ops_lack_cuda'
 ]

@@ -16,6 +16,7 @@ import mmffnet  # noqa: F401  (registers the adapter)
 from mmffnet.apis import build_classifier, build_seg_classifier
 from mmffnet.converters import (IMAGENET, convert_official,
                                 convert_official_dense, recognise_official)
+from mmffnet.converters.adapter import TOOL
 from mmffnet.utils import (CheckpointMismatchError, adapt_state_dict,
                            checkpoint_adapters, load_checkpoint_strict)
 from tests.test_converters.test_official import (find_layout,
@@ -145,6 +146,21 @@ def test_bad_files_name_what_they_look_like(layout, tmp_path):
         'ResNet checkpoint; its keys start with conv1., fc., layer1.)' \
         in message
     assert 'python -m mmffnet list' in message
+
+
+def test_official_keys_it_cannot_convert_name_the_tool(tmp_path):
+    """Official-looking keys of no FFNet arch are not converted; the
+    adapter's hint names the converter tool (which takes --arch)."""
+    path = tmp_path / 'official_like.pth'
+    torch.save({'state_dict': {'patch_embed.0.c.weight': torch.zeros(1)}},
+               path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        load_checkpoint_strict(build_classifier('1'), str(path))
+    mismatch = err.value.mismatch
+    assert mismatch.converted_from is None
+    assert mismatch.unexpected == ('patch_embed.0.c.weight', )
+    assert mismatch.hint == ('It looks like an official FFNet checkpoint: '
+                             f'convert it with {TOOL} first.')
 
 
 def test_imagenet_file_for_a_detector_names_init_cfg(layout, tmp_path):

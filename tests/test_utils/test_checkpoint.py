@@ -8,11 +8,13 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 
 import mmffnet  # noqa: F401  (allow-lists mmengine's checkpoint types)
-import mmffnet.utils.checkpoint as checkpoint_module
-from mmffnet.utils import (CheckpointMismatchError, adapt_state_dict,
-                           checkpoint_adapters, load_checkpoint_strict,
+import mmffnet.utils.checkpoint.adapters as adapters_module
+from mmffnet.utils import (CheckpointMismatchError, KeyMismatch,
+                           adapt_state_dict, checkpoint_adapters,
+                           load_checkpoint_strict, load_weights,
                            read_checkpoint, register_checkpoint_adapter)
 from mmffnet.utils.checkpoint import foreign_hint
+from mmffnet.utils.checkpoint.hints import GENERIC_HINT
 
 
 def _roundtrip(obj):
@@ -49,6 +51,28 @@ def test_general_getattr_is_still_refused():
         _roundtrip({'payload': _Escape()})
 
 
+def test_key_mismatch_message():
+    """One message from the fields: subject, keys, hint."""
+    mismatch = KeyMismatch(
+        missing=('a', ),
+        unexpected=('b', 'c'),
+        mis_shaped=('d (1,) vs (2,)', ),
+        source='S',
+        converted_from='X',
+        prefix='p.',
+        target='T',
+        hint='H.')
+    assert str(mismatch) == mismatch.message() == (
+        "S (X, converted on the fly) with prefix 'p.' does not match T: "
+        '1 missing key(s): a; 2 unexpected key(s): b, c; 1 key(s) with '
+        'another shape: d (1,) vs (2,). H.')
+    assert mismatch and not KeyMismatch()
+    whole = KeyMismatch(unexpected=('b', ), hint='H.', keys_listed=False)
+    assert whole.message() == 'The checkpoint does not match the model: H.'
+    assert str(CheckpointMismatchError(mismatch)) == mismatch.message()
+    assert CheckpointMismatchError('looks like ...').mismatch is None
+
+
 def test_load_checkpoint_strict_reports_keys(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
     good = tmp_path / 'good.pth'
@@ -67,6 +91,14 @@ def test_load_checkpoint_strict_reports_keys(tmp_path):
     assert '1 missing key(s): 1.bias' in message
     assert '1 unexpected key(s): 2.weight' in message
     assert '0.weight (4, 3, 3, 3) vs (4, 3, 1, 1)' in message
+    # ... as data: the error carries them
+    mismatch = err.value.mismatch
+    assert (mismatch.missing, mismatch.unexpected) == (('1.bias', ),
+                                                       ('2.weight', ))
+    assert mismatch.mis_shaped == ('0.weight (4, 3, 3, 3) vs (4, 3, 1, 1)', )
+    assert (mismatch.source, mismatch.converted_from, mismatch.prefix,
+            mismatch.target) == (f'Checkpoint {bad}', None, None, 'the model')
+    assert mismatch.hint == GENERIC_HINT and message == mismatch.message()
     with pytest.raises(FileNotFoundError):
         load_checkpoint_strict(model, str(tmp_path / 'missing.pth'))
 
@@ -105,8 +137,11 @@ def test_read_checkpoint_survives_a_library_safe_globals_block(tmp_path):
     path = tmp_path / 'timm.pth.tar'
     torch.save(dict(state_dict={'w': torch.ones(2)},
                     args=argparse.Namespace(lr=1e-3)), path)
+    allowed = set(torch.serialization.get_safe_globals())
     checkpoint, state = read_checkpoint(str(path))
     assert checkpoint['args'].lr == 1e-3 and list(state) == ['w']
+    # the read is scoped: the global allow-list is left as it was
+    assert set(torch.serialization.get_safe_globals()) == allowed
 
 
 def test_registered_adapter_converts_where_weights_are_read(
@@ -114,7 +149,7 @@ def test_registered_adapter_converts_where_weights_are_read(
     """An adapter converts its layout in load_checkpoint_strict; other
     weights pass unchanged; a converted file that does not fit is named
     with what it was converted from."""
-    monkeypatch.setattr(checkpoint_module, '_CHECKPOINT_ADAPTERS',
+    monkeypatch.setattr(adapters_module, '_CHECKPOINT_ADAPTERS',
                         collections.OrderedDict())
 
     @register_checkpoint_adapter('test layout')
@@ -151,6 +186,19 @@ def test_registered_adapter_converts_where_weights_are_read(
         'test-layout checkpoint: use it with a config of that model, or use '
         'the release file of this config\'s model ("python -m mmffnet '
         'list").')
+
+
+def test_prefix_that_selects_no_key(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
+    path = tmp_path / 'bare.pth'
+    torch.save(model.state_dict(), path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        load_weights(model, str(path), prefix='backbone.')
+    mismatch = err.value.mismatch
+    assert mismatch.prefix == 'backbone.' and mismatch.target == 'Sequential'
+    assert mismatch.missing == mismatch.unexpected == tuple(model.state_dict())
+    assert not mismatch.keys_listed and "set prefix=''" in mismatch.hint
+    load_weights(model, str(path), prefix='')
 
 
 def test_foreign_hint_names_common_networks():

@@ -3,8 +3,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmffnet.registry import HOOKS
-from mmffnet.utils.checkpoint import (adapt_and_check, extract_state_dict,
-                                      log_converted)
+from mmffnet.utils.checkpoint import extract_state_dict, fit_weights
 
 
 @HOOKS.register_module()
@@ -17,7 +16,7 @@ class OfficialCheckpointHook(Hook):
     layout (an ImageNet ``ffnet_*.pth.tar``, an mmdet 2.x / mmseg 0.x
     model), this hook replaces ``checkpoint['state_dict']`` with them
     converted for the runner's model and checked strictly
-    (:func:`mmffnet.utils.adapt_and_check`: a key or shape that does not
+    (:func:`mmffnet.utils.fit_weights`: a key or shape that does not
     fit is an error, one line naming it), and logs what it converted. Any
     other checkpoint (mmengine's, mmffnet's: ``--resume`` too) is left
     untouched.
@@ -46,9 +45,7 @@ class OfficialCheckpointHook(Hook):
             runner.model) else runner.model
         load_from = getattr(runner, '_load_from', None)
         source = f'Checkpoint {load_from}' if load_from else 'The checkpoint'
-        converted, converted_from = adapt_and_check(
-            model, state_dict, source, only_converted=True)
-        if converted_from is None:
-            return
-        checkpoint['state_dict'] = converted
-        log_converted(source, converted_from, len(converted))
+        fitted = fit_weights(
+            model, state_dict, source=source, only_converted=True)
+        if fitted.converted_from is not None:
+            checkpoint['state_dict'] = fitted.state_dict
