@@ -19,6 +19,7 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmffnet.datasets.guard import probe_image
@@ -61,6 +62,7 @@ def get_inferencer(model: Union[str, Config],
         backbone.init_cfg = None  # the checkpoint holds every weight
     task = task_of(cfg)
     task.require_library()
+    init_default_scope(task.scope)  # the inferencers build in the current one
     return task.inferencer(cfg, weights, check_device(device), **kwargs)
 
 
