@@ -322,23 +322,23 @@ def _create_ffnet(variant: str, pretrained: bool = False,
 
 @register_model
 def ffnet_1(pretrained: bool = False, **kwargs) -> FFNetClassifier:
-    """FFNet-1 (13.7M params, 2.9 GMACs at 256px)."""
+    """FFNet-1: 13.66M params, 2.98 GMACs at 256px (folded)."""
     return _create_ffnet('ffnet_1', pretrained, **kwargs)
 
 
 @register_model
 def ffnet_2(pretrained: bool = False, **kwargs) -> FFNetClassifier:
-    """FFNet-2 (26.9M params, 6.0 GMACs at 256px)."""
+    """FFNet-2: 26.91M params, 6.00 GMACs at 256px (folded)."""
     return _create_ffnet('ffnet_2', pretrained, **kwargs)
 
 
 @register_model
 def ffnet_3(pretrained: bool = False, **kwargs) -> FFNetClassifier:
-    """FFNet-3 (48.3M params, 10.1 GMACs at 256px)."""
+    """FFNet-3: 48.30M params, 10.15 GMACs at 256px (folded)."""
     return _create_ffnet('ffnet_3', pretrained, **kwargs)
 
 
 @register_model
 def ffnet_4(pretrained: bool = False, **kwargs) -> FFNetClassifier:
-    """FFNet-4 (79.2M params, 43.1 GMACs at 384px)."""
+    """FFNet-4: 79.16M params, 43.12 GMACs at 384px (folded)."""
     return _create_ffnet('ffnet_4', pretrained, **kwargs)
