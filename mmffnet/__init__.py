@@ -1,9 +1,12 @@
 """mmffnet: FFNet (MetaMixer) backbones as OpenMMLab 2.0 plugins.
 
-Importing this package registers its modules in MMEngine's root registries,
-so mmpretrain, mmdet and mmseg configs can use ``type='FFNet'`` after
-``custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)``,
-and ``ffnet_1`` ... ``ffnet_4`` with timm. What extends a library (heads,
+Importing this package registers its modules (:mod:`mmffnet.registry`):
+the backbones, heads and layers in MMEngine's root ``MODELS``, so
+mmpretrain, mmdet and mmseg configs can use ``type='FFNet'`` after
+``custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)``;
+everything else in mmffnet's own registries (``type='mmffnet.X'`` from
+those configs, bare names in ``default_scope='mmffnet'`` ones); and
+``ffnet_1`` ... ``ffnet_4`` with timm. What extends a library (heads,
 datasets, timm models) is registered only where that library is installed:
 the backbones need torch and MMEngine only.
 

@@ -1,56 +1,115 @@
 """Registries of mmffnet.
 
-Modules are registered in MMEngine's *root* registries, so ``type='FFNet'``
-resolves from mmpretrain, mmdet and mmseg configs alike (their registries
-are children of the root). The ``mmffnet`` scope below is an empty child of
-the root, so that ``type='mmffnet.FFNet'`` resolves too.
+As mmdet's and mmagic's, mmffnet's registries are children of MMEngine's
+root registries with the scope ``'mmffnet'``, and most modules are
+registered there: configs whose ``default_scope`` is ``'mmffnet'``
+(super-resolution) use their bare names (``type='PSNR'``), every other
+config the scoped name (``type='mmffnet.TimmCosineLR'``). Another plugin
+that registers a ``PSNR`` or an ``L1Loss`` in the root does not collide
+with ours.
+
+Only what mmpretrain, mmdet and mmseg configs find by bare name under their
+own default scope is registered in the root ``MODELS`` (:data:`ROOT_MODELS`):
+the backbones (``FFNet``, ``FFNetSeg``), the heads (``FFNetSegClsHead``,
+``FFNetHead``) and the layer ``LN2d``. A lookup in a child falls back to
+the root, so those resolve in the ``mmffnet`` scope too.
+
+More details in MMEngine's registry tutorial:
+https://mmengine.readthedocs.io/en/latest/advanced_tutorials/registry.html
 """
-from mmengine import registry as _mmengine_registry
-from mmengine.registry import HOOKS as ROOT_HOOKS
-from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
-    OPTIM_WRAPPER_CONSTRUCTORS as ROOT_OPTIM_WRAPPER_CONSTRUCTORS
-from mmengine.registry import PARAM_SCHEDULERS as ROOT_PARAM_SCHEDULERS
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import \
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-HOOKS = ROOT_HOOKS
-MODELS = ROOT_MODELS
-OPTIM_WRAPPER_CONSTRUCTORS = ROOT_OPTIM_WRAPPER_CONSTRUCTORS
-PARAM_SCHEDULERS = ROOT_PARAM_SCHEDULERS
+# The backbones, heads and layers other toolboxes' configs name bare.
+ROOT_MODELS = MMENGINE_MODELS
 
+# Models: FFNetSR and its SR model, data preprocessor and losses; the
+# distilled classifier.
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='mmffnet',
+    locations=['mmffnet.models'])
 
-class _ScopeAlias(Registry):
-    """An empty 'mmffnet' child of a root registry: ``'mmffnet.X'`` is
-    looked up as ``'X'``, here and then in the root.
+# Datasets and transforms: SR image pairs, the demo datasets, the checked
+# ImageNet / COCO datasets, CheckSegLabels.
+DATASETS = Registry(
+    'dataset',
+    parent=MMENGINE_DATASETS,
+    scope='mmffnet',
+    locations=['mmffnet.datasets'])
+TRANSFORMS = Registry(
+    'transform',
+    parent=MMENGINE_TRANSFORMS,
+    scope='mmffnet',
+    locations=['mmffnet.datasets'])
 
-    MMEngine searches only the registry itself for a key prefixed with that
-    registry's own scope, so without this ``type='mmffnet.FFNetSR'`` would
-    fail inside a ``default_scope='mmffnet'`` config, while it resolves
-    from every other scope.
-    """
+# PSNR and SSIM.
+METRICS = Registry(
+    'metric',
+    parent=MMENGINE_METRICS,
+    scope='mmffnet',
+    locations=['mmffnet.evaluation'])
 
-    def get(self, key: str):
-        scope, real_key = self.split_scope_key(key)
-        return super().get(real_key if scope == self.scope else key)
-
-
-# Scope alias: lookups of 'mmffnet.X' land here and fall through to the root.
-_SCOPED_HOOKS = _ScopeAlias('hook', parent=ROOT_HOOKS, scope='mmffnet')
-_SCOPED_MODELS = _ScopeAlias('model', parent=ROOT_MODELS, scope='mmffnet')
-_SCOPED_OPTIM_WRAPPER_CONSTRUCTORS = _ScopeAlias(
+# Training: MultiTestLoop, the run-guard hooks, TimmCosineLR, the
+# layer-decay optimizer wrapper constructor.
+LOOPS = Registry(
+    'loop',
+    parent=MMENGINE_LOOPS,
+    scope='mmffnet',
+    locations=['mmffnet.engine'])
+HOOKS = Registry(
+    'hook',
+    parent=MMENGINE_HOOKS,
+    scope='mmffnet',
+    locations=['mmffnet.engine'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler',
+    parent=MMENGINE_PARAM_SCHEDULERS,
+    scope='mmffnet',
+    locations=['mmffnet.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
-    parent=ROOT_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope='mmffnet')
-_SCOPED_PARAM_SCHEDULERS = _ScopeAlias(
-    'parameter scheduler', parent=ROOT_PARAM_SCHEDULERS, scope='mmffnet')
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='mmffnet',
+    locations=['mmffnet.engine'])
 
-# Configs whose default scope is 'mmffnet' (super-resolution) build datasets,
-# transforms, metrics, loops, optimizers ... from MMEngine's root registries:
-# an 'mmffnet' child of each lets MMEngine find the scope without a warning
-# per registry (lookups fall through to the root).
-_SCOPED_ROOT_REGISTRIES = [
-    _ScopeAlias(root.name, parent=root, scope='mmffnet')
-    for root in vars(_mmengine_registry).values()
-    if isinstance(root, Registry) and root.parent is None
-    and 'mmffnet' not in root.children
-]
+# Empty: MMEngine's runner builds from these in the config's default scope
+# too, and warns for a scope without a node in a registry's tree (lookups
+# fall through to the root).
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmffnet')
+DATA_SAMPLERS = Registry(
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='mmffnet')
+MODEL_WRAPPERS = Registry(
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmffnet')
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, scope='mmffnet')
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='mmffnet')
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmffnet')
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='mmffnet')
+VISUALIZERS = Registry(
+    'visualizer', parent=MMENGINE_VISUALIZERS, scope='mmffnet')
+VISBACKENDS = Registry(
+    'vis_backend', parent=MMENGINE_VISBACKENDS, scope='mmffnet')
+LOG_PROCESSORS = Registry(
+    'log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='mmffnet')

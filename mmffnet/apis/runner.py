@@ -164,11 +164,11 @@ def install_run_guards(cfg: Config):
     if checkpoint is not None and checkpoint.get('type') in (
             'CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
         default_hooks['checkpoint'] = dict(
-            checkpoint, type='AtomicCheckpointHook')
+            checkpoint, type='mmffnet.AtomicCheckpointHook')
     custom_hooks = list(cfg.get('custom_hooks') or [])
     present = {hook.get('type') for hook in custom_hooks}
     custom_hooks += [
-        dict(type=name) for name in GUARD_HOOKS
+        dict(type=f'mmffnet.{name}') for name in GUARD_HOOKS
         if name not in present and f'mmffnet.{name}' not in present
     ]
     cfg.custom_hooks = custom_hooks

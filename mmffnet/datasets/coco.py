@@ -5,8 +5,8 @@ from typing import List
 
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
-from mmengine.registry import DATASETS
 
+from mmffnet.registry import DATASETS
 from mmffnet.utils.misc import abbreviate
 from .guard import DataError
 

@@ -1,8 +1,9 @@
 """ImageNet in either the mmpretrain or the official FFNet folder layout."""
 import os.path as osp
 
-from mmengine.registry import DATASETS
 from mmpretrain.datasets import ImageNet
+
+from mmffnet.registry import DATASETS
 
 
 @DATASETS.register_module()

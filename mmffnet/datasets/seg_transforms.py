@@ -1,7 +1,8 @@
 """Transforms of the segmentation pipelines."""
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmengine.registry import TRANSFORMS
+
+from mmffnet.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()

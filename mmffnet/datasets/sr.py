@@ -33,9 +33,9 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import get
-from mmengine.registry import DATASETS, TRANSFORMS
 from mmengine.structures import BaseDataElement
 
+from mmffnet.registry import DATASETS, TRANSFORMS
 from .guard import DataError
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff',

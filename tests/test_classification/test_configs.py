@@ -112,7 +112,8 @@ def test_official_recipe(variant, drop_path, mixup, crop):
     assert ema.update_buffers  # timm's ModelEmaV2 averages buffers too
     assert ema.evaluate_on_origin  # the raw model is validated as well
     # the best epoch by the better of raw and EMA, as the official train.py
-    assert any(h.type == 'RawOrEMAMetricHook' for h in cfg.custom_hooks)
+    assert any(
+        h.type == 'mmffnet.RawOrEMAMetricHook' for h in cfg.custom_hooks)
     assert cfg.default_hooks.checkpoint.save_best == \
         'accuracy/top1_raw_or_ema'
     resize = [
@@ -227,7 +228,7 @@ def test_distilled_recipe(variant, drop_path):
     cfg = Config.fromfile(
         osp.join(CONFIG_DIR, f'ffnet-{variant}-distilled_8xb128_in1k.py'))
     model = cfg.model
-    assert model.type == 'DistilledImageClassifier'
+    assert model.type == 'mmffnet.DistilledImageClassifier'
     assert model.teacher.model_name == 'regnety_160'
     assert (model.distill_mode, model.alpha, model.tau) == ('hard', 0.5, 1.0)
     assert model.backbone.drop_path_rate == drop_path
@@ -334,7 +335,7 @@ def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
 def _demo_data_options(loader, data_root):
     """--cfg-options putting a few demo images in an ImageNet dataloader."""
     return [
-        f'{loader}.dataset.type=DemoShapesClsDataset',
+        f'{loader}.dataset.type=mmffnet.DemoShapesClsDataset',
         f'{loader}.dataset.data_root={data_root}',
         f'{loader}.dataset.indices=4', f'{loader}.batch_size=2',
         f'{loader}.num_workers=0'

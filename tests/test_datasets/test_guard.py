@@ -115,7 +115,7 @@ def guarded_cls_dataset(root, skip):
                                      max_skip_ratio=0.5)),
             _train_dataloader=dict(
                 dataset=dict(
-                    type='DemoShapesClsDataset',
+                    type='mmffnet.DemoShapesClsDataset',
                     data_root=root,
                     split='train',
                     pipeline=[
@@ -154,7 +154,7 @@ def test_worker_error_reaches_the_main_process_as_one_line(bad_cls_data):
     # in a reference cycle with the exception) this waits 5 s.
     batches._shutdown_workers()
     assert '\n' not in message
-    assert 'train_dataloader.dataset, DemoShapesClsDataset' in message
+    assert 'train_dataloader.dataset, mmffnet.DemoShapesClsDataset' in message
 
 
 def test_skips_counted_across_workers(bad_cls_data):

@@ -57,7 +57,7 @@ def test_classification(tmp_path):
     truncate(root / 'train/star/star_0002.png')
     code, output, last = train('cls', root, tmp_path / 'w1')
     assert_one_line(code, output, last)
-    assert 'train_dataloader.dataset, DemoShapesClsDataset' in last
+    assert 'train_dataloader.dataset, mmffnet.DemoShapesClsDataset' in last
     assert 'data_guard.skip_unreadable=True' in last
     # Skipped and counted: 2 of 24 samples; then a bad validation image
     # fails even with skipping on.

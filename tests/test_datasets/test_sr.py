@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import DATASETS, TRANSFORMS
+from mmengine.registry import DATASETS, TRANSFORMS, DefaultScope
 from mmengine.structures import BaseDataElement
 from PIL import Image
 
@@ -47,7 +47,7 @@ def test_pairs_by_name_with_the_template(benchmark):
     assert info['img_path'] == str(benchmark / 'LR_bicubic' / 'X2' /
                                    'birdx2.png')
     assert info['scale'] == 2
-    # registered in MMEngine's root registry, found from the mmffnet scope
+    # registered in mmffnet's registry, found from the mmffnet scope
     with DATASETS.switch_scope_and_registry('mmffnet') as registry:
         assert registry.get('PairedImageDataset') is PairedImageDataset
 
@@ -106,13 +106,15 @@ def test_missing_folder_and_bad_arguments(benchmark, tmp_path):
 
 
 def test_load_and_pack(benchmark):
-    dataset = PairedImageDataset(
-        data_root=str(benchmark),
-        pipeline=[
-            dict(type='LoadPairedImages'),
-            dict(type='AlignGTToLR'),
-            dict(type='PackSRInputs')
-        ])
+    # the pipeline is built in the default scope (mmffnet's in SR configs)
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        dataset = PairedImageDataset(
+            data_root=str(benchmark),
+            pipeline=[
+                dict(type='LoadPairedImages'),
+                dict(type='AlignGTToLR'),
+                dict(type='PackSRInputs')
+            ])
     packed = dataset[0]
     gt = np.array(Image.open(benchmark / 'HR' / 'baby.png'))
     inputs, sample = packed['inputs'], packed['data_samples']
@@ -245,7 +247,9 @@ def test_align_crops_the_gt_bottom_right():
 def test_data_guard_names_an_unreadable_gt(benchmark):
     (benchmark / 'HR' / 'bird.png').write_bytes(b'')
     dataset = PairedImageDataset(data_root=str(benchmark))
-    guard = DataGuard([dict(type='LoadPairedImages')], dataset='Set3')
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        guard = DataGuard([dict(type='LoadPairedImages')], dataset='Set3')
     with pytest.raises(DataError, match=r'GT image .*bird\.png is empty'):
         guard(dataset.get_data_info(1))
-    assert TRANSFORMS.get('PairedAugment') is PairedAugment
+    with TRANSFORMS.switch_scope_and_registry('mmffnet') as registry:
+        assert registry.get('PairedAugment') is PairedAugment

@@ -87,9 +87,10 @@ def test_config_builds(path):
         assert backbone.norm_cfg.type == 'SyncBN'
         assert backbone.init_cfg.type == 'Pretrained'
         assert backbone.init_cfg.prefix == 'backbone.'
-        assert cfg.train_dataloader.dataset.type == 'FFNetCocoDataset'
+        assert cfg.train_dataloader.dataset.type == \
+            'mmffnet.FFNetCocoDataset'
         assert cfg.optim_wrapper.constructor == \
-            'LayerDecayOptimWrapperConstructor'
+            'mmffnet.LayerDecayOptimWrapperConstructor'
 
 
 @pytest.mark.parametrize('arch', ['2', '3', '4'])

@@ -29,7 +29,7 @@ def demo_root(tmp_path_factory):
 def build_dataset(root, split='train', ann_file=None, **kwargs):
     init_default_scope('mmdet')
     cfg = dict(
-        type='FFNetCocoDataset',
+        type='mmffnet.FFNetCocoDataset',
         data_root=root,
         ann_file=ann_file or f'annotations/instances_{split}.json',
         data_prefix=dict(img=f'{split}/'),
@@ -155,7 +155,7 @@ def test_demo_dataset_with_lazy_init_writes_nothing(tmp_path):
     init_default_scope('mmdet')
     dataset = DATASETS.build(
         dict(
-            type='DemoShapesCocoDataset',
+            type='mmffnet.DemoShapesCocoDataset',
             data_root=root,
             ann_file='annotations/instances_val.json',
             data_prefix=dict(img='val/'),

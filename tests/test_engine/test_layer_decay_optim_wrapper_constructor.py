@@ -31,7 +31,7 @@ def tiny_backbone(**kwargs):
 def optim_cfg(rate=DECAY):
     return dict(
         optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=BASE_WD),
-        constructor='LayerDecayOptimWrapperConstructor',
+        constructor='mmffnet.LayerDecayOptimWrapperConstructor',
         paramwise_cfg=dict(layer_decay_rate=rate))
 
 

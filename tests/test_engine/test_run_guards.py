@@ -118,15 +118,15 @@ def test_install_run_guards():
     install_run_guards(cfg)
     install_run_guards(cfg)  # idempotent
     assert cfg.default_hooks.checkpoint == dict(
-        type='AtomicCheckpointHook', max_keep_ckpts=2)
+        type='mmffnet.AtomicCheckpointHook', max_keep_ckpts=2)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'EMAHook', 'SeedEachEpochHook', 'CheckFiniteLossHook',
-        'OfficialCheckpointHook'
+        'EMAHook', 'mmffnet.SeedEachEpochHook', 'mmffnet.CheckFiniteLossHook',
+        'mmffnet.OfficialCheckpointHook'
     ]
     # mmengine's default checkpoint hook is made atomic; none stays none
     cfg = Config(dict())
     install_run_guards(cfg)
-    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert cfg.default_hooks.checkpoint.type == 'mmffnet.AtomicCheckpointHook'
     cfg = Config(dict(default_hooks=dict(checkpoint=None)))
     install_run_guards(cfg)
     assert cfg.default_hooks.checkpoint is None

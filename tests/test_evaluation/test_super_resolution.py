@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import METRICS
+from mmengine.registry import METRICS, DefaultScope
 
 from mmffnet.evaluation import PSNR, SSIM
 from mmffnet.evaluation.metrics import (calculate_psnr, calculate_ssim,
@@ -121,8 +121,9 @@ def _samples(pairs):
 def test_metrics_average_the_images():
     pairs = [(_image(s), _image(s + 10)) for s in range(3)]
     for cls, function in ((PSNR, calculate_psnr), (SSIM, calculate_ssim)):
-        metric = METRICS.build(dict(type=cls.__name__, crop_border=2,
-                                    convert_to='Y'))
+        with DefaultScope.overwrite_default_scope('mmffnet'):
+            metric = METRICS.build(
+                dict(type=cls.__name__, crop_border=2, convert_to='Y'))
         assert isinstance(metric, cls)
         metric.process({}, _samples(pairs))
         result = metric.compute_metrics(metric.results)

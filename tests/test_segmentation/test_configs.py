@@ -87,7 +87,7 @@ def test_upernet_recipe(variant, decay, drop_path, widths):
     assert (aux.type, aux.in_index, aux.in_channels) == ('FCNHead', 2,
                                                          widths[2])
     optim = cfg.optim_wrapper
-    assert optim.constructor == 'LayerDecayOptimWrapperConstructor'
+    assert optim.constructor == 'mmffnet.LayerDecayOptimWrapperConstructor'
     assert optim.paramwise_cfg == dict(
         layer_decay_rate=decay, layer_id_scheme='official')
     assert optim.optimizer == dict(
@@ -202,8 +202,8 @@ def test_label_check_in_every_pipeline():
         cfg = Config.fromfile(path)
         for loader in ('train_dataloader', 'test_dataloader'):
             types = [t['type'] for t in cfg[loader].dataset.pipeline]
-            assert 'CheckSegLabels' in types, (path, loader)
-            assert types.index('CheckSegLabels') == types.index(
+            assert 'mmffnet.CheckSegLabels' in types, (path, loader)
+            assert types.index('mmffnet.CheckSegLabels') == types.index(
                 'LoadAnnotations') + 1
 
 

@@ -33,7 +33,7 @@ def _pipeline(num_classes=len(CLASSES)):
     return [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations', reduce_zero_label=False),
-        dict(type='CheckSegLabels', num_classes=num_classes),
+        dict(type='mmffnet.CheckSegLabels', num_classes=num_classes),
         dict(type='PackSegInputs'),
     ]
 
@@ -44,7 +44,7 @@ def _dataset(root, split='training', **kwargs):
     init_default_scope('mmseg')
     return DATASETS.build(
         dict(
-            type='DemoShapesSegDataset',
+            type='mmffnet.DemoShapesSegDataset',
             data_root=root,
             data_prefix=dict(
                 img_path=f'images/{split}',

@@ -62,16 +62,17 @@ def test_generator_layout_and_determinism(demo_data, tmp_path):
 
 
 def test_demo_dataset_packs_pairs(demo_data):
-    from mmengine.registry import DATASETS
+    from mmengine.registry import DATASETS, DefaultScope
     cfg = load_config(DEMO)
     dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=demo_data)
-    dataset = DATASETS.build(dataset_cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        dataset = DATASETS.build(dataset_cfg)
+        val = DATASETS.build(
+            dict(cfg.val_dataloader.dataset, data_root=demo_data))
     assert len(dataset) == 10
     packed = dataset[0]
     assert packed['inputs'].shape == (3, 32, 32)
     assert packed['data_samples'].gt_img.shape == (3, 64, 64)
-    val = DATASETS.build(
-        dict(cfg.val_dataloader.dataset, data_root=demo_data))
     assert len(val) == 5 and val.metainfo['dataset_name'] == 'demo-val'
 
 

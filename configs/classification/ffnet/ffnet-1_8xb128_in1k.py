@@ -19,7 +19,7 @@ custom_hooks = [
         update_buffers=True,
         evaluate_on_origin=True,
         priority='ABOVE_NORMAL'),
-    dict(type='RawOrEMAMetricHook', keys=['accuracy/top1']),
+    dict(type='mmffnet.RawOrEMAMetricHook', keys=['accuracy/top1']),
 ]
 default_hooks = dict(
     checkpoint=dict(save_best='accuracy/top1_raw_or_ema', rule='greater'))

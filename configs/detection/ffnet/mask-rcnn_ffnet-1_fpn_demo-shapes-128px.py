@@ -61,7 +61,7 @@ train_dataloader = dict(
     persistent_workers=True,
     dataset=dict(
         _delete_=True,
-        type='DemoShapesCocoDataset',
+        type='mmffnet.DemoShapesCocoDataset',
         data_root=data_root,
         ann_file='annotations/instances_train.json',
         data_prefix=dict(img='train/'),
@@ -73,7 +73,7 @@ val_dataloader = dict(
     persistent_workers=True,
     dataset=dict(
         _delete_=True,
-        type='DemoShapesCocoDataset',
+        type='mmffnet.DemoShapesCocoDataset',
         data_root=data_root,
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/'),

@@ -28,7 +28,7 @@ model = dict(
 
 # The official FFNet-seg recipe (SegNeXt-style): plain AdamW with the decode
 # head at 10x lr. Layer-wise decay also works here (FFNetSeg implements
-# get_layer_depth) via constructor='LayerDecayOptimWrapperConstructor'.
+# get_layer_depth) via constructor='mmffnet.LayerDecayOptimWrapperConstructor'.
 optim_wrapper = dict(
     optimizer=dict(lr=6e-5, weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.)}))

@@ -32,7 +32,7 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=False),
-    dict(type='CheckSegLabels', num_classes=num_classes),
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes),
     dict(
         type='RandomResize',
         scale=(2048, 512),
@@ -47,7 +47,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=False),
-    dict(type='CheckSegLabels', num_classes=num_classes),
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes),
     dict(type='PackSegInputs')
 ]
 dataset = dict(

@@ -1,7 +1,8 @@
 # Runtime of the super-resolution configs. SR is built on MMEngine inside
 # mmffnet (no mmagic): every SR component (PairedImageDataset, the paired
 # transforms, PSNR/SSIM, MultiTestLoop, SRModel, FFNetSR) is registered in
-# MMEngine's root registries, found from the 'mmffnet' scope.
+# mmffnet's own registries (mmffnet/registry.py), found by bare name from the
+# 'mmffnet' scope.
 default_scope = 'mmffnet'
 custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 

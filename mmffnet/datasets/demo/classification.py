@@ -19,9 +19,9 @@ import os
 import os.path as osp
 
 import numpy as np
-from mmengine.registry import DATASETS
 from PIL import Image, ImageDraw
 
+from mmffnet.registry import DATASETS
 from ..imagenet import FFNetImageNet
 from .common import generate_atomically, shape_polygon, textured_background
 

@@ -20,9 +20,9 @@ import os.path as osp
 from typing import List, Tuple
 
 import numpy as np
-from mmengine.registry import DATASETS
 from PIL import Image, ImageDraw
 
+from mmffnet.registry import DATASETS
 from ..coco import FFNetCocoDataset
 from .common import (generate_atomically, random_colour, shape_polygon,
                      textured_background)

@@ -17,10 +17,10 @@ import os.path as osp
 from typing import Tuple
 
 import numpy as np
-from mmengine.registry import DATASETS
 from mmseg.datasets import BaseSegDataset
 from PIL import Image, ImageDraw
 
+from mmffnet.registry import DATASETS
 from .common import (generate_atomically, random_colour, shape_polygon,
                      textured_background)
 

@@ -21,9 +21,9 @@ import os
 import os.path as osp
 
 import numpy as np
-from mmengine.registry import DATASETS
 from PIL import Image, ImageDraw, ImageFilter
 
+from mmffnet.registry import DATASETS
 from mmffnet.utils.image import bicubic_resize
 from ..sr import PairedImageDataset
 from .common import generate_atomically, random_colour

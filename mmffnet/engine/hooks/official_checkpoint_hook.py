@@ -30,8 +30,8 @@ class OfficialCheckpointHook(Hook):
     config listing it: the configs inherit their runtime settings from
     mmpretrain's, mmdet's and mmseg's ``default_runtime.py``, and a config
     setting its own ``custom_hooks`` (EMA) would drop a hook listed in a
-    base. Add ``dict(type='OfficialCheckpointHook')`` to ``custom_hooks``
-    to get it with another library's training script.
+    base. Add ``dict(type='mmffnet.OfficialCheckpointHook')`` to
+    ``custom_hooks`` to get it with another library's training script.
     """
 
     priority = 'VERY_HIGH'

@@ -14,10 +14,11 @@ from typing import Dict, List, Sequence, Union
 
 import torch
 from mmengine.evaluator import DumpResults, Evaluator
-from mmengine.registry import LOOPS
 from mmengine.runner.amp import autocast
 from mmengine.runner.base_loop import BaseLoop
 from torch.utils.data import DataLoader
+
+from mmffnet.registry import LOOPS
 
 
 def dataset_name(dataset, index: int) -> str:

@@ -55,7 +55,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     Example:
         >>> optim_wrapper = dict(
         ...     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
-        ...     constructor='LayerDecayOptimWrapperConstructor',
+        ...     constructor='mmffnet.LayerDecayOptimWrapperConstructor',
         ...     paramwise_cfg=dict(layer_decay_rate=0.8,
         ...                        layer_id_scheme='official'))
     """

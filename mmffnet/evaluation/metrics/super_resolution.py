@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.registry import METRICS
 
+from mmffnet.registry import METRICS
 from mmffnet.utils.image import bicubic_resize
 
 # MATLAB rgb2ycbcr's luma row, for R, G, B in [0, 1], giving Y in [16, 235].

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmffnet.registry import MODELS
+from mmffnet.registry import ROOT_MODELS
 from ..layers import (ConvBN, FFNetBlock, KernelSize, NormConvShortcut,
                       RepDWConv, build_activation_layer, build_norm_layer)
 from ..utils.pretrained import load_pretrained_strict
@@ -40,7 +40,7 @@ class FFNetDownsample(nn.Module):
         return self.proj(self.dw(x))
 
 
-@MODELS.register_module()
+@ROOT_MODELS.register_module()
 class FFNet(BaseModule):
     """FFNet: the pure-ConvNet MetaMixer backbone.
 

@@ -3,13 +3,13 @@ from typing import Dict, Sequence, Tuple, Union
 
 import torch.nn as nn
 
-from mmffnet.registry import MODELS
+from mmffnet.registry import ROOT_MODELS
 from ..layers import (ConvBN, KernelSize, build_activation_layer,
                       strip_rep_kernel_sizes)
 from .ffnet import FFNet
 
 
-@MODELS.register_module()
+@ROOT_MODELS.register_module()
 class FFNetSeg(FFNet):
     """FFNet-seg backbone (MetaMixer Is All You Need, arXiv 2406.02021).
 

@@ -8,9 +8,10 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmpretrain.models import ImageClassifier
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
+from mmffnet.registry import MODELS
 from mmffnet.utils.checkpoint import check_state_dict, read_checkpoint
 
 
@@ -129,7 +130,7 @@ class DistilledImageClassifier(ImageClassifier):
                 f'tests only)')
         teacher = dict(teacher)
         teacher.pop('data_preprocessor', None)  # the student's one is used
-        model = MODELS.build(teacher)
+        model = MMPRETRAIN_MODELS.build(teacher)
         if checkpoint is None:
             print_log(
                 'DistilledImageClassifier: the teacher has RANDOM weights '

@@ -5,13 +5,13 @@ import torch
 import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
-from mmffnet.registry import MODELS
+from mmffnet.registry import ROOT_MODELS
 from ..layers import (ConvBN, FFNetBlock, build_activation_layer,
                       strip_rep_kernel_sizes)
 from ..utils.reparameterize import fold_submodules
 
 
-@MODELS.register_module()
+@ROOT_MODELS.register_module()
 class FFNetHead(BaseDecodeHead):
     """FFNet decode head (MetaMixer Is All You Need, arXiv 2406.02021).
 

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import MODELS
@@ -151,17 +152,21 @@ class SRModel(BaseModel):
                  data_preprocessor: Union[dict, nn.Module] = dict(
                      type='SRDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not isinstance(self.data_preprocessor, SRDataPreprocessor):
-            raise TypeError(
-                f'SRModel needs an SRDataPreprocessor (it maps outputs back '
-                f'to pixels), got {type(self.data_preprocessor).__name__}')
-        if pixel_loss is None and fft_loss is None:
-            raise ValueError('SRModel needs pixel_loss, fft_loss or both')
-        self.generator = MODELS.build(generator)
-        self.pixel_loss = MODELS.build(pixel_loss) if pixel_loss else None
-        self.fft_loss = MODELS.build(fft_loss) if fft_loss else None
+        # The parts are found in mmffnet's scope whatever the caller's
+        # default scope (mmdet's, for one, has an 'L1Loss' of its own).
+        with DefaultScope.overwrite_default_scope('mmffnet'):
+            super().__init__(
+                data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            if not isinstance(self.data_preprocessor, SRDataPreprocessor):
+                raise TypeError(
+                    f'SRModel needs an SRDataPreprocessor (it maps outputs '
+                    f'back to pixels), got '
+                    f'{type(self.data_preprocessor).__name__}')
+            if pixel_loss is None and fft_loss is None:
+                raise ValueError('SRModel needs pixel_loss, fft_loss or both')
+            self.generator = MODELS.build(generator)
+            self.pixel_loss = MODELS.build(pixel_loss) if pixel_loss else None
+            self.fft_loss = MODELS.build(fft_loss) if fft_loss else None
 
     def forward(self,
                 inputs: torch.Tensor,

@@ -5,11 +5,11 @@ import torch
 import torch.nn as nn
 from mmpretrain.models.heads import ClsHead
 
-from mmffnet.registry import MODELS
+from mmffnet.registry import ROOT_MODELS
 from ..layers import ConvBN, build_activation_layer
 
 
-@MODELS.register_module()
+@ROOT_MODELS.register_module()
 class FFNetSegClsHead(ClsHead):
     """Classification head FFNet-seg was pre-trained with on ImageNet.
 

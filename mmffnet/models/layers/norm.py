@@ -2,10 +2,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmffnet.registry import MODELS
+from mmffnet.registry import ROOT_MODELS
 
 
-@MODELS.register_module('LN2d', force=False)
+@ROOT_MODELS.register_module('LN2d', force=False)
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channel dim of an ``(N, C, H, W)`` tensor.
 

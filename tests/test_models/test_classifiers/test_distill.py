@@ -33,7 +33,7 @@ def _student(mode, alpha=0.3, tau=2.0, teacher_checkpoint=None):
     teacher_arch = dict(TINY_ARCH, channels=[8, 8, 16, 32])
     cfg = _classifier(TINY_ARCH, 32)
     cfg.update(
-        type='DistilledImageClassifier',
+        type='mmffnet.DistilledImageClassifier',
         teacher=_classifier(teacher_arch, 32),
         teacher_checkpoint=teacher_checkpoint,
         distill_mode=mode,

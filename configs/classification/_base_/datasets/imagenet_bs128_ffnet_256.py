@@ -21,9 +21,9 @@ test_pipeline = [
 # FFNetImageNet reads mmpretrain's layout (train/, val/ + meta/) and the
 # official FFNet one (train/<class>/, validation/<class>/).
 train_dataloader = dict(
-    batch_size=128, num_workers=8, dataset=dict(type='FFNetImageNet'))
+    batch_size=128, num_workers=8, dataset=dict(type='mmffnet.FFNetImageNet'))
 val_dataloader = dict(
     batch_size=128,
     num_workers=8,
-    dataset=dict(type='FFNetImageNet', pipeline=test_pipeline))
+    dataset=dict(type='mmffnet.FFNetImageNet', pipeline=test_pipeline))
 test_dataloader = val_dataloader

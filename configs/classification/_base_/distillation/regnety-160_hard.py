@@ -6,7 +6,7 @@
 # The teacher is built when training starts: testing, exporting or counting
 # the student needs neither the teacher nor its weights.
 distillation = dict(
-    type='DistilledImageClassifier',
+    type='mmffnet.DistilledImageClassifier',
     teacher=dict(
         type='TimmClassifier', model_name='regnety_160', pretrained=False),
     teacher_checkpoint='checkpoints/regnety_160-a5fe301d.pth',

@@ -22,7 +22,7 @@ optim_wrapper = dict(
 
 param_scheduler = [
     dict(
-        type='TimmCosineLR',
+        type='mmffnet.TimmCosineLR',
         t_initial=300,
         eta_min=1e-5,
         warmup_t=5,

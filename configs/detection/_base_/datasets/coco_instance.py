@@ -3,6 +3,6 @@
 # undeclared categories fail early, naming the problem).
 _base_ = ['mmdet::_base_/datasets/coco_instance.py']
 
-train_dataloader = dict(dataset=dict(type='FFNetCocoDataset'))
-val_dataloader = dict(dataset=dict(type='FFNetCocoDataset'))
+train_dataloader = dict(dataset=dict(type='mmffnet.FFNetCocoDataset'))
+val_dataloader = dict(dataset=dict(type='mmffnet.FFNetCocoDataset'))
 test_dataloader = val_dataloader

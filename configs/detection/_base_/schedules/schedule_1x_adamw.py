@@ -9,7 +9,7 @@ _base_ = ['mmdet::_base_/schedules/schedule_1x.py']
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    constructor='LayerDecayOptimWrapperConstructor',
+    constructor='mmffnet.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.8),
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05))

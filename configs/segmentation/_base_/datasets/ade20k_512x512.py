@@ -11,12 +11,12 @@ num_classes = 150
 # ...; its test pipeline: LoadImageFromFile, Resize, LoadAnnotations,
 # PackSegInputs.
 train_pipeline = _base_.train_pipeline[:2] + [
-    dict(type='CheckSegLabels', num_classes=num_classes)
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes)
 ] + _base_.train_pipeline[2:]
 test_pipeline = _base_.test_pipeline[:2] + [
     dict(type='ResizeToMultiple', size_divisor=32)
 ] + _base_.test_pipeline[2:3] + [
-    dict(type='CheckSegLabels', num_classes=num_classes)
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes)
 ] + _base_.test_pipeline[3:]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

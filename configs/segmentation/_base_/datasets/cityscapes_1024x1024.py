@@ -10,10 +10,10 @@ num_classes = 19
 # ...; its test pipeline: LoadImageFromFile, Resize, LoadAnnotations,
 # PackSegInputs.
 train_pipeline = _base_.train_pipeline[:2] + [
-    dict(type='CheckSegLabels', num_classes=num_classes)
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes)
 ] + _base_.train_pipeline[2:]
 test_pipeline = _base_.test_pipeline[:3] + [
-    dict(type='CheckSegLabels', num_classes=num_classes)
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes)
 ] + _base_.test_pipeline[3:]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

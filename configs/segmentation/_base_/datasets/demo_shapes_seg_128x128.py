@@ -1,13 +1,13 @@
 # The embedded demo data (generated into data_root on first use): shapes on
 # textured backgrounds in the ADE20K layout, 128x128 images, 4 classes.
-dataset_type = 'DemoShapesSegDataset'
+dataset_type = 'mmffnet.DemoShapesSegDataset'
 data_root = 'data/ffnet_demo_seg'
 num_classes = 4
 crop_size = (128, 128)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=False),
-    dict(type='CheckSegLabels', num_classes=num_classes),
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes),
     dict(
         type='RandomResize',
         scale=crop_size,
@@ -20,7 +20,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=False),
-    dict(type='CheckSegLabels', num_classes=num_classes),
+    dict(type='mmffnet.CheckSegLabels', num_classes=num_classes),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
