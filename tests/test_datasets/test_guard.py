@@ -10,7 +10,6 @@ from mmengine.registry import DATASETS, init_default_scope
 from mmseg.datasets.transforms import LoadAnnotations as SegAnnotations
 from PIL import Image
 
-from mmffnet.datasets.demo.classification import write_dataset
 from mmffnet.datasets.guard import (DataError, DataGuard, SkipCounter,
                                     install_data_guard, is_data_transform,
                                     probe_image)
@@ -131,10 +130,11 @@ def guarded_cls_dataset(root, skip):
 
 
 @pytest.fixture(scope='module')
-def bad_cls_data(tmp_path_factory):
+def bad_cls_data(tmp_path_factory, demo_data):
     """Six classes of two images, one truncated and one not an image."""
     root = tmp_path_factory.mktemp('guard') / 'cls'
-    write_dataset(str(root), 2, 1, image_size=16)
+    demo_data('classification', copy_to=root, num_train_per_class=2,
+              num_val_per_class=1, image_size=16)
     (root / 'train/circle/circle_0001.png').write_text('not an image')
     star = root / 'train/star/star_0000.png'
     star.write_bytes(star.read_bytes()[:100])
