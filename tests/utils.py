@@ -220,6 +220,39 @@ def _environment(threads: Optional[int], extra: Optional[dict]) -> dict:
     return env
 
 
+class _ToolStream(io.TextIOBase):
+    """``sys.stdout`` (``sys.stderr``) of the tools run in process.
+
+    What a tool sets up to print keeps the stream it was given (mmengine's
+    loggers do, and a later run prints through the logger of an earlier
+    one), so one stream stands in for all runs: its text goes to the
+    capture of the run in progress, else to the process's stream of the
+    moment.
+    """
+    encoding = 'utf-8'
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self.capture: Optional[io.StringIO] = None
+
+    def _target(self):
+        return self.capture if self.capture is not None else getattr(
+            sys, self.name)
+
+    def write(self, text: str) -> int:
+        target = self._target()
+        return len(text) if target is self else target.write(text)
+
+    def flush(self) -> None:
+        target = self._target()
+        if target is not self:
+            target.flush()
+
+
+_STDOUT, _STDERR = _ToolStream('stdout'), _ToolStream('stderr')
+
+
 def _run_process(command: List[str], cwd: str, env: dict,
                  timeout: float) -> ToolRun:
     done = subprocess.run(
@@ -252,7 +285,8 @@ def _run_in_process(command: List[str], cwd: str, env: dict,
         spec.loader.exec_module(module)
         main, name = module.main, tool
     saved = sys.argv, dict(os.environ), os.getcwd(), torch.get_num_threads()
-    out, err = io.StringIO(), io.StringIO()
+    out = _STDOUT.capture = io.StringIO()
+    err = _STDERR.capture = io.StringIO()
     code = None
     try:
         sys.argv = [name] + args
@@ -260,11 +294,12 @@ def _run_in_process(command: List[str], cwd: str, env: dict,
         os.chdir(cwd)
         if 'OMP_NUM_THREADS' in env:
             torch.set_num_threads(int(env['OMP_NUM_THREADS']))
-        with redirect_stdout(out), redirect_stderr(err):
+        with redirect_stdout(_STDOUT), redirect_stderr(_STDERR):
             main()
     except SystemExit as exc:
         code = exc.code
     finally:
+        _STDOUT.capture = _STDERR.capture = None
         sys.argv, environ, folder, threads = saved
         os.environ.clear()
         os.environ.update(environ)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from mmffnet.apis import build_classifier
 from mmffnet.converters import convert_official, infer_arch
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
+from tests.messages import NOT_OFFICIAL, UNKNOWN_ARCH, assert_names
 from tests.utils import relative_error, run_tool, tool_error
 
 
@@ -159,8 +160,10 @@ def test_convert_rejects_wrong_arch(layout):
     target = build_classifier('2')
     with pytest.raises(ValueError, match='FFNet-2'):
         convert_official(official, target, arch='3')
-    with pytest.raises(ValueError, match='Unknown FFNet arch'):
+    with pytest.raises(ValueError) as err:
         convert_official(official, target, arch='7')
+    assert_names(str(err.value), UNKNOWN_ARCH, arch='7',
+                 known=['1', '2', '3', '4'])
     with pytest.raises(ValueError, match='Not an official FFNet'):
         convert_official({'backbone.stages.0.0.x': torch.zeros(1)}, target)
 
@@ -191,7 +194,7 @@ def test_converter_tool_round_trip(layout, tmp_path):
     bad = tmp_path / 'bad.pth'
     torch.save(dict(state_dict={'backbone.foo': torch.zeros(1)}), bad)
     error = tool_error(run_tool(TOOL, bad, dst, in_process=True, check=False))
-    assert error.startswith('error: Not an official FFNet')
+    assert error.startswith(f'error: {NOT_OFFICIAL.problem}')
 
 
 def test_converter_tool_loads_unsafely_only_when_asked(layout, tmp_path):

@@ -34,6 +34,7 @@ from mmffnet.converters import (CASCADE, IMAGENET, IMAGENET_SEG,
 from mmffnet.models import FFNetSeg
 from mmffnet.utils import (CheckpointMismatchError, extract_state_dict,
                            load_checkpoint_strict)
+from tests.messages import ALREADY_CONVERTED, NOT_OFFICIAL, assert_names
 from tests.test_converters.test_official import TOOL, official_stages
 from tests.utils import relative_error, run_tool, tool_error
 
@@ -580,10 +581,12 @@ def test_errors_name_the_keys(layout, repo_root):
 
 
 def test_unrecognised_checkpoints():
-    with pytest.raises(ValueError, match='already in the mmffnet layout'):
+    with pytest.raises(ValueError) as err:
         detect_kind({'backbone.downsample_layers.0.0.conv.weight': 0})
-    with pytest.raises(ValueError, match='Not an official FFNet'):
+    assert_names(str(err.value), ALREADY_CONVERTED, keys='downsample_layers')
+    with pytest.raises(ValueError) as err:
         detect_kind({'backbone.conv1.weight': 0, 'neck.x': 0})
+    assert_names(str(err.value), NOT_OFFICIAL)
     with pytest.raises(ValueError, match='pass --task'):
         detect_kind({'backbone.patch_embed.0.c.weight': 0})
     assert detect_kind({'patch_embed.2.c.weight': 0, 'head.weight': 0}) \

@@ -11,6 +11,7 @@ from mmffnet.converters.official_sr import (SR_KIND, convert_official_sr,
 from mmffnet.models import FFNetSR, SRModel
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
 from mmffnet.utils.checkpoint import load_checkpoint_strict
+from tests.messages import ALREADY_CONVERTED, assert_names
 from tests.official_ffnetsr import basicsr_checkpoint, random_official_sr
 from tests.test_converters.test_official import TOOL
 from tests.utils import REPO_ROOT, run_tool, tool_error
@@ -76,8 +77,10 @@ def test_mismatches_are_named():
     with pytest.raises(ValueError, match="Not an official FFNetSR.*'proj"):
         convert_official_sr({'backbone.foo': torch.zeros(1)})
     ours = FFNetSR(dim=16, depth=2).state_dict()
-    with pytest.raises(ValueError, match='already in the mmffnet layout'):
+    with pytest.raises(ValueError) as err:
         infer_sr_arch(ours)
+    assert_names(str(err.value), ALREADY_CONVERTED,
+                 keys='conv_before_upsample')
     official['body.0.token_mixer.9.weight'] = torch.zeros(1)
     with pytest.raises(CheckpointMismatchError,
                        match=r'1 unexpected key.*token_mixer\.9\.weight'):

@@ -1,4 +1,5 @@
 """The data guard: one line for an unreadable sample, or counted skips."""
+import re
 
 import numpy as np
 import pytest
@@ -10,11 +11,13 @@ from mmengine.registry import DATASETS, init_default_scope
 from mmseg.datasets.transforms import LoadAnnotations as SegAnnotations
 from PIL import Image
 
-from mmffnet.datasets.guard import (DataError, DataGuard, SkipCounter,
+from mmffnet.datasets.guard import (CHECK_COMMAND, SKIP_OPTION, DataError,
+                                    DataGuard, SkipCounter,
                                     install_data_guard, is_data_transform,
                                     probe_image)
 from mmffnet.datasets.seg_transforms import CheckSegLabels
 from mmffnet.datasets.sr import LoadPairedImages
+from tests.messages import NOT_AN_IMAGE, assert_names
 
 
 def write_bad_files(folder):
@@ -41,7 +44,7 @@ def test_probe_image(files, tmp_path):
     assert probe_image(files['good']) == (None, 'RGB', (32, 32))
     assert probe_image(files['rgba'])[:2] == (None, 'RGBA')
     assert 'truncated' in probe_image(files['truncated'])[0]
-    assert 'is not an image' in probe_image(files['junk'])[0]
+    assert_names(probe_image(files['junk'])[0], NOT_AN_IMAGE)
     assert probe_image(str(tmp_path / 'none.png'))[0] == 'does not exist'
 
 
@@ -56,9 +59,9 @@ def test_unreadable_image_is_one_line(files):
         message = str(info.value)
         assert '\n' not in message
         assert files[name] in message and 'Demo' in message
-        assert 'data_guard.skip_unreadable=True' in message
+        assert SKIP_OPTION in message
     # Evaluation never offers to skip.
-    with pytest.raises(DataError, match='check_dataset.py') as info:
+    with pytest.raises(DataError, match=re.escape(CHECK_COMMAND)) as info:
         DataGuard([LoadImageFromFile()], dataset='val')(
             dict(img_path=files['junk']))
     assert 'skip_unreadable' not in str(info.value)

@@ -1,6 +1,7 @@
 """Trainings that meet unreadable data: one line, or counted skips (slow)."""
 import pytest
 
+from mmffnet.datasets.guard import SKIP_OPTION
 from tests.test_tools.test_check_dataset import (CONFIGS, mark_out_of_range,
                                                   truncate)
 from tests.utils import run_tool, tool_error
@@ -40,7 +41,7 @@ def test_classification(demo_data, tmp_path):
     truncate(root / 'train/star/star_0002.png')
     error = tool_error(train('cls', root, tmp_path / 'w1'))
     assert 'train_dataloader.dataset, DemoShapesClsDataset' in error
-    assert 'data_guard.skip_unreadable=True' in error
+    assert SKIP_OPTION in error
     # Skipped and counted: 2 of 24 samples; then a bad validation image
     # fails even with skipping on.
     truncate(root / 'validation/square/square_0000.png')

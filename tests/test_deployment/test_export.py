@@ -12,6 +12,7 @@ from mmffnet.apis import build_model, load_config, task_of
 from mmffnet.deployment import (ExportError, ExportOptions, TensorForward,
                                 export_model)
 from mmffnet.utils.checkpoint import load_checkpoint_strict
+from tests.messages import MISSING_CONFIG
 from tests.utils import (REPO_ROOT, randomize_bn_stats, relative_error,
                          run_tool, tool_error)
 
@@ -188,7 +189,8 @@ def test_coreml_produces_loadable_spec(tmp_path):
         ((DET_CONFIG, '--format', 'onnx'), '--backbone-only'),
         ((CLS_CONFIG, '--format', 'coreml', '--image-input'),
          '--with-normalize'),
-        (('no/such/config.py', '--format', 'onnx'), 'does not exist'),
+        (('no/such/config.py', '--format', 'onnx'),
+         MISSING_CONFIG.problem.format(config='no/such/config.py')),
     ],
     ids=[
         'unknown-format', 'openvino-suffix', 'zero-shape', 'negative-shape',

@@ -10,6 +10,7 @@ from mmengine.registry import DATASETS, init_default_scope
 import mmffnet  # noqa: F401
 from mmffnet.apis import UserInputError, check_data_roots
 from mmffnet.datasets.demo.detection import CLASSES
+from tests.messages import MISSING_DATA_ROOT, assert_names
 from tests.utils import assert_rewritten_alike, run_tool
 
 SMALL = dict(num_train=6, num_val=3, image_size=96, max_objects=4)
@@ -124,11 +125,14 @@ def test_missing_dataset_folder_fails_before_building(tmp_path):
     cfg = Config.fromfile(osp.join(CONFIG_DIR,
                                    'mask-rcnn_ffnet-1_fpn_1x_coco.py'))
     missing = str(tmp_path / 'coco')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    for loader in loaders:
         cfg[loader].dataset.data_root = missing
     with pytest.raises(UserInputError) as err:
         check_data_roots(cfg)
-    assert missing in str(err.value) and '--cfg-options' in str(err.value)
+    assert_names(
+        str(err.value), MISSING_DATA_ROOT, root=missing,
+        keys=', '.join(f'{loader}.dataset.data_root' for loader in loaders))
 
 
 def test_demo_dataset_generates_missing_data(tmp_path):

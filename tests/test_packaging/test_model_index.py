@@ -14,6 +14,7 @@ from mmseg.apis import MMSegInferencer
 from mmffnet.__main__ import TOOLS
 from mmffnet.apis import (config_dir, find_config, get_inferencer,
                           list_configs, load_config, mim_dir, model_index)
+from tests.messages import MISSING_CONFIG, assert_names
 from tests.utils import REPO_ROOT, run_tool, tool_error
 
 RELEASE = 'https://github.com/ysj9909/FFNet/releases/download/v1.0/'
@@ -66,7 +67,7 @@ def test_unknown_name_lists_close_matches():
         find_config('ffnet-1_8xb128_in1')
     message = str(error.value)
     assert '\n' not in message
-    assert "Config file 'ffnet-1_8xb128_in1' does not exist" in message
+    assert_names(message, MISSING_CONFIG, config='ffnet-1_8xb128_in1')
     assert f'close matches: {CLS}' in message
     with pytest.raises(FileNotFoundError, match='python -m mmffnet list'):
         find_config('no/such/config.py')

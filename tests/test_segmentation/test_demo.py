@@ -11,6 +11,7 @@ from PIL import Image
 
 from mmffnet.datasets import CheckSegLabels
 from mmffnet.datasets.demo.segmentation import CLASSES
+from tests.messages import MISSING_DATA_ROOT, assert_names
 from tests.utils import assert_rewritten_alike, run_tool, tool_error
 
 DEMO = ('configs/segmentation/ffnet/'
@@ -120,7 +121,8 @@ def test_train_tool_names_a_missing_ade20k_folder(tmp_path):
                  '--cfg-options',
                  f'train_dataloader.dataset.data_root={missing}',
                  in_process=True, check=False))
-    assert missing in message
+    assert_names(message, MISSING_DATA_ROOT, root=missing,
+                 keys='train_dataloader.dataset.data_root')
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from PIL import Image
 
 from mmffnet.apis import build_model, load_config
 from mmffnet.datasets.demo import classification, detection, segmentation
+from tests.messages import MISSING_CONFIG, NOT_AN_IMAGE
 from tests.utils import REPO_ROOT, run_tool, tool_error
 
 CONFIGS = dict(
@@ -117,9 +118,9 @@ def test_bad_input_is_one_line_error(images, checkpoints, tmp_path):
         ((CONFIGS['cls'], tmp_path / 'missing.pth', images['cls']),
          "checkpoint '{}' does not exist".format(tmp_path / 'missing.pth')),
         ((CONFIGS['det'], checkpoints['det'], not_an_image),
-         'is not an image'),
+         NOT_AN_IMAGE.problem),
         (('configs/nowhere.py', checkpoints['cls'], images['cls']),
-         "Config file 'configs/nowhere.py' does not exist"),
+         MISSING_CONFIG.problem.format(config='configs/nowhere.py')),
     ]
     if not torch.cuda.is_available():
         cases.append(((CONFIGS['seg'], checkpoints['seg'], images['seg'],

@@ -12,6 +12,7 @@ import torch
 
 import mmffnet  # noqa: F401  (safe loading of mmengine checkpoints)
 from mmffnet.datasets.demo.classification import CLASSES
+from tests.messages import MISSING_DATA_ROOT, UNKNOWN_ARCH, assert_names
 from tests.utils import (REPO_ROOT, assert_rewritten_alike, run_tool,
                          start_tool, tool_error)
 
@@ -155,17 +156,18 @@ def test_missing_dataset_folder_is_one_line_error(tmp_path):
         'tools/train.py', IN1K, '--work-dir', str(tmp_path),
         '--cfg-options',
         'train_dataloader.dataset.data_root=/nonexistent/in1k')
-    assert message.startswith('error: dataset folder')
-    assert '/nonexistent/in1k' in message
-    assert 'train_dataloader.dataset.data_root' in message
+    where = dict(root='/nonexistent/in1k',
+                 keys='train_dataloader.dataset.data_root')
+    assert_names(message, MISSING_DATA_ROOT, **where)
+    assert message.startswith(
+        'error: ' + MISSING_DATA_ROOT.problem.format(**where))
 
 
 def test_unknown_arch_is_one_line_error(tmp_path, cls_data):
     message = _error_of('tools/train.py', DEMO, '--work-dir', str(tmp_path),
                         '--cfg-options', 'model.backbone.arch=7',
                         *_data_opts(cls_data))
-    assert "Unknown FFNet arch '7'" in message
-    assert "choose one of ['1', '2', '3', '4']" in message
+    assert_names(message, UNKNOWN_ARCH, arch='7', known=['1', '2', '3', '4'])
 
 
 def test_mismatched_checkpoint_is_one_line_error(tmp_path, cls_data):
