@@ -1,11 +1,12 @@
+import json
 import os
+import shutil
 
 import pytest
 import torch
 
-from mmffnet.datasets.demo.classification import write_dataset
-from mmffnet.datasets.demo.common import generate_atomically
-from tests.utils import REPO_ROOT, train_in_subprocess
+from mmffnet.tasks import get_task
+from tests.utils import REPO_ROOT, run_tool
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -16,14 +17,42 @@ def repo_root():
 
 
 @pytest.fixture(scope='session')
-def demo_cls_data(tmp_path_factory):
-    """The classification demo data, generated once per test session."""
-    root = tmp_path_factory.mktemp('demo_cls') / 'ffnet_demo_cls'
-    return generate_atomically(str(root), write_dataset)
+def layout():
+    """The keys and shapes of the official ImageNet FFNets (ysj9909/FFNet
+    at f3c3e4c): ``{'ffnet_N': [[key, shape], ...]}``; read-only."""
+    path = os.path.join(REPO_ROOT, 'tests', 'data',
+                        'ffnet_official_state_dict_layout.json')
+    with open(path) as f:
+        return json.load(f)
 
 
 @pytest.fixture(scope='session')
-def demo_cls_run(tmp_path_factory, demo_cls_data):
+def demo_data(tmp_path_factory):
+    """``demo_data(task, copy_to=None, **options)``: the folder of the
+    task's demo dataset (:meth:`mmffnet.tasks.Task.write_demo` with
+    ``options``, e.g. ``num_val=4`` for a smaller one), written once per
+    test session and options.
+
+    The folders are shared: a test that changes files asks for a copy of
+    its own, ``copy_to`` (a folder that does not exist yet).
+    """
+    written = {}
+
+    def folder(task: str, copy_to=None, **options) -> str:
+        key = (task, tuple(sorted(options.items())))
+        if key not in written:
+            demo = get_task(task)
+            root = tmp_path_factory.mktemp(task) / demo.demo_data
+            written[key] = demo.write_demo(str(root), **options)
+        if copy_to is None:
+            return written[key]
+        return shutil.copytree(written[key], str(copy_to))
+
+    return folder
+
+
+@pytest.fixture(scope='session')
+def demo_cls_run(tmp_path_factory, demo_data):
     """The README's main job (FFNet-1 on the demo data, full schedule),
     trained once per test session: its work dir, config and data root.
 
@@ -32,15 +61,16 @@ def demo_cls_run(tmp_path_factory, demo_cls_data):
     are slow.
     """
     config = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
+    data_root = demo_data('classification')
     work_dir = str(tmp_path_factory.mktemp('demo_run') / 'work')
-    train_in_subprocess(config, work_dir, [
-        f'train_dataloader.dataset.data_root={demo_cls_data}',
-        f'val_dataloader.dataset.data_root={demo_cls_data}'
-    ])
+    run_tool('tools/train.py', config, '--work-dir', work_dir,
+             '--cfg-options',
+             f'train_dataloader.dataset.data_root={data_root}',
+             f'val_dataloader.dataset.data_root={data_root}')
     with open(os.path.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = os.path.join(work_dir, os.path.basename(f.read()))
     return dict(
         work_dir=work_dir,
         config=os.path.join(REPO_ROOT, config),
         checkpoint=checkpoint,
-        data_root=demo_cls_data)
+        data_root=data_root)

@@ -3,7 +3,6 @@ ones (the root train.py of ysj9909/FFNet at f3c3e4c with the timm defaults
 it relies on)."""
 import copy
 import glob
-import json
 import os.path as osp
 from types import SimpleNamespace
 
@@ -11,11 +10,15 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
 from mmpretrain.registry import PARAM_SCHEDULERS
 
+from mmffnet import reparameterize_model
 from mmffnet.apis import build_model
 from mmffnet.converters.official import convert_key
-from tests.utils import REPO_ROOT, count_params, run_tool, run_tool_in_process
+from mmffnet.utils import load_checkpoint_strict, read_checkpoint
+from tests.utils import (REPO_ROOT, count_params, randomize_bn_stats,
+                         relative_error, run_tool, tool_error)
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'classification', 'ffnet')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'ffnet-[0-9]*.py')))
@@ -27,8 +30,6 @@ PAPER_256PX = [
 ]
 PAPER_384PX = ['ffnet-3_8xb64_in1k-384px.py', 'ffnet-4_8xb64_in1k-384px.py']
 DISTILLED = [n for n in PAPER_256PX if 'distilled' in n]
-OFFICIAL_LAYOUT = osp.join(REPO_ROOT, 'tests', 'data',
-                           'ffnet_official_state_dict_layout.json')
 TEACHER_URL = 'https://dl.fbaipublicfiles.com/deit/regnety_160-a5fe301d.pth'
 
 # The defaults of the official train.py that timm's create_scheduler reads
@@ -192,7 +193,7 @@ def test_384px_finetune_recipe(variant, drop_path):
         assert (center.type, center.crop_size) == ('CenterCrop', 384)
 
 
-def test_weight_decay_is_timms_rule_on_official_names():
+def test_weight_decay_is_timms_rule_on_official_names(layout):
     """timm's create_optimizer_v2 decays every official parameter except
     those with ndim <= 1 and biases (FFNet defines no no_weight_decay()).
     Each of our parameters must get the decay of the official parameter the
@@ -208,10 +209,8 @@ def test_weight_decay_is_timms_rule_on_official_names():
         for group in optimizer.param_groups for p in group['params']
     }
     ours = {name: decay_of[id(p)] for name, p in model.named_parameters()}
-    with open(OFFICIAL_LAYOUT) as f:
-        official = json.load(f)['ffnet_3']
     expected = {}
-    for key, shape in official:
+    for key, shape in layout['ffnet_3']:
         name = convert_key(key)
         if name in ours:  # a parameter (buffers map to buffers)
             no_decay = len(shape) <= 1 or key.endswith('.bias')
@@ -277,15 +276,11 @@ def test_distilled_config_builds_without_the_teacher(name, tmp_path):
 
 
 @pytest.mark.slow
-def test_distilled_config_trains_on_demo_data(tmp_path, demo_cls_data):
+def test_distilled_config_trains_on_demo_data(tmp_path, demo_data):
     """The distilled recipe runs end to end: real RegNetY-16GF teacher
     (random weights), the student, the mmengine runner, the EMA of the paper
     configs, on demo images (fp32: AMP needs CUDA)."""
-    from mmengine.runner import Runner
-
-    from mmffnet.utils.checkpoint import read_checkpoint
-
-    data_root = demo_cls_data
+    data_root = demo_data('classification')
     demo = Config.fromfile(
         osp.join(CONFIG_DIR, 'ffnet-1_1xb32_demo-shapes-64px.py'))
     cfg = Config.fromfile(
@@ -343,8 +338,8 @@ def _demo_data_options(loader, data_root):
 
 
 @pytest.mark.slow
-def test_training_a_distilled_config_needs_the_teacher(tmp_path,
-                                                       demo_cls_data):
+def test_training_a_distilled_config_needs_the_teacher(tmp_path, demo_data):
+    data_root = demo_data('classification')
     missing = str(tmp_path / 'regnety_160-a5fe301d.pth')
     result = run_tool(
         'tools/train.py',
@@ -352,23 +347,22 @@ def test_training_a_distilled_config_needs_the_teacher(tmp_path,
         '--work-dir', str(tmp_path / 'work'), '--no-validate',
         '--cfg-options', f'model.teacher_checkpoint={missing}',
         'optim_wrapper.type=OptimWrapper',
-        *_demo_data_options('train_dataloader', demo_cls_data),
-        f'test_dataloader.dataset.data_root={demo_cls_data}',
+        *_demo_data_options('train_dataloader', data_root),
+        f'test_dataloader.dataset.data_root={data_root}',
         threads=1, check=False)
     assert result.returncode != 0
-    message = result.stderr.strip().splitlines()[-1]
+    message = result.error
     assert message.startswith('error: teacher checkpoint'), message
     assert missing in message and TEACHER_URL in message
     assert 'Traceback' not in result.stderr
 
 
 @pytest.mark.slow
-def test_distilled_config_tools_need_only_the_student(tmp_path,
-                                                      demo_cls_data,
-                                                      monkeypatch):
+def test_distilled_config_tools_need_only_the_student(tmp_path, demo_data):
     """tools/test.py, get_flops.py, export.py and infer.py on a distilled
     config with a student checkpoint and no teacher file."""
     config = osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py')
+    data_root = demo_data('classification')
     no_teacher = f'model.teacher_checkpoint={tmp_path}/regnety_160.pth'
     student = str(tmp_path / 'student.pth')
     torch.save({'state_dict': build_model(Config.fromfile(config))
@@ -376,35 +370,31 @@ def test_distilled_config_tools_need_only_the_student(tmp_path,
     tested = run_tool(
         'tools/test.py', config, student, '--work-dir',
         str(tmp_path / 'test'), '--cfg-options', no_teacher,
-        *_demo_data_options('test_dataloader', demo_cls_data), threads=1)
-    assert 'accuracy/top1' in tested.stdout + tested.stderr
-    assert run_tool_in_process(
-        monkeypatch, 'tools/analysis_tools/get_flops.py', config,
-        '--shape', '64', '--cfg-options', no_teacher) in (None, 0)
-    assert run_tool_in_process(
-        monkeypatch, 'tools/deployment/export.py', config, '--checkpoint',
-        student, '--format', 'torchscript', '--out',
-        tmp_path / 'student.pt', '--shape', '64', '--cfg-options',
-        no_teacher) in (None, 0)
+        *_demo_data_options('test_dataloader', data_root), threads=1)
+    assert 'accuracy/top1' in tested.output
+    run_tool('tools/analysis_tools/get_flops.py', config, '--shape', '64',
+             '--cfg-options', no_teacher, in_process=True)
+    run_tool('tools/deployment/export.py', config, '--checkpoint', student,
+             '--format', 'torchscript', '--out', tmp_path / 'student.pt',
+             '--shape', '64', '--cfg-options', no_teacher, in_process=True)
     assert osp.isfile(tmp_path / 'student.pt')
     image = sorted(
-        glob.glob(osp.join(demo_cls_data, 'validation', '*', '*.png')))[0]
-    assert run_tool_in_process(monkeypatch, 'tools/infer.py', config,
-                               student, image, '--device', 'cpu',
-                               '--cfg-options', no_teacher) in (None, 0)
+        glob.glob(osp.join(data_root, 'validation', '*', '*.png')))[0]
+    run_tool('tools/infer.py', config, student, image, '--device', 'cpu',
+             '--cfg-options', no_teacher, in_process=True)
 
 
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the message without CUDA')
-def test_paper_config_training_on_cpu_is_one_line_error(
-        tmp_path, demo_cls_data, monkeypatch):
-    message = run_tool_in_process(
-        monkeypatch, 'tools/train.py',
-        osp.join(CONFIG_DIR, 'ffnet-1_8xb128_in1k.py'), '--work-dir',
-        tmp_path, '--no-validate', '--cfg-options',
-        *_demo_data_options('train_dataloader', demo_cls_data),
-        f'test_dataloader.dataset.data_root={demo_cls_data}')
-    assert message.startswith('error: ') and '\n' not in message
+def test_paper_config_training_on_cpu_is_one_line_error(tmp_path, demo_data):
+    data_root = demo_data('classification')
+    message = tool_error(
+        run_tool('tools/train.py',
+                 osp.join(CONFIG_DIR, 'ffnet-1_8xb128_in1k.py'), '--work-dir',
+                 tmp_path, '--no-validate', '--cfg-options',
+                 *_demo_data_options('train_dataloader', data_root),
+                 f'test_dataloader.dataset.data_root={data_root}',
+                 in_process=True, check=False))
     assert 'AmpOptimWrapper' in message
     assert '--cfg-options optim_wrapper.type=OptimWrapper' in message
 
@@ -413,9 +403,6 @@ def test_paper_config_training_on_cpu_is_one_line_error(
 def test_deploy_configs_load_folded_checkpoints(variant, tmp_path):
     """deploy/ configs build the folded network: folded weights load
     strictly and give the unfolded model's logits."""
-    from mmffnet import reparameterize_model
-    from mmffnet.utils import load_checkpoint_strict
-    from tests.utils import randomize_bn_stats, relative_error
     train_cfg = Config.fromfile(
         osp.join(CONFIG_DIR, f'ffnet-{variant}_8xb128_in1k.py'))
     model = randomize_bn_stats(build_model(train_cfg)).eval()

@@ -6,7 +6,6 @@ official layouts are generated as in test_official.py /
 test_official_dense.py (no downloads).
 """
 import argparse
-import json
 
 import pytest
 import torch
@@ -19,18 +18,11 @@ from mmffnet.converters import (IMAGENET, convert_official,
 from mmffnet.converters.adapter import TOOL
 from mmffnet.utils import (CheckpointMismatchError, adapt_state_dict,
                            checkpoint_adapters, load_checkpoint_strict)
-from tests.test_converters.test_official import (find_layout,
-                                                 official_forward,
+from tests.test_converters.test_official import (official_forward,
                                                  random_official_state_dict)
 from tests.test_converters.test_official_dense import (
     ffnet_seg_cls_head_layout, ffnet_seg_layout, random_state_dict)
 from tests.utils import relative_error, tiny_retinanet
-
-
-@pytest.fixture(scope='module')
-def layout():
-    with open(find_layout()) as f:
-        return json.load(f)
 
 
 def _save_as_released(state_dict, path):

@@ -6,8 +6,6 @@ ysj9909/FFNet at f3c3e4c, in ``tests/data``), with plain
 ``torch.nn.functional`` calls and no mmffnet code, so the converter is
 checked against the architecture rather than against itself.
 """
-import json
-import os.path as osp
 from collections import OrderedDict
 
 import pytest
@@ -17,20 +15,8 @@ import torch.nn.functional as F
 from mmffnet.apis import build_classifier
 from mmffnet.converters import convert_official, infer_arch
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
-from tests.utils import relative_error, run_tool_in_process
-
-TESTS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def find_layout() -> str:
-    """The official key layout: ``{'ffnet_N': [[key, shape], ...]}``."""
-    return osp.join(TESTS_DIR, 'data', 'ffnet_official_state_dict_layout.json')
-
-
-@pytest.fixture(scope='module')
-def layout():
-    with open(find_layout()) as f:
-        return json.load(f)
+from tests.messages import NOT_OFFICIAL, UNKNOWN_ARCH, assert_names
+from tests.utils import relative_error, run_tool, tool_error
 
 
 def random_official_state_dict(layout, arch, seed=0):
@@ -174,8 +160,10 @@ def test_convert_rejects_wrong_arch(layout):
     target = build_classifier('2')
     with pytest.raises(ValueError, match='FFNet-2'):
         convert_official(official, target, arch='3')
-    with pytest.raises(ValueError, match='Unknown FFNet arch'):
+    with pytest.raises(ValueError) as err:
         convert_official(official, target, arch='7')
+    assert_names(str(err.value), UNKNOWN_ARCH, arch='7',
+                 known=['1', '2', '3', '4'])
     with pytest.raises(ValueError, match='Not an official FFNet'):
         convert_official({'backbone.stages.0.0.x': torch.zeros(1)}, target)
 
@@ -187,13 +175,12 @@ class _Unknown:
     """An object torch's safe loader refuses (saved by some trainer)."""
 
 
-def test_converter_tool_round_trip(layout, tmp_path, monkeypatch, capsys):
+def test_converter_tool_round_trip(layout, tmp_path):
     official = random_official_state_dict(layout, '1')
     src = tmp_path / 'ffnet_1.pth.tar'
     torch.save(dict(state_dict=official, epoch=300), src)
     dst = tmp_path / 'out' / 'ffnet-1.pth'
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst) is None
-    assert 'FFNet-1' in capsys.readouterr().out
+    assert 'FFNet-1' in run_tool(TOOL, src, dst, in_process=True).stdout
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert ckpt['meta']['arch'] == '1'
     model = build_classifier('1').eval()
@@ -206,22 +193,18 @@ def test_converter_tool_round_trip(layout, tmp_path, monkeypatch, capsys):
     # A checkpoint that is not official fails with a one-line reason.
     bad = tmp_path / 'bad.pth'
     torch.save(dict(state_dict={'backbone.foo': torch.zeros(1)}), bad)
-    error = run_tool_in_process(monkeypatch, TOOL, bad, dst)
-    assert error.startswith('error: Not an official FFNet')
-    assert len(error.splitlines()) == 1
+    error = tool_error(run_tool(TOOL, bad, dst, in_process=True, check=False))
+    assert error.startswith(f'error: {NOT_OFFICIAL.problem}')
 
 
-def test_converter_tool_loads_unsafely_only_when_asked(layout, tmp_path,
-                                                       monkeypatch, capsys):
+def test_converter_tool_loads_unsafely_only_when_asked(layout, tmp_path):
     src = tmp_path / 'ffnet_1.pth.tar'
     torch.save(
         dict(state_dict=random_official_state_dict(layout, '1'),
              extra=_Unknown()), src)
     dst = tmp_path / 'ffnet-1.pth'
-    error = run_tool_in_process(monkeypatch, TOOL, src, dst)
-    assert error.startswith('error: ') and len(error.splitlines()) == 1
+    error = tool_error(run_tool(TOOL, src, dst, in_process=True, check=False))
     assert '_Unknown' in error and '--unsafe-load' in error
     assert not dst.exists()
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst,
-                               '--unsafe-load') is None
-    assert 'FFNet-1' in capsys.readouterr().out
+    assert 'FFNet-1' in run_tool(TOOL, src, dst, '--unsafe-load',
+                                 in_process=True).stdout

@@ -19,21 +19,24 @@ configs and compute what the official modules compute, which
 ``official_stages`` (test_official.py) and the functional FFNet-seg
 forward below evaluate straight from the official state dicts.
 """
-import json
 import os
+import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mmffnet.apis import build_target, convert_checkpoint, default_config
+from mmffnet.apis import (build_model, build_target, convert_checkpoint,
+                          default_config, load_config)
 from mmffnet.converters import (CASCADE, IMAGENET, IMAGENET_SEG,
                                 convert_official_dense, detect_kind)
-from mmffnet.utils import CheckpointMismatchError, extract_state_dict
-from tests.test_converters.test_official import (TOOL, find_layout,
-                                                 official_stages)
-from tests.utils import relative_error, run_tool_in_process
+from mmffnet.models import FFNetSeg
+from mmffnet.utils import (CheckpointMismatchError, extract_state_dict,
+                           load_checkpoint_strict)
+from tests.messages import ALREADY_CONVERTED, NOT_OFFICIAL, assert_names
+from tests.test_converters.test_official import TOOL, official_stages
+from tests.utils import relative_error, run_tool, tool_error
 
 DET_CONFIG = ('configs/detection/ffnet/'
               'cascade-mask-rcnn_ffnet-{}_fpn_ms-crop-3x_coco.py')
@@ -49,12 +52,6 @@ WIDTHS = {
     '3': [96, 192, 384, 768],
     '4': [128, 256, 512, 1024]
 }
-
-
-@pytest.fixture(scope='module')
-def layout():
-    with open(find_layout()) as f:
-        return json.load(f)
 
 
 # ------------------------------------------------------------ layouts
@@ -204,8 +201,6 @@ def with_random_heads(backbone, model, seed=1):
 
 
 def load_cfg(repo_root, path, **options):
-    import os.path as osp
-    from mmffnet.apis import load_config
     return load_config(osp.join(repo_root, path), options)
 
 
@@ -332,7 +327,6 @@ def official_dense_ffnet_features(sd, x):
 def test_mmdet2_and_mmseg0_head_names_are_unchanged(repo_root):
     """Names of mmdet 2.x / mmseg 0.x necks and heads, as saved in their
     checkpoints, exist with the same meaning in our 3.x / 1.x models."""
-    from mmffnet.apis import build_model
     det = build_model(load_cfg(repo_root, DET_CONFIG.format(2))).state_dict()
     for key in ('neck.lateral_convs.0.conv.weight', 'neck.fpn_convs.3.conv.'
                 'bias', 'rpn_head.rpn_conv.weight', 'rpn_head.rpn_cls.weight',
@@ -362,7 +356,6 @@ def test_mmdet2_and_mmseg0_head_names_are_unchanged(repo_root):
 
 
 def test_detector_converts_and_matches_official(layout, repo_root):
-    from mmffnet.apis import build_model
     model = build_model(load_cfg(repo_root, DET_CONFIG.format(2))).eval()
     official = with_random_heads(
         random_state_dict(ffnet_dense_backbone_layout(layout, '2')), model)
@@ -394,7 +387,6 @@ def test_detector_converts_and_matches_official(layout, repo_root):
 def test_detector_default_target_larger_archs(layout, arch):
     """Default target: our Cascade config of the inferred arch, class count
     from the checkpoint (here 3 instead of COCO's 80)."""
-    from mmffnet.apis import build_model, load_config
     cfg = load_config(default_config(CASCADE, arch, {}))
     model = build_model(cfg)
     official = with_random_heads(
@@ -430,7 +422,6 @@ def test_detector_default_target_larger_archs(layout, arch):
 
 @pytest.mark.slow
 def test_upernet_converts_and_matches_official(layout, repo_root):
-    from mmffnet.apis import build_model
     cfg = load_cfg(repo_root, UPERNET_CONFIG.format(3))
     model = build_model(cfg).eval()
     official = with_random_heads(
@@ -460,7 +451,6 @@ def test_upernet_converts_and_matches_official(layout, repo_root):
 def test_ffnet_seg_segmentor_matches_official(repo_root):
     """FFNet-seg + FFNetHead: the converted segmentor's logits equal the
     official ones (backbone features and head output)."""
-    from mmffnet.apis import build_model
     official = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=7))
     assert detect_kind(official) == 'ffnet-seg'
@@ -540,7 +530,6 @@ def test_ffnet_seg_imagenet_checkpoint_matches_official():
         assert relative_error(model(x, mode='tensor'), want) < 1e-4
     # The backbone part loads into the segmentor's backbone (prefix
     # 'backbone.'), as the segmentation configs' init_cfg does.
-    from mmffnet.models import FFNetSeg
     backbone = FFNetSeg()
     backbone.load_state_dict(
         {
@@ -554,7 +543,6 @@ def test_ffnet_seg_imagenet_checkpoint_matches_official():
 
 
 def test_errors_name_the_keys(layout, repo_root):
-    from mmffnet.apis import build_model
     official = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=150))
     target = build_model(load_cfg(repo_root, SEG_ADE_CONFIG))
@@ -593,10 +581,12 @@ def test_errors_name_the_keys(layout, repo_root):
 
 
 def test_unrecognised_checkpoints():
-    with pytest.raises(ValueError, match='already in the mmffnet layout'):
+    with pytest.raises(ValueError) as err:
         detect_kind({'backbone.downsample_layers.0.0.conv.weight': 0})
-    with pytest.raises(ValueError, match='Not an official FFNet'):
+    assert_names(str(err.value), ALREADY_CONVERTED, keys='downsample_layers')
+    with pytest.raises(ValueError) as err:
         detect_kind({'backbone.conv1.weight': 0, 'neck.x': 0})
+    assert_names(str(err.value), NOT_OFFICIAL)
     with pytest.raises(ValueError, match='pass --task'):
         detect_kind({'backbone.patch_embed.0.c.weight': 0})
     assert detect_kind({'patch_embed.2.c.weight': 0, 'head.weight': 0}) \
@@ -614,9 +604,7 @@ def test_unrecognised_checkpoints():
 
 
 @pytest.mark.slow
-def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
-    from mmffnet.apis import build_model
-    from mmffnet.utils import load_checkpoint_strict
+def test_cli_round_trip(repo_root, tmp_path):
     official = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=150))
     src = tmp_path / 'ffnet_seg_ade.pth'
@@ -628,12 +616,10 @@ def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
         },
              meta=dict(iter=160000)), src)
     dst = tmp_path / 'out' / 'ffnet-seg_ade20k.pth'
-    monkeypatch.chdir(repo_root)
     # --config takes a config's name as well as its file
     name = os.path.splitext(os.path.basename(SEG_ADE_CONFIG))[0]
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', 'segmentation',
-                               '--config', name) is None
-    out = capsys.readouterr().out
+    out = run_tool(TOOL, src, dst, '--task', 'segmentation', '--config',
+                   name, in_process=True).stdout
     assert 'ffnet-seg' in out and 'loads strictly' in out
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert ckpt['meta']['kind'] == 'ffnet-seg'
@@ -643,11 +629,11 @@ def test_cli_round_trip(repo_root, tmp_path, monkeypatch, capsys):
                        official['decode_head.align.0.c.weight'])
 
     # Wrong task / bad input: one-line errors.
-    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task',
-                                'detection')
-    assert error.startswith('error:')
+    error = tool_error(
+        run_tool(TOOL, src, dst, '--task', 'detection', in_process=True,
+                 check=False))
     assert 'looks like an official mmseg 0.x FFNet-seg' in error
-    assert len(error.splitlines()) == 1
-    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--config',
-                                'nope.py')
-    assert error.startswith('error:') and 'nope.py' in error
+    error = tool_error(
+        run_tool(TOOL, src, dst, '--config', 'nope.py', in_process=True,
+                 check=False))
+    assert 'nope.py' in error

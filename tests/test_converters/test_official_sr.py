@@ -11,10 +11,11 @@ from mmffnet.converters.official_sr import (SR_KIND, convert_official_sr,
 from mmffnet.models import FFNetSR, SRModel
 from mmffnet.utils import CheckpointMismatchError, extract_state_dict
 from mmffnet.utils.checkpoint import load_checkpoint_strict
+from tests.messages import ALREADY_CONVERTED, assert_names
 from tests.official_ffnetsr import basicsr_checkpoint, random_official_sr
-from tests.utils import REPO_ROOT, run_tool_in_process
+from tests.test_converters.test_official import TOOL
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
-TOOL = 'tools/model_converters/official_to_mmffnet.py'
 CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'ffnetsr_tiny.py')
 
 
@@ -76,8 +77,10 @@ def test_mismatches_are_named():
     with pytest.raises(ValueError, match="Not an official FFNetSR.*'proj"):
         convert_official_sr({'backbone.foo': torch.zeros(1)})
     ours = FFNetSR(dim=16, depth=2).state_dict()
-    with pytest.raises(ValueError, match='already in the mmffnet layout'):
+    with pytest.raises(ValueError) as err:
         infer_sr_arch(ours)
+    assert_names(str(err.value), ALREADY_CONVERTED,
+                 keys='conv_before_upsample')
     official['body.0.token_mixer.9.weight'] = torch.zeros(1)
     with pytest.raises(CheckpointMismatchError,
                        match=r'1 unexpected key.*token_mixer\.9\.weight'):
@@ -96,14 +99,13 @@ def test_convert_checkpoint_detects_sr_and_uses_a_config():
 
 
 @pytest.mark.parametrize('task', ['auto', 'super_resolution'])
-def test_converter_tool_round_trip(task, tmp_path, monkeypatch, capsys):
+def test_converter_tool_round_trip(task, tmp_path):
     official = random_official_sr(dim=16, depth=2)
     src = tmp_path / 'FFNetSR_tiny_2.pth'
     torch.save(basicsr_checkpoint(official, ema=True), src)
     dst = tmp_path / 'out' / 'ffnetsr.pth'
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--task', task,
-                               '--config', CONFIG) is None
-    printed = capsys.readouterr().out
+    printed = run_tool(TOOL, src, dst, '--task', task, '--config', CONFIG,
+                       in_process=True).stdout
     assert 'Converted ffnetsr (FFNetSR x2 (dim 16, depth 2' in printed
     assert 'ffnetsr_tiny.py' in printed
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
@@ -115,26 +117,24 @@ def test_converter_tool_round_trip(task, tmp_path, monkeypatch, capsys):
         assert (model(x) - official(x)).abs().max() < 1e-5
 
 
-def test_converter_tool_folds_bn_and_checks_the_task(tmp_path, monkeypatch,
-                                                     capsys):
+def test_converter_tool_folds_bn_and_checks_the_task(tmp_path):
     official = random_official_sr(dim=16, depth=2, norm='BN')
     src = tmp_path / 'FFNetSR_bn.pth'
     torch.save(basicsr_checkpoint(official), src)
     dst = tmp_path / 'ffnetsr_bn.pth'
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst, '--deploy') is \
-        None
     assert 'folded); loads strictly into an SRModel' in \
-        capsys.readouterr().out
+        run_tool(TOOL, src, dst, '--deploy', in_process=True).stdout
     # Folded BN weights are those of the plain (norm=None) model.
     model = SRModel(generator=dict(type='FFNetSR', dim=16, depth=2)).eval()
     load_checkpoint_strict(model, str(dst))
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         assert (model(x) - official(x)).abs().max() < 1e-5
-    error = run_tool_in_process(monkeypatch, TOOL, src, dst, '--task',
-                                'detection')
-    assert error == ('error: --task detection given, but the checkpoint looks like '
-                     'an official FFNetSR (BasicSR) checkpoint')
+    error = tool_error(
+        run_tool(TOOL, src, dst, '--task', 'detection', in_process=True,
+                 check=False))
+    assert error == ('error: --task detection given, but the checkpoint '
+                     'looks like an official FFNetSR (BasicSR) checkpoint')
 
 
 def test_release_files_load_as_they_are(tmp_path):

@@ -1,4 +1,5 @@
 """The data guard: one line for an unreadable sample, or counted skips."""
+import re
 
 import numpy as np
 import pytest
@@ -10,12 +11,13 @@ from mmengine.registry import DATASETS, init_default_scope
 from mmseg.datasets.transforms import LoadAnnotations as SegAnnotations
 from PIL import Image
 
-from mmffnet.datasets.demo.classification import write_dataset
-from mmffnet.datasets.guard import (DataError, DataGuard, SkipCounter,
+from mmffnet.datasets.guard import (CHECK_COMMAND, SKIP_OPTION, DataError,
+                                    DataGuard, SkipCounter,
                                     install_data_guard, is_data_transform,
                                     probe_image)
 from mmffnet.datasets.seg_transforms import CheckSegLabels
 from mmffnet.datasets.sr import LoadPairedImages
+from tests.messages import NOT_AN_IMAGE, assert_names
 
 
 def write_bad_files(folder):
@@ -42,7 +44,7 @@ def test_probe_image(files, tmp_path):
     assert probe_image(files['good']) == (None, 'RGB', (32, 32))
     assert probe_image(files['rgba'])[:2] == (None, 'RGBA')
     assert 'truncated' in probe_image(files['truncated'])[0]
-    assert 'is not an image' in probe_image(files['junk'])[0]
+    assert_names(probe_image(files['junk'])[0], NOT_AN_IMAGE)
     assert probe_image(str(tmp_path / 'none.png'))[0] == 'does not exist'
 
 
@@ -57,9 +59,9 @@ def test_unreadable_image_is_one_line(files):
         message = str(info.value)
         assert '\n' not in message
         assert files[name] in message and 'Demo' in message
-        assert 'data_guard.skip_unreadable=True' in message
+        assert SKIP_OPTION in message
     # Evaluation never offers to skip.
-    with pytest.raises(DataError, match='check_dataset.py') as info:
+    with pytest.raises(DataError, match=re.escape(CHECK_COMMAND)) as info:
         DataGuard([LoadImageFromFile()], dataset='val')(
             dict(img_path=files['junk']))
     assert 'skip_unreadable' not in str(info.value)
@@ -131,10 +133,11 @@ def guarded_cls_dataset(root, skip):
 
 
 @pytest.fixture(scope='module')
-def bad_cls_data(tmp_path_factory):
+def bad_cls_data(tmp_path_factory, demo_data):
     """Six classes of two images, one truncated and one not an image."""
     root = tmp_path_factory.mktemp('guard') / 'cls'
-    write_dataset(str(root), 2, 1, image_size=16)
+    demo_data('classification', copy_to=root, num_train_per_class=2,
+              num_val_per_class=1, image_size=16)
     (root / 'train/circle/circle_0001.png').write_text('not an image')
     star = root / 'train/star/star_0000.png'
     star.write_bytes(star.read_bytes()[:100])

@@ -1,48 +1,31 @@
 """The analysis tools: the benchmark's table (its structure, never its
 speed) and get_flops on each task."""
-import importlib.util
 import os.path as osp
 import re
-import sys
 
 import numpy as np
 import pytest
-import torch
 
 from mmffnet.apis import load_config
 from mmffnet.deployment import ExportOptions, benchmark, export_model
 from mmffnet.deployment.benchmark import InferencePath, time_round_robin
 from mmffnet.deployment.quantize import quantize_onnx
 from mmffnet.deployment.runtimes import openvino_precisions
+from tests.test_deployment.test_export import CLS_CONFIG, DET_CONFIG
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CLS_CONFIG = osp.join(REPO, 'configs', 'classification', 'ffnet',
-                      'ffnet-1_8xb128_in1k.py')
-DET_CONFIG = osp.join(REPO, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
-SEG_CONFIG = osp.join(REPO, 'configs', 'segmentation', 'ffnet',
+SEG_CONFIG = osp.join(REPO_ROOT, 'configs', 'segmentation', 'ffnet',
                       'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
 
 
-def run_analysis_tool(name, monkeypatch, capsys, *argv):
-    """Run ``tools/analysis_tools/<name>.py`` in-process: (exit code or
-    None, what it printed)."""
-    path = osp.join(REPO, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'{name}_tool', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    monkeypatch.setattr(sys, 'argv', [f'{name}.py', *map(str, argv)])
-    code, threads = None, torch.get_num_threads()
-    try:
-        tool.main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        torch.set_num_threads(threads)  # --threads is process-wide
-    return code, capsys.readouterr().out
+def analysis_tool(name, *argv, check=True):
+    """``tools/analysis_tools/<name>.py`` in this process."""
+    return run_tool(f'tools/analysis_tools/{name}.py', *argv,
+                    in_process=True, check=check)
 
 
-def run_benchmark(monkeypatch, capsys, *argv):
-    return run_analysis_tool('benchmark', monkeypatch, capsys, *argv)
+def run_benchmark(*argv, check=True):
+    return analysis_tool('benchmark', *argv, check=check)
 
 
 def table_rows(out):
@@ -56,11 +39,10 @@ def table_rows(out):
 
 
 @pytest.mark.slow  # > 10 s: builds and times every runtime
-def test_classifier_table(monkeypatch, capsys):
-    code, out = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 32,
-                              32, '--iters', 2, '--warmup', 1, '--threads',
-                              1, '--matmul-size', 128, '--pause-ms', 1)
-    assert code is None, code
+def test_classifier_table():
+    out = run_benchmark(CLS_CONFIG, '--shape', 32, 32, '--iters', 2,
+                        '--warmup', 1, '--threads', 1, '--matmul-size', 128,
+                        '--pause-ms', 1).stdout
     assert 'Input: 1x3x32x32' in out
     assert re.search(r'folded MACs/image: \d+\.\d+ G', out)
     rows = table_rows(out)
@@ -95,22 +77,22 @@ def test_classifier_table(monkeypatch, capsys):
 
 
 @pytest.mark.slow  # > 10 s: builds and times every runtime
-def test_detector_benchmarks_backbone(monkeypatch, capsys):
-    code, out = run_benchmark(monkeypatch, capsys, DET_CONFIG, '--shape', 32,
-                              32, '--iters', 1, '--warmup', 0,
-                              '--batch-size', 2, '--matmul-size', 64)
-    assert code is None, code
+def test_detector_benchmarks_backbone():
+    out = run_benchmark(DET_CONFIG, '--shape', 32, 32, '--iters', 1,
+                        '--warmup', 0, '--batch-size', 2, '--matmul-size',
+                        64).stdout
     assert '(backbone)' in out and 'Input: 2x3x32x32' in out
     assert float(table_rows(out)['ONNX Runtime'][7]) < 1e-4
 
 
-def test_bad_arguments(monkeypatch, capsys):
-    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--iters', 0)
-    assert code == 'error: --iters must be positive'
-    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 0, 8)
-    assert isinstance(code, str) and 'positive' in code
-    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--pause-ms', -1)
-    assert code == 'error: --pause-ms must be >= 0'
+def test_bad_arguments():
+    assert tool_error(run_benchmark(CLS_CONFIG, '--iters', 0, check=False)) \
+        == 'error: --iters must be positive'
+    assert 'positive' in tool_error(
+        run_benchmark(CLS_CONFIG, '--shape', 0, 8, check=False))
+    assert tool_error(
+        run_benchmark(CLS_CONFIG, '--pause-ms', -1, check=False)) == \
+        'error: --pause-ms must be >= 0'
 
 
 def test_pause_comes_before_each_timed_call(monkeypatch):
@@ -136,7 +118,7 @@ def test_round_robin_interleaves_and_warms_up():
 
 
 @pytest.mark.slow  # quantizes, then benchmarks
-def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
+def test_times_a_given_int8_model(tmp_path):
     """--int8-model: the int8 row runs that file (e.g. from export.py
     --int8), and the table says so."""
     fp32 = str(tmp_path / 'fp32.onnx')
@@ -146,17 +128,15 @@ def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
     rng = np.random.RandomState(0)
     quantize_onnx(fp32, int8,
                   [rng.randn(1, 3, 32, 32).astype(np.float32)])
-    code, out = run_benchmark(monkeypatch, capsys, CLS_CONFIG, '--shape', 32,
-                              32, '--iters', 1, '--warmup', 0,
-                              '--matmul-size', 64, '--pause-ms', 0,
-                              '--int8-model', int8)
-    assert code is None, code
+    out = run_benchmark(CLS_CONFIG, '--shape', 32, 32, '--iters', 1,
+                        '--warmup', 0, '--matmul-size', 64, '--pause-ms', 0,
+                        '--int8-model', int8).stdout
     if 'int8' in openvino_precisions():
         assert 'OpenVINO int8' in table_rows(out), out
         assert f'- OpenVINO int8: {int8} (export.py --int8)' in out
-    code, _ = run_benchmark(monkeypatch, capsys, CLS_CONFIG,
-                            '--int8-model', tmp_path / 'none.onnx')
-    assert isinstance(code, str) and 'does not exist' in code
+    result = run_benchmark(CLS_CONFIG, '--int8-model',
+                           tmp_path / 'none.onnx', check=False)
+    assert result.returncode == 1 and 'does not exist' in result.error
 
 
 @pytest.mark.parametrize(
@@ -165,10 +145,8 @@ def test_times_a_given_int8_model(monkeypatch, capsys, tmp_path):
      (DET_CONFIG, ('--shape', 64, 96), '64x96'),
      (SEG_CONFIG, ('--shape', 64, 64, '--deploy'), '64x64')],
     ids=['classifier', 'detector', 'segmentor-folded'])
-def test_get_flops_per_task(config, extra, shape, monkeypatch, capsys):
-    code, out = run_analysis_tool('get_flops', monkeypatch, capsys, config,
-                                  *extra)
-    assert code is None, code
+def test_get_flops_per_task(config, extra, shape):
+    out = analysis_tool('get_flops', config, *extra).stdout
     assert f'Input shape: {shape}' in out, out
     assert f'Folded (deploy): {"--deploy" in extra}' in out, out
     params = float(re.search(r'Params: ([\d.]+) M', out).group(1))
@@ -177,7 +155,8 @@ def test_get_flops_per_task(config, extra, shape, monkeypatch, capsys):
     assert params > 0 and macs > 0, out
 
 
-def test_get_flops_bad_shape(monkeypatch, capsys):
-    code, _ = run_analysis_tool('get_flops', monkeypatch, capsys, CLS_CONFIG,
-                                '--shape', 64, 0)
-    assert code == 'error: --shape takes two positive integers H W, got 64 0'
+def test_get_flops_bad_shape():
+    assert tool_error(
+        analysis_tool('get_flops', CLS_CONFIG, '--shape', 64, 0,
+                      check=False)) == \
+        'error: --shape takes two positive integers H W, got 64 0'

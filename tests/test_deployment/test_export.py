@@ -1,9 +1,6 @@
 """Export round trips (ONNX, TorchScript, Core ML) and the export tool."""
 import glob
-import importlib.util
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -15,31 +12,21 @@ from mmffnet.apis import build_model, load_config, task_of
 from mmffnet.deployment import (ExportError, ExportOptions, TensorForward,
                                 export_model)
 from mmffnet.utils.checkpoint import load_checkpoint_strict
-from tests.utils import randomize_bn_stats, relative_error
+from tests.messages import MISSING_CONFIG
+from tests.utils import (REPO_ROOT, randomize_bn_stats, relative_error,
+                         run_tool, tool_error)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CLS_CONFIG = osp.join(REPO, 'configs', 'classification', 'ffnet',
+CLS_CONFIG = osp.join(REPO_ROOT, 'configs', 'classification', 'ffnet',
                       'ffnet-1_8xb128_in1k.py')
-DET_CONFIG = osp.join(REPO, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
+DET_CONFIG = osp.join(REPO_ROOT, 'tests', 'data',
+                      'ffnet-1_tiny_retinanet.py')
 SHAPE = (64, 64)
+EXPORT = 'tools/deployment/export.py'
 
 
-def load_tool():
-    path = osp.join(REPO, 'tools', 'deployment', 'export.py')
-    spec = importlib.util.spec_from_file_location('export_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_tool(monkeypatch, *argv):
-    """Run the tool's main() in-process; returns SystemExit code or None."""
-    monkeypatch.setattr(sys, 'argv', ['export.py', *map(str, argv)])
-    try:
-        load_tool().main()
-    except SystemExit as exc:
-        return exc.code
-    return None
+def export(*argv, check=True):
+    """The export tool in this process."""
+    return run_tool(EXPORT, *argv, in_process=True, check=check)
 
 
 @pytest.fixture(scope='module')
@@ -60,21 +47,18 @@ def unfolded_logits(checkpoint, inputs):
         return TensorForward(model.eval(), task_of(cfg))(inputs)
 
 
-def export_classifier(fmt, out, checkpoint, monkeypatch, capsys):
+def export_classifier(fmt, out, checkpoint):
     """Export the classifier with the tool, which must report parity."""
-    code = run_tool(monkeypatch, CLS_CONFIG, '--checkpoint', checkpoint,
-                    '--format', fmt, '--out', out, '--shape', *SHAPE)
-    printed = capsys.readouterr().out
-    assert code is None, code
+    printed = export(CLS_CONFIG, '--checkpoint', checkpoint, '--format', fmt,
+                     '--out', out, '--shape', *SHAPE).stdout
     assert 'folding:  max abs err' in printed
     assert f'{fmt} vs PyTorch: max abs err' in printed
     assert 'parity OK' in printed
 
 
-def test_onnx_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
-                                    capsys):
+def test_onnx_classifier_round_trip(cls_checkpoint, tmp_path):
     out = tmp_path / 'ffnet-1.onnx'
-    export_classifier('onnx', out, cls_checkpoint, monkeypatch, capsys)
+    export_classifier('onnx', out, cls_checkpoint)
     # Independently of the tool: onnxruntime vs the unfolded PyTorch model.
     inputs = torch.randn(2, 3, *SHAPE)
     session = ort.InferenceSession(str(out),
@@ -100,11 +84,10 @@ def test_torchscript_classifier_round_trip(cls_checkpoint, tmp_path):
     assert relative_error(out, unfolded_logits(cls_checkpoint, inputs)) < 1e-4
 
 
-def test_openvino_classifier_round_trip(cls_checkpoint, tmp_path, monkeypatch,
-                                        capsys):
+def test_openvino_classifier_round_trip(cls_checkpoint, tmp_path):
     import openvino as ov
     out = tmp_path / 'ffnet-1.xml'
-    export_classifier('openvino', out, cls_checkpoint, monkeypatch, capsys)
+    export_classifier('openvino', out, cls_checkpoint)
     assert osp.isfile(str(out)[:-4] + '.bin')
     # Independently of the tool: fp32 weights (not OpenVINO's default fp16)
     # and, run in fp32, the unfolded PyTorch model's logits.
@@ -149,7 +132,8 @@ def test_onnx_with_normalize_takes_raw_pixels(tmp_path):
 
 def detection_configs():
     found = sorted(
-        glob.glob(osp.join(REPO, 'configs', 'detection', 'ffnet', '*.py')))
+        glob.glob(
+            osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet', '*.py')))
     # One repo config (the smallest-named demo if present) plus our own.
     demo = [c for c in found if 'demo' in c] or found
     return [DET_CONFIG] + demo[:1]
@@ -205,44 +189,33 @@ def test_coreml_produces_loadable_spec(tmp_path):
         ((DET_CONFIG, '--format', 'onnx'), '--backbone-only'),
         ((CLS_CONFIG, '--format', 'coreml', '--image-input'),
          '--with-normalize'),
-        (('no/such/config.py', '--format', 'onnx'), 'does not exist'),
+        (('no/such/config.py', '--format', 'onnx'),
+         MISSING_CONFIG.problem.format(config='no/such/config.py')),
     ],
     ids=[
-        'unknown-format', 'openvino-suffix', 'zero-shape', 'negative-shape', 'full-detector',
-        'image-input-alone', 'missing-config'
+        'unknown-format', 'openvino-suffix', 'zero-shape', 'negative-shape',
+        'full-detector', 'image-input-alone', 'missing-config'
     ])
-def test_bad_arguments_fail_cleanly(argv, expected, tmp_path, monkeypatch):
+def test_bad_arguments_fail_cleanly(argv, expected, tmp_path):
     out = tmp_path / ('x.mlpackage' if 'coreml' in argv else 'x.onnx')
     shape = () if '--shape' in argv else ('--shape', *SHAPE)
-    code = run_tool(monkeypatch, *argv, '--out', out, *shape)
-    # sys.exit(str) exits with status 1 and prints the message.
-    assert isinstance(code, str) and code.startswith('error: '), code
-    assert expected in code
-    assert '\n' not in code
+    assert expected in tool_error(
+        export(*argv, '--out', out, *shape, check=False))
 
 
-def test_parity_failure_exits_non_zero(tmp_path, monkeypatch):
+def test_parity_failure_exits_non_zero(tmp_path):
     # No fp32 export is exact to 1e-12: parity must be reported as failed.
-    code = run_tool(monkeypatch, CLS_CONFIG, '--format', 'onnx', '--out',
+    result = export(CLS_CONFIG, '--format', 'onnx', '--out',
                     tmp_path / 'x.onnx', '--shape', 32, 32, '--tolerance',
-                    1e-12)
-    assert isinstance(code, str) and 'parity failed' in code
+                    1e-12, check=False)
+    assert result.returncode == 1 and 'parity failed' in result.error
 
 
 def test_tool_process_exit_status(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            osp.join(REPO, 'tools', 'deployment', 'export.py'), CLS_CONFIG,
-            '--format', 'tflite', '--out',
-            str(tmp_path / 'x')
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO)
+    result = run_tool(EXPORT, CLS_CONFIG, '--format', 'tflite', '--out',
+                      tmp_path / 'x', check=False)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        "error: unknown format 'tflite'")
+    assert result.error.startswith("error: unknown format 'tflite'")
 
 
 def test_export_error_is_value_error():
@@ -252,7 +225,8 @@ def test_export_error_is_value_error():
 def segmentation_demo_configs():
     found = sorted(
         glob.glob(
-            osp.join(REPO, 'configs', 'segmentation', 'ffnet', '*demo*.py')))
+            osp.join(REPO_ROOT, 'configs', 'segmentation', 'ffnet',
+                     '*demo*.py')))
     return found[:1]
 
 

@@ -10,13 +10,14 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmffnet.datasets.demo.segmentation import write_dataset
 from mmffnet.deployment import ExportReport
 from mmffnet.evaluation.agreement import (AgreementReport, AgreementResult,
                                           compare_classifiers)
 from mmffnet.deployment.quantize import quantize_onnx
-from tests.utils import train_in_subprocess
-from .test_export import CLS_CONFIG, DET_CONFIG, REPO, run_tool
+from mmffnet.tasks import get_task
+from tests.messages import MISSING_DATA_ROOT, assert_names
+from tests.test_deployment.test_export import CLS_CONFIG, DET_CONFIG, export
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
 
 class TinyNet(nn.Module):
@@ -119,20 +120,19 @@ def test_int8_report_fails_below_min_agreement():
 @pytest.mark.parametrize(
     'fmt, extra', [('openvino', ()), ('onnx', ('--with-normalize', ))],
     ids=['openvino', 'onnx-with-normalize'])
-def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, extra, tmp_path,
-                                         monkeypatch, capsys):
+def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, extra, tmp_path):
     out = tmp_path / ('demo-int8.xml' if fmt == 'openvino' else
                       'demo-int8.onnx')
     root = demo_cls_run['data_root']
-    code = run_tool(monkeypatch, demo_cls_run['config'], '--checkpoint',
+    result = export(demo_cls_run['config'], '--checkpoint',
                     demo_cls_run['checkpoint'], '--format', fmt, '--int8',
                     *extra, '--out', out, '--calib-images', 100,
                     '--eval-images', 150, '--cfg-options',
                     f'train_dataloader.dataset.data_root={root}',
-                    f'val_dataloader.dataset.data_root={root}')
-    printed = capsys.readouterr().out
+                    f'val_dataloader.dataset.data_root={root}', check=False)
+    printed = result.stdout
     sys.stdout.write(printed)
-    assert code is None, code
+    assert result.returncode == 0, result.output[-4000:]
     assert 'int8 check OK' in printed
     rows = [line for line in printed.splitlines() if 'int8 |' in line]
     assert len(rows) == 1, printed
@@ -163,29 +163,30 @@ def test_int8_export_of_the_trained_demo(demo_cls_run, fmt, extra, tmp_path,
           '--min-agreement', '1.5'), '--min-agreement'),
     ],
     ids=['torchscript', 'no-checkpoint', 'no-calibration', 'bad-agreement'])
-def test_int8_bad_arguments(extra, expected, monkeypatch):
-    code = run_tool(monkeypatch, CLS_CONFIG, '--int8', *extra)
-    assert isinstance(code, str) and code.startswith('error: '), code
-    assert expected in code
+def test_int8_bad_arguments(extra, expected):
+    assert expected in tool_error(
+        export(CLS_CONFIG, '--int8', *extra, check=False))
 
 
-def test_int8_names_a_missing_dataset(tmp_path, monkeypatch):
+def test_int8_names_a_missing_dataset(tmp_path):
     ckpt = tmp_path / 'c.pth'
     ckpt.write_bytes(b'')
-    code = run_tool(monkeypatch, CLS_CONFIG, '--int8', '--format', 'onnx',
-                    '--out', tmp_path / 'x.onnx', '--checkpoint', ckpt,
+    result = export(CLS_CONFIG, '--int8', '--format', 'onnx', '--out',
+                    tmp_path / 'x.onnx', '--checkpoint', ckpt,
                     '--cfg-options',
-                    f'train_dataloader.dataset.data_root={tmp_path}/none')
-    assert isinstance(code, str) and 'does not exist' in code
-    assert f'{tmp_path}/none' in code
+                    f'train_dataloader.dataset.data_root={tmp_path}/none',
+                    check=False)
+    assert_names(tool_error(result), MISSING_DATA_ROOT,
+                 root=f'{tmp_path}/none',
+                 keys='train_dataloader.dataset.data_root')
 
 
-SEG_DEMO = osp.join(REPO, 'configs', 'segmentation', 'ffnet',
+SEG_DEMO = osp.join(REPO_ROOT, 'configs', 'segmentation', 'ffnet',
                     'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
 
 
 @pytest.fixture(scope='module')
-def trained_segmentor(tmp_path_factory):
+def trained_segmentor(tmp_path_factory, demo_data):
     """The segmentation demo model trained for 150 iterations on a small copy
     of its data (48 training, 60 validation images), and the data roots.
 
@@ -202,40 +203,35 @@ def trained_segmentor(tmp_path_factory):
     validation images rather than a dozen keep one image of ambiguous
     shapes from deciding the result.
     """
-    root = tmp_path_factory.mktemp('seg_int8')
-    data = str(root / 'data')
-    write_dataset(data, num_train=48, num_val=60, seed=0)
+    data = demo_data('segmentation', num_train=48, num_val=60, seed=0)
+    work_dir = str(tmp_path_factory.mktemp('seg_int8') / 'work')
     roots = [
         f'{split}_dataloader.dataset.data_root={data}'
         for split in ('train', 'val', 'test')
     ]
     iters = 150
-    train_in_subprocess(
-        SEG_DEMO,
-        str(root / 'work'), [
-            *roots, f'train_cfg.max_iters={iters}',
-            f'train_cfg.val_interval={iters}',
-            f'default_hooks.checkpoint.interval={iters}',
-            # The demo's schedule, shortened: warm-up, then poly decay.
-            'param_scheduler.0.end=30', 'param_scheduler.1.begin=30',
-            f'param_scheduler.1.end={iters}', 'randomness.seed=0'
-        ],
-        one_thread=True,
-        timeout=600)
-    return str(root / 'work' / f'iter_{iters}.pth'), roots
+    run_tool(
+        'tools/train.py', SEG_DEMO, '--work-dir', work_dir, '--cfg-options',
+        *roots, f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        # The demo's schedule, shortened: warm-up, then poly decay.
+        'param_scheduler.0.end=30', 'param_scheduler.1.begin=30',
+        f'param_scheduler.1.end={iters}', 'randomness.seed=0',
+        threads=1, timeout=600)
+    return osp.join(work_dir, f'iter_{iters}.pth'), roots
 
 
 @pytest.mark.slow  # trains a segmentor
-def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path,
-                                            monkeypatch, capsys):
+def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path):
     checkpoint, roots = trained_segmentor
     out = tmp_path / 'seg-int8.onnx'
-    code = run_tool(monkeypatch, SEG_DEMO, '--checkpoint', checkpoint,
-                    '--format', 'onnx', '--int8', '--out', out,
-                    '--cfg-options', *roots)
-    printed = capsys.readouterr().out
+    result = export(SEG_DEMO, '--checkpoint', checkpoint, '--format', 'onnx',
+                    '--int8', '--out', out, '--cfg-options', *roots,
+                    check=False)
+    printed = result.stdout
     sys.stdout.write(printed)
-    assert code is None, code
+    assert result.returncode == 0, result.output[-4000:]
     assert 'int8 check OK: int8 pixel agreement' in printed
     assert '| runtime | mIoU % | pixel agreement with PyTorch fp32 % |' \
         in printed
@@ -255,10 +251,12 @@ def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path,
     assert logits.shape[:2] == (1, 4) and logits.shape[2] < 128
 
 
-def test_int8_refuses_detectors_and_backbones(tmp_path, monkeypatch):
+def test_int8_refuses_detectors_and_backbones(tmp_path):
     for extra in ((), ('--backbone-only', )):
-        code = run_tool(monkeypatch, DET_CONFIG, '--int8', *extra,
-                        '--format', 'onnx', '--out', tmp_path / 'x.onnx',
-                        '--checkpoint', tmp_path / 'c.pth')
-        assert isinstance(code, str) and code.startswith('error: '), code
-        assert 'classifiers and segmentors' in code
+        error = tool_error(
+            export(DET_CONFIG, '--int8', *extra, '--format', 'onnx', '--out',
+                   tmp_path / 'x.onnx', '--checkpoint', tmp_path / 'c.pth',
+                   check=False))
+        assert get_task('detection').int8_problem in error
+    # The one place of the message names the problem and the fix.
+    assert 'classifiers and segmentors' in get_task('detection').int8_problem

@@ -1,39 +1,23 @@
 """Super-resolution deployment: export parity (ONNX, OpenVINO,
 TorchScript), Core ML conversion, FLOPs and the benchmark table, on the
 tiny FFNetSR x2 of ``tests/data/ffnetsr_tiny.py``."""
-import importlib.util
 import os.path as osp
 import re
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 from mmffnet.apis import build_model, load_config
-from mmffnet.deployment import ExportOptions, export_model, input_shape_of
-from tests.utils import REPO_ROOT, randomize_bn_stats
+from mmffnet.deployment import (ExportError, ExportOptions, export_model,
+                                input_shape_of)
+from mmffnet.tasks import get_task
+from tests.test_deployment.test_benchmark import table_rows
+from tests.utils import REPO_ROOT, randomize_bn_stats, run_tool
 
 CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'ffnetsr_tiny.py')
 SHAPE = (32, 32)
 BN = ['--cfg-options', 'model.generator.norm=BN']
-
-
-def run_tool(path, monkeypatch, capsys, *argv):
-    """Run a tool's main() in-process: (exit code or None, stdout)."""
-    spec = importlib.util.spec_from_file_location(
-        osp.basename(path)[:-3], osp.join(REPO_ROOT, path))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    monkeypatch.setattr(sys, 'argv', [path, *map(str, argv)])
-    code, threads = None, torch.get_num_threads()
-    try:
-        tool.main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        torch.set_num_threads(threads)
-    return code, capsys.readouterr().out
 
 
 @pytest.fixture(scope='module')
@@ -80,14 +64,12 @@ def test_default_input_is_256():
 @pytest.mark.parametrize('fmt, suffix', [('onnx', '.onnx'),
                                          ('openvino', '.xml'),
                                          ('torchscript', '.pt')])
-def test_export_parity(fmt, suffix, bn_checkpoint, tmp_path, monkeypatch,
-                       capsys):
+def test_export_parity(fmt, suffix, bn_checkpoint, tmp_path):
     out = str(tmp_path / f'ffnetsr{suffix}')
-    code, printed = run_tool('tools/deployment/export.py', monkeypatch,
-                             capsys, CONFIG, *BN, '--checkpoint',
-                             bn_checkpoint, '--format', fmt, '--out', out,
-                             '--shape', *SHAPE)
-    assert code is None, printed
+    printed = run_tool('tools/deployment/export.py', CONFIG, *BN,
+                       '--checkpoint', bn_checkpoint, '--format', fmt,
+                       '--out', out, '--shape', *SHAPE,
+                       in_process=True).stdout
     assert f'{fmt} vs PyTorch: max abs err' in printed
     assert 'parity OK' in printed
     # Independently of the tool: the file's HR output against the
@@ -141,51 +123,46 @@ def test_coreml_conversion(tmp_path):
     assert 'pixel_shuffle' in ops, ops
 
 
-def test_get_flops_of_ffnetsr(monkeypatch, capsys):
+def test_get_flops_of_ffnetsr():
     """FFNetSR (dim 96, depth 48) on a 64x64 input: 2.38 M parameters and
     2,349,216 MACs per input pixel (convs only)."""
-    code, out = run_tool('tools/analysis_tools/get_flops.py', monkeypatch,
-                         capsys, CONFIG, '--shape', 64, 64, '--cfg-options',
-                         'model.generator.dim=96', 'model.generator.depth=48')
-    assert code is None, out
+    out = run_tool('tools/analysis_tools/get_flops.py', CONFIG, '--shape', 64,
+                   64, '--cfg-options', 'model.generator.dim=96',
+                   'model.generator.depth=48', in_process=True).stdout
     assert 'Input shape: 64x64' in out
     assert 'Params: 2.38 M' in out
     assert f'MACs (GFLOPs as in the paper): {2349216 * 64 * 64 / 1e9:.2f} G' \
         in out, out
 
 
-def test_benchmark_table(monkeypatch, capsys):
+def test_benchmark_table():
     """Every fp32 path gives the folded model's HR image; the int8 path is
     left out without being asked (no int8 export for SR, and its
     calibration holds every activation in memory, too much for FFNetSR at
     256x256 on a 23 GB machine); --skip leaves out others."""
-    code, out = run_tool('tools/analysis_tools/benchmark.py', monkeypatch,
-                         capsys, CONFIG, *BN, '--shape', *SHAPE, '--iters',
-                         2, '--warmup', 1, '--threads', 1, '--matmul-size',
-                         64, '--pause-ms', 0, '--skip', 'OpenVINO bf16')
-    assert code is None, out
+    out = run_tool('tools/analysis_tools/benchmark.py', CONFIG, *BN,
+                   '--shape', *SHAPE, '--iters', 2, '--warmup', 1,
+                   '--threads', 1, '--matmul-size', 64, '--pause-ms', 0,
+                   '--skip', 'OpenVINO bf16', in_process=True).stdout
     assert ('- skipped OpenVINO int8: export.py offers no int8 for '
             'super-resolution') in out
     assert '- skipped OpenVINO bf16: --skip' in out
     assert f'Input: 1x3x{SHAPE[0]}x{SHAPE[1]}' in out
-    rows = {}
-    for line in out.splitlines():
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if line.startswith('|') and len(cells) == 9:
-            rows[cells[0]] = cells[1:]
+    rows = table_rows(out)
     for name in ('eager unfolded', 'eager folded', 'ONNX Runtime',
                  'OpenVINO', 'TorchScript frozen'):
         assert name in rows, out
         assert float(rows[name][-1]) < 1e-4, (name, rows[name])
     assert 'OpenVINO int8' not in rows
-    code, _ = run_tool('tools/analysis_tools/benchmark.py', monkeypatch,
-                       capsys, CONFIG, '--skip', 'int8')
-    assert code == 2  # argparse: not a path name
+    result = run_tool('tools/analysis_tools/benchmark.py', CONFIG, '--skip',
+                      'int8', in_process=True, check=False)
+    assert result.returncode == 2  # argparse: not a path name
 
 
 def test_int8_is_refused_with_the_reason(tmp_path):
-    from mmffnet.deployment import ExportError
-    with pytest.raises(ExportError, match='classifiers and segmentors'):
+    with pytest.raises(
+            ExportError,
+            match=re.escape(get_task('super_resolution').int8_problem)):
         export_model(
             load_config(CONFIG),
             ExportOptions('onnx', str(tmp_path / 'x.onnx'), 'ckpt.pth',

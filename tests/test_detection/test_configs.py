@@ -9,7 +9,6 @@ cascade + mask heads from mmdet's own ConvNeXt Cascade Mask R-CNN config
 with the FPN in-channels set to FFNet's widths.
 """
 import glob
-import json
 import math
 import os.path as osp
 
@@ -17,7 +16,6 @@ import pytest
 from mmengine.config import Config
 
 from mmffnet.apis import build_model
-from tests.test_converters.test_official import find_layout
 from tests.utils import count_params
 
 CONFIG_DIR = osp.join(
@@ -45,13 +43,11 @@ PRETRAINED = {
 }
 
 
-def official_backbone_params(arch):
+def official_backbone_params(layout, arch):
     """Parameters of the official ``ffnet_N`` detection backbone."""
-    with open(find_layout()) as f:
-        layout = json.load(f)[f'ffnet_{arch}']
     buffers = ('running_mean', 'running_var', 'num_batches_tracked')
     classifier = sum(
-        math.prod(shape) for key, shape in layout
+        math.prod(shape) for key, shape in layout[f'ffnet_{arch}']
         if not key.endswith(buffers) and not key.startswith(('head.',
                                                              'norm.')))
     return classifier + 2 * sum(WIDTHS[arch])  # + the output LayerNorms
@@ -94,7 +90,7 @@ def test_config_builds(path):
 
 
 @pytest.mark.parametrize('arch', ['2', '3', '4'])
-def test_cascade_recipe_and_param_count(arch):
+def test_cascade_recipe_and_param_count(layout, arch):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, CASCADE.format(arch)))
     # The official recipe (README.md lists the source of each setting).
     assert cfg.model.type == 'CascadeRCNN'
@@ -136,7 +132,7 @@ def test_cascade_recipe_and_param_count(arch):
         == 14
 
     widths = WIDTHS[arch]
-    expected_backbone = official_backbone_params(arch)
+    expected_backbone = official_backbone_params(layout, arch)
     import mmdet
     ref_cfg = Config.fromfile(
         osp.join(

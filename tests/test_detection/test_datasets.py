@@ -1,9 +1,7 @@
 """Demo COCO data generation and load-time validation of COCO input."""
-import filecmp
 import json
 import os
 import os.path as osp
-import sys
 
 import pytest
 from mmengine.config import Config
@@ -11,8 +9,9 @@ from mmengine.registry import DATASETS, init_default_scope
 
 import mmffnet  # noqa: F401
 from mmffnet.apis import UserInputError, check_data_roots
-from mmffnet.datasets.demo.__main__ import main as demo_main
-from mmffnet.datasets.demo.detection import CLASSES, write_dataset
+from mmffnet.datasets.demo.detection import CLASSES
+from tests.messages import MISSING_DATA_ROOT, assert_names
+from tests.utils import assert_rewritten_alike, run_tool
 
 SMALL = dict(num_train=6, num_val=3, image_size=96, max_objects=4)
 CONFIG_DIR = osp.join(
@@ -20,10 +19,8 @@ CONFIG_DIR = osp.join(
 
 
 @pytest.fixture(scope='module')
-def demo_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('det') / 'demo')
-    write_dataset(root, **SMALL)
-    return root
+def demo_root(demo_data):
+    return demo_data('detection', **SMALL)
 
 
 def build_dataset(root, split='train', ann_file=None, **kwargs):
@@ -53,13 +50,10 @@ def test_demo_data_is_real_coco_and_deterministic(demo_root, tmp_path):
         polygon = ann['segmentation'][0]
         assert len(polygon) >= 6 and len(polygon) % 2 == 0
     # The same seed gives byte-identical files.
-    again = str(tmp_path / 'again')
-    write_dataset(again, **SMALL)
-    for rel in ('annotations/instances_train.json',
-                'annotations/instances_val.json', 'train/000001.png',
-                'val/000003.png'):
-        assert filecmp.cmp(
-            osp.join(demo_root, rel), osp.join(again, rel), shallow=False)
+    assert_rewritten_alike(
+        'detection', demo_root, tmp_path / 'again',
+        ['annotations/instances_train.json', 'annotations/instances_val.json',
+         'train/000001.png', 'val/000003.png'], **SMALL)
     # mmdet loads it, with masks, through our validating dataset.
     dataset = build_dataset(demo_root)
     assert len(dataset) == SMALL['num_train']
@@ -131,11 +125,14 @@ def test_missing_dataset_folder_fails_before_building(tmp_path):
     cfg = Config.fromfile(osp.join(CONFIG_DIR,
                                    'mask-rcnn_ffnet-1_fpn_1x_coco.py'))
     missing = str(tmp_path / 'coco')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    for loader in loaders:
         cfg[loader].dataset.data_root = missing
     with pytest.raises(UserInputError) as err:
         check_data_roots(cfg)
-    assert missing in str(err.value) and '--cfg-options' in str(err.value)
+    assert_names(
+        str(err.value), MISSING_DATA_ROOT, root=missing,
+        keys=', '.join(f'{loader}.dataset.data_root' for loader in loaders))
 
 
 def test_demo_dataset_generates_missing_data(tmp_path):
@@ -165,15 +162,12 @@ def test_demo_dataset_with_lazy_init_writes_nothing(tmp_path):
     assert not os.path.exists(root)
 
 
-def test_demo_command_line_writes_the_dataset(monkeypatch, capsys,
-                                              tmp_path):
+def test_demo_command_line_writes_the_dataset(tmp_path):
     root = str(tmp_path / 'cli')
-    monkeypatch.setattr(sys, 'argv', [
-        'python -m mmffnet.datasets.demo', 'detection', root, '--num-train',
-        '3', '--num-val', '2', '--image-size', '64'
-    ])
-    demo_main()
-    assert f'wrote the detection demo to {root}' in capsys.readouterr().out
+    result = run_tool('-m', 'mmffnet.datasets.demo', 'detection', root,
+                      '--num-train', '3', '--num-val', '2', '--image-size',
+                      '64', in_process=True)
+    assert f'wrote the detection demo to {root}' in result.stdout
     for split, count in (('train', 3), ('val', 2)):
         with open(osp.join(root, 'annotations',
                            f'instances_{split}.json')) as f:

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmffnet.datasets.demo.detection import write_dataset
-from tests.utils import REPO_ROOT, run_tool, run_tool_in_process
+from tests.utils import REPO_ROOT, run_tool
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet',
                   'mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py')
@@ -20,8 +19,7 @@ CONFIG = osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet',
 
 def run(tool, *args):
     """Run ``tool`` (it must succeed) and return its output."""
-    result = run_tool(tool, *args, timeout=600)
-    return result.stdout + result.stderr
+    return run_tool(tool, *args, timeout=600).output
 
 
 def data_options(root):
@@ -41,11 +39,9 @@ def data_options(root):
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('det_demo')
-    root = str(tmp / 'data')
-    write_dataset(root, num_train=8, num_val=4, image_size=128)
-    work_dir = str(tmp / 'work')
+def trained(tmp_path_factory, demo_data):
+    root = demo_data('detection', num_train=8, num_val=4, image_size=128)
+    work_dir = str(tmp_path_factory.mktemp('det_demo') / 'work')
     output = run('tools/train.py', CONFIG, '--work-dir', work_dir,
                  '--cfg-options', 'train_cfg.max_epochs=1',
                  'train_cfg.val_interval=1',
@@ -84,11 +80,9 @@ def test_det_inferencer_draws_predictions(trained, tmp_path):
     assert np.asarray(Image.open(drawn)).shape[:2] == (128, 128)
 
 
-def test_get_flops_on_detector(monkeypatch, capsys):
-    code = run_tool_in_process(monkeypatch, 'tools/analysis_tools/get_flops.py',
-                               CONFIG, '--shape', '128', '128')
-    output = capsys.readouterr().out
-    assert code is None, code
+def test_get_flops_on_detector():
+    output = run_tool('tools/analysis_tools/get_flops.py', CONFIG, '--shape',
+                      '128', '128', in_process=True).stdout
     params = re.search(r'Params: ([\d.]+) M', output)
     macs = re.search(r'MACs \(GFLOPs as in the paper\): ([\d.]+) G', output)
     assert params and macs, output[-2000:]

@@ -1,6 +1,4 @@
 """ImageNet weights into detection backbones via init_cfg, strictly."""
-import json
-
 import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
@@ -8,8 +6,7 @@ from mmengine.registry import MODELS, init_default_scope
 import mmffnet  # noqa: F401
 from mmffnet.apis import build_classifier
 from mmffnet.converters import convert_official
-from tests.test_converters.test_official import (find_layout,
-                                                 random_official_state_dict)
+from tests.test_converters.test_official import random_official_state_dict
 from tests.utils import tiny_retinanet
 
 DET_BACKBONE = dict(
@@ -21,9 +18,7 @@ DET_BACKBONE = dict(
 
 
 @pytest.fixture(scope='module')
-def official_ffnet1():
-    with open(find_layout()) as f:
-        layout = json.load(f)
+def official_ffnet1(layout):
     return random_official_state_dict(layout, '1')
 
 
@@ -130,9 +125,8 @@ def test_official_imagenet_file_loads_as_it_is(official_ffnet1,
     assert loaded > 400
 
 
-def test_wrong_arch_official_file_names_its_arch(tmp_path):
-    with open(find_layout()) as f:
-        official = random_official_state_dict(json.load(f), '2')
+def test_wrong_arch_official_file_names_its_arch(layout, tmp_path):
+    official = random_official_state_dict(layout, '2')
     path = tmp_path / 'ffnet_2.pth.tar'
     torch.save(dict(state_dict=official), path)
     with pytest.raises(ValueError) as err:

@@ -1,7 +1,6 @@
 """``load_from`` an official release file: OfficialCheckpointHook converts
 it in memory inside mmengine's runner (the hook tools/train.py adds)."""
 import glob
-import json
 import os.path as osp
 
 import pytest
@@ -14,8 +13,7 @@ from mmffnet.apis.runner import install_run_guards
 from mmffnet.converters import convert_official, convert_official_dense
 from mmffnet.engine import OfficialCheckpointHook
 from mmffnet.utils import CheckpointMismatchError
-from tests.test_converters.test_official import (find_layout,
-                                                 random_official_state_dict)
+from tests.test_converters.test_official import random_official_state_dict
 from tests.test_converters.test_official_dense import (
     SEG_ADE_CONFIG, UPERNET_CONFIG, ffnet_dense_backbone_layout,
     ffnet_head_layout, ffnet_seg_layout, random_state_dict,
@@ -24,12 +22,6 @@ from tests.utils import REPO_ROOT
 
 DET_DEMO = 'configs/detection/ffnet/mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py'
 CLS_EMA = 'configs/classification/ffnet/ffnet-1_8xb128_in1k.py'
-
-
-@pytest.fixture(scope='module')
-def layout():
-    with open(find_layout()) as f:
-        return json.load(f)
 
 
 def _config(path, work_dir, load_from):

@@ -12,7 +12,6 @@ tensors hold their own key index is converted for the model built from our
 config, so each of our parameters carries the index of the official key
 it maps to.
 """
-import json
 import os.path as osp
 
 import pytest
@@ -21,7 +20,6 @@ from mmengine.optim import build_optim_wrapper
 
 from mmffnet.apis import build_model, load_config
 from mmffnet.converters import CASCADE, convert_official_dense
-from tests.test_converters.test_official import find_layout
 from tests.test_converters.test_official_dense import (
     ffnet_dense_backbone_layout, with_random_heads)
 
@@ -75,10 +73,8 @@ def official_multipliers(name, shape, decay_rate, num_layers):
     return lr_mult, wd_mult
 
 
-def official_names(model, arch, kind):
+def official_names(layout, model, arch, kind):
     """Our parameter name -> (official name, official shape)."""
-    with open(find_layout()) as f:
-        layout = json.load(f)
     backbone = {
         key: torch.zeros(shape)
         for key, shape in ffnet_dense_backbone_layout(layout, arch)
@@ -106,7 +102,7 @@ def official_names(model, arch, kind):
      'upernet_ffnet-3_8xb2-160k_ade20k-512x512.py', '3', 'upernet', 0.9, 12),
 ])
 def test_every_param_gets_the_official_lr_and_weight_decay(
-        config, arch, kind, decay_rate, num_layers):
+        layout, config, arch, kind, decay_rate, num_layers):
     """decay_rate / num_layers: the official configs' paramwise_cfg
     (casc_mask_rcnn_ffnet_2_fpn_3x_coco.py, upernet_ffnet_3_512_160k_ade20k.py
     of the official repository)."""
@@ -121,7 +117,7 @@ def test_every_param_gets_the_official_lr_and_weight_decay(
         for group in optim_wrapper.optimizer.param_groups
         for name in group['param_names']
     }
-    names = official_names(model, arch, kind)
+    names = official_names(layout, model, arch, kind)
     assert set(groups) == set(names)
 
     checked, decayed_layer_scales, unit_stem = 0, 0, 0

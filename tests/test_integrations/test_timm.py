@@ -4,11 +4,6 @@ The checks follow timm's tests/test_models.py (forward, backward, default
 cfg, features, forward_intermediates, TorchScript, FX) on small inputs,
 plus timm's folding and the official checkpoints.
 """
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 import timm
 import torch
@@ -19,12 +14,10 @@ import mmffnet  # noqa: F401  (registers ffnet_1..4 with timm)
 from mmffnet.apis import build_classifier
 from mmffnet.integrations.timm import FFNetClassifier
 from mmffnet.utils import load_checkpoint_strict
-from tests.test_converters.test_official import (TOOL, find_layout,
-                                                 official_forward,
+from tests.test_converters.test_official import (TOOL, official_forward,
                                                  random_official_state_dict)
-from tests.utils import (REPO_ROOT, count_params, randomize_bn_stats,
-                         randomize_layer_scales, relative_error,
-                         run_tool_in_process)
+from tests.utils import (count_params, randomize_bn_stats,
+                         randomize_layer_scales, relative_error, run_tool)
 
 CHANNELS = [80, 160, 320, 640]  # FFNet-1's stages
 
@@ -300,13 +293,12 @@ def test_torchscript_of_fx_and_features():
             assert relative_error(out, want) < 1e-6
 
 
-def test_loads_converter_output(tmp_path, monkeypatch):
+def test_loads_converter_output(layout, tmp_path):
     """official checkpoint -> official_to_mmffnet.py -> timm, bit-exact."""
-    with open(find_layout()) as f:
-        official = random_official_state_dict(json.load(f), '1')
+    official = random_official_state_dict(layout, '1')
     src, dst = tmp_path / 'ffnet_1.pth.tar', tmp_path / 'ffnet-1.pth'
     torch.save(dict(state_dict=official), src)
-    assert run_tool_in_process(monkeypatch, TOOL, src, dst) is None
+    run_tool(TOOL, src, dst, in_process=True)
 
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -354,8 +346,5 @@ def test_timm_user_needs_no_task_library():
         'print(sorted(k for k in sys.modules if sys.modules[k] is not None\n'
         '             and k.split(".")[0] in ("mmcv", "mmpretrain", "mmdet",'
         ' "mmseg")))\n')
-    result = subprocess.run([sys.executable, '-c', script],
-                            capture_output=True, text=True, cwd=REPO_ROOT,
-                            env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_tool('-c', script, threads=1)
     assert result.stdout.split('\n')[:2] == ['(1, 1000)', '[]']

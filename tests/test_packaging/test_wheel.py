@@ -1,7 +1,6 @@
 """The built wheel: what it carries, and mmffnet used from it outside the
 checkout (train + test of a classifier, the converter, an export)."""
 import glob
-import json
 import os.path as osp
 import shutil
 import zipfile
@@ -9,9 +8,7 @@ import zipfile
 import pytest
 import torch
 
-from mmffnet.datasets.demo.classification import write_dataset
-from tests.test_converters.test_official import (find_layout,
-                                                 random_official_state_dict)
+from tests.test_converters.test_official import random_official_state_dict
 from tests.utils import REPO_ROOT, run_tool
 
 DEMO = 'ffnet-1_1xb32_demo-shapes-64px'
@@ -74,7 +71,8 @@ def test_wheel_carries_configs_and_tools_not_tests(wheel):
     assert mim + 'tools/run_tests.sh' not in names  # checkout-only scripts
 
 
-def test_installed_package_outside_the_checkout(user, tmp_path):
+def test_installed_package_outside_the_checkout(user, layout, demo_data,
+                                                tmp_path):
     python, site = user['python'], user['site']
     # The package, its configs and the converter's config lookup: the
     # wheel's, not the checkout's.
@@ -83,8 +81,8 @@ def test_installed_package_outside_the_checkout(user, tmp_path):
         'print(mmffnet.__file__); print(apis.config_dir()); '
         "print(apis.default_config('det', '2', {}))").stdout.split()
     assert all(line.startswith(site) for line in out), out
-    data = str(tmp_path / 'data')
-    write_dataset(data, num_train_per_class=8, num_val_per_class=4)
+    data = demo_data('classification', num_train_per_class=8,
+                     num_val_per_class=4)
     work = str(tmp_path / 'work')
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     options = [f'{loader}.dataset.data_root={data}' for loader in loaders] + [
@@ -96,11 +94,10 @@ def test_installed_package_outside_the_checkout(user, tmp_path):
     checkpoint = osp.join(work, 'epoch_1.pth')
     result = python('-m', 'mmffnet', 'test', DEMO, checkpoint, '--work-dir',
                     work, '--cfg-options', *options)
-    assert 'accuracy/top1' in result.stdout + result.stderr
+    assert 'accuracy/top1' in result.output
     # The converter and an exporter, from the installed tools.
     official = tmp_path / 'ffnet_1.pth.tar'
-    with open(find_layout()) as f:
-        state_dict = random_official_state_dict(json.load(f), '1')
+    state_dict = random_official_state_dict(layout, '1')
     torch.save({'state_dict': state_dict}, official)
     result = python('-m', 'mmffnet', 'convert', str(official),
                     str(tmp_path / 'ffnet-1_in1k.pth'))

@@ -8,67 +8,64 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import DATASETS, DefaultScope
 from PIL import Image
 
 from mmffnet.apis import build_model, load_config
-from mmffnet.datasets.demo.super_resolution import KINDS, write_dataset
+from mmffnet.datasets.demo.super_resolution import KINDS
 from mmffnet.evaluation.metrics import calculate_psnr
 from mmffnet.utils.image import bicubic_resize
-from tests.utils import run_tool, run_tool_in_process
+from tests.utils import assert_rewritten_alike, run_tool
 
 DEMO = ('configs/super_resolution/ffnetsr/'
         'ffnetsr-tiny_x2_1xb16_demo-textures.py')
 
 
+# A small copy of the demo data (same generator, fewer images).
+SMALL = dict(num_train=10, num_val=5)
+
+
 @pytest.fixture(scope='module')
-def demo_data(tmp_path_factory):
-    """A small copy of the demo data (same generator, fewer images)."""
-    root = str(tmp_path_factory.mktemp('sr') / 'ffnet_demo_sr')
-    write_dataset(root, num_train=10, num_val=5)
-    return root
+def sr_data(demo_data):
+    return demo_data('super_resolution', **SMALL)
 
 
-def test_generator_layout_and_determinism(demo_data, tmp_path):
+def test_generator_layout_and_determinism(sr_data, tmp_path):
     for split, count in (('train', 10), ('val', 5)):
-        hr = sorted(os.listdir(osp.join(demo_data, split, 'HR')))
-        lr = sorted(os.listdir(osp.join(demo_data, split, 'LR_bicubic',
-                                        'X2')))
+        hr = sorted(os.listdir(osp.join(sr_data, split, 'HR')))
+        lr = sorted(os.listdir(osp.join(sr_data, split, 'LR_bicubic', 'X2')))
         assert len(hr) == len(lr) == count
         assert [n[:-4] + 'x2.png' for n in hr] == lr
-    gt = np.asarray(Image.open(osp.join(demo_data, 'val', 'HR',
+    gt = np.asarray(Image.open(osp.join(sr_data, 'val', 'HR',
                                         'tex_00001.png')))
-    lr = np.asarray(Image.open(osp.join(demo_data, 'val', 'LR_bicubic',
-                                        'X2', 'tex_00001x2.png')))
+    lr = np.asarray(Image.open(osp.join(sr_data, 'val', 'LR_bicubic', 'X2',
+                                        'tex_00001x2.png')))
     assert gt.shape == (96, 96, 3) and lr.shape == (48, 48, 3)
     assert (bicubic_resize(gt, (48, 48)) == lr).all()  # the LR's recipe
     # textures with detail: bicubic upscaling does not restore them
     psnrs = []
     for i in range(5):
-        hr_i = np.asarray(Image.open(osp.join(demo_data, 'val', 'HR',
+        hr_i = np.asarray(Image.open(osp.join(sr_data, 'val', 'HR',
                                               f'tex_{i:05d}.png')))
         psnrs.append(
             calculate_psnr(
                 bicubic_resize(bicubic_resize(hr_i, (48, 48)), (96, 96)),
                 hr_i, 2, 'Y'))
     assert np.mean(psnrs) < 40
-    other = str(tmp_path / 'again')
-    write_dataset(other, num_train=10, num_val=5)
-    for sub in ('train/HR/tex_00007.png',
-                'val/LR_bicubic/X2/tex_00004x2.png'):
-        with open(osp.join(demo_data, sub), 'rb') as a, \
-                open(osp.join(other, sub), 'rb') as b:
-            assert a.read() == b.read()
+    assert_rewritten_alike(
+        'super_resolution', sr_data, tmp_path / 'again',
+        ['train/HR/tex_00007.png', 'val/LR_bicubic/X2/tex_00004x2.png'],
+        **SMALL)
     assert len(KINDS) == 5
 
 
-def test_demo_dataset_packs_pairs(demo_data):
-    from mmengine.registry import DATASETS, DefaultScope
+def test_demo_dataset_packs_pairs(sr_data):
     cfg = load_config(DEMO)
-    dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=demo_data)
+    dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=sr_data)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         dataset = DATASETS.build(dataset_cfg)
         val = DATASETS.build(
-            dict(cfg.val_dataloader.dataset, data_root=demo_data))
+            dict(cfg.val_dataloader.dataset, data_root=sr_data))
     assert len(dataset) == 10
     packed = dataset[0]
     assert packed['inputs'].shape == (3, 32, 32)
@@ -76,20 +73,17 @@ def test_demo_dataset_packs_pairs(demo_data):
     assert len(val) == 5 and val.metainfo['dataset_name'] == 'demo-val'
 
 
-def test_infer_picture_with_random_weights(demo_data, tmp_path, monkeypatch,
-                                           capsys):
+def test_infer_picture_with_random_weights(sr_data, tmp_path):
     cfg = load_config(DEMO)
     model = build_model(cfg)
     checkpoint = str(tmp_path / 'random.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), checkpoint)
-    lr = osp.join(demo_data, 'val', 'LR_bicubic', 'X2', 'tex_00002x2.png')
-    gt = osp.join(demo_data, 'val', 'HR', 'tex_00002.png')
+    lr = osp.join(sr_data, 'val', 'LR_bicubic', 'X2', 'tex_00002x2.png')
+    gt = osp.join(sr_data, 'val', 'HR', 'tex_00002.png')
     out = str(tmp_path / 'sr.png')
-    code = run_tool_in_process(monkeypatch, 'tools/infer.py', DEMO,
-                               checkpoint, lr, '--gt', gt, '--out', out,
-                               '--device', 'cpu')
-    assert code is None
-    printed = capsys.readouterr().out
+    printed = run_tool('tools/infer.py', DEMO, checkpoint, lr, '--gt', gt,
+                       '--out', out, '--device', 'cpu',
+                       in_process=True).stdout
     assert 'LR 48x48 -> FFNetSR x2 96x96' in printed
     assert 'bicubic' in printed and 'PSNR' in printed
     picture = np.asarray(Image.open(out))
@@ -99,10 +93,8 @@ def test_infer_picture_with_random_weights(demo_data, tmp_path, monkeypatch,
     panel = picture[14:, 196:388][::2, ::2]
     assert (panel == bicubic).all()
     # without --gt: three panels
-    code = run_tool_in_process(monkeypatch, 'tools/infer.py', DEMO,
-                               checkpoint, lr, '--out', out, '--device',
-                               'cpu')
-    assert code is None
+    run_tool('tools/infer.py', DEMO, checkpoint, lr, '--out', out,
+             '--device', 'cpu', in_process=True)
     assert np.asarray(Image.open(out)).shape[1] == 3 * 192 + 2 * 4
 
 
@@ -116,7 +108,8 @@ def _test_metrics(work_dir):
 
 @pytest.mark.slow
 def test_demo_beats_bicubic(tmp_path_factory):
-    """The whole demo recipe, trained and tested as the README says."""
+    """The whole demo recipe, trained and tested as the README says (the
+    data is written on first use)."""
     data = str(tmp_path_factory.mktemp('sr_run') / 'ffnet_demo_sr')
     work_dir = str(tmp_path_factory.mktemp('sr_work'))
     roots = [

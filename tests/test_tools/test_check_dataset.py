@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmffnet.datasets.demo import classification, detection, segmentation
-from tests.utils import run_tool_in_process
+from tests.utils import run_tool
 
 TOOL = 'tools/analysis_tools/check_dataset.py'
 CONFIGS = dict(
@@ -16,14 +15,14 @@ CONFIGS = dict(
     'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
 
 
-def check(monkeypatch, task, root, *args, cfg_options=()):
+def check(task, root, *args, cfg_options=()):
     """Run the tool on the demo config of ``task`` with data in ``root``."""
     options = [
         f'{split}_dataloader.dataset.data_root={root}/'
         for split in ('train', 'val', 'test')
     ] + list(cfg_options)
-    return run_tool_in_process(monkeypatch, TOOL, CONFIGS[task], '--workers',
-                               '1', *args, '--cfg-options', *options)
+    return run_tool(TOOL, CONFIGS[task], '--workers', '1', *args,
+                    '--cfg-options', *options, in_process=True, check=False)
 
 
 def mark_out_of_range(root, value, name='shapes_training_00001.png'):
@@ -42,28 +41,31 @@ def truncate(path, size=100):
 
 
 @pytest.fixture
-def cls_data(tmp_path):
+def cls_data(demo_data, tmp_path):
     root = tmp_path / 'cls'
-    classification.write_dataset(str(root), 2, 1, image_size=16)
+    demo_data('classification', copy_to=root, num_train_per_class=2,
+              num_val_per_class=1, image_size=16)
     return root
 
 
-def test_good_data_passes(monkeypatch, capsys, cls_data):
-    assert check(monkeypatch, 'cls', cls_data) is None
-    out = capsys.readouterr().out
+def test_good_data_passes(cls_data):
+    result = check('cls', cls_data)
+    assert result.returncode == 0, result.output
+    out = result.stdout
     assert '0 error(s), 0 warning(s)' in out
     assert 'train_dataloader.dataset  12' in out
 
 
-def test_classification_problems(monkeypatch, capsys, cls_data):
+def test_classification_problems(cls_data):
     truncate(cls_data / 'train/circle/circle_0000.png')
     (cls_data / 'train/cross/cross_0001.png').write_text('not an image')
     rgba = np.zeros((16, 16, 4), np.uint8)
     Image.fromarray(rgba).save(cls_data / 'validation/star/star_0000.png')
     # and a head that predicts fewer classes than the dataset has
-    assert check(monkeypatch, 'cls', cls_data, '--show', '2',
-                 cfg_options=['model.head.num_classes=5']) == 1
-    out = capsys.readouterr().out
+    result = check('cls', cls_data, '--show', '2',
+                   cfg_options=['model.head.num_classes=5'])
+    assert result.returncode == 1
+    out = result.stdout
     assert 'the dataset has 6 classes, the model predicts 5' in out
     assert 'circle_0000.png: image is truncated' in out
     assert '... and 3 more' in out  # the listing stops at --show
@@ -71,32 +73,36 @@ def test_classification_problems(monkeypatch, capsys, cls_data):
     # the RGBA image alone: a warning, an error with --strict
     (cls_data / 'train/circle/circle_0000.png').unlink()
     (cls_data / 'train/cross/cross_0001.png').unlink()
-    assert check(monkeypatch, 'cls', cls_data, '--strict') == 1
-    assert 'star_0000.png: mode RGBA (alpha channel dropped)' in \
-        capsys.readouterr().out
+    result = check('cls', cls_data, '--strict')
+    assert result.returncode == 1
+    assert 'star_0000.png: mode RGBA (alpha channel dropped)' in result.stdout
 
 
-def test_detection_problems(monkeypatch, capsys, tmp_path):
+def test_detection_problems(demo_data, tmp_path):
     root = tmp_path / 'det'
-    detection.write_dataset(str(root), 3, 2, image_size=32)
+    demo_data('detection', copy_to=root, num_train=3, num_val=2,
+              image_size=32)
     truncate(root / 'train/000002.png')
     ann_file = root / 'annotations/instances_val.json'
     coco = json.loads(ann_file.read_text())
     coco['annotations'][0]['category_id'] = 9
     ann_file.write_text(json.dumps(coco))
-    assert check(monkeypatch, 'det', root) == 1
-    out = capsys.readouterr().out
+    result = check('det', root)
+    assert result.returncode == 1
+    out = result.stdout
     assert '000002.png: image is truncated' in out
     assert 'category ids that "categories" does not declare: 9' in out
 
 
-def test_segmentation_problems(monkeypatch, capsys, tmp_path):
+def test_segmentation_problems(demo_data, tmp_path):
     root = tmp_path / 'seg'
-    segmentation.write_dataset(str(root), 3, 2, image_size=32)
+    demo_data('segmentation', copy_to=root, num_train=3, num_val=2,
+              image_size=32)
     mark_out_of_range(root, 7)
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(
         root / 'annotations/validation/shapes_validation_00000.png')
-    assert check(monkeypatch, 'seg', root) == 1
-    out = capsys.readouterr().out
+    result = check('seg', root)
+    assert result.returncode == 1
+    out = result.stdout
     assert 'shapes_training_00001.png: label values [7] are outside' in out
     assert 'shapes_validation_00000.png: label map of mode RGB' in out

@@ -8,7 +8,8 @@ from PIL import Image
 
 from mmffnet.apis import build_model, load_config
 from mmffnet.datasets.demo import classification, detection, segmentation
-from tests.utils import REPO_ROOT, run_tool, run_tool_in_process
+from tests.messages import MISSING_CONFIG, NOT_AN_IMAGE
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
 CONFIGS = dict(
     cls='configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py',
@@ -18,18 +19,17 @@ CONFIGS = dict(
 
 
 @pytest.fixture(scope='module')
-def images(tmp_path_factory):
+def images(demo_data):
     """One validation image of each demo (small copies of the data)."""
-    root = tmp_path_factory.mktemp('infer_data')
-    classification.write_dataset(
-        str(root / 'cls'), num_train_per_class=1, num_val_per_class=1)
-    detection.write_dataset(str(root / 'det'), num_train=1, num_val=1)
-    segmentation.write_dataset(str(root / 'seg'), num_train=1, num_val=1)
+    cls = demo_data('classification', num_train_per_class=1,
+                    num_val_per_class=1)
+    det = demo_data('detection', num_train=1, num_val=1)
+    seg = demo_data('segmentation', num_train=1, num_val=1)
     return dict(
-        cls=str(root / 'cls' / 'validation' / 'star' / 'star_0000.png'),
-        det=str(root / 'det' / 'val' / '000001.png'),
-        seg=str(root / 'seg' / 'images' / 'validation' /
-                'shapes_validation_00000.jpg'))
+        cls=osp.join(cls, 'validation', 'star', 'star_0000.png'),
+        det=osp.join(det, 'val', '000001.png'),
+        seg=osp.join(seg, 'images', 'validation',
+                     'shapes_validation_00000.jpg'))
 
 
 @pytest.fixture(scope='module')
@@ -45,27 +45,25 @@ def checkpoints(tmp_path_factory):
     return paths
 
 
-def infer(monkeypatch, capsys, *args):
-    """(exit code, the printed prediction's lines) of tools/infer.py."""
-    code = run_tool_in_process(monkeypatch, 'tools/infer.py', *args)
-    lines = capsys.readouterr().out.splitlines()
-    # The prediction follows the line "IMAGE:" (logs may come before it).
-    start = lines.index(f'{args[2]}:') + 1 if f'{args[2]}:' in lines else 0
-    return code, [line.split() for line in lines[start:]
-                  if line.startswith('  ')]
+def infer(*args, check=True):
+    """tools/infer.py in this process."""
+    return run_tool('tools/infer.py', *args, in_process=True, check=check)
 
 
 @pytest.fixture
-def predict(monkeypatch, capsys, images, checkpoints, tmp_path):
+def predict(images, checkpoints, tmp_path):
     """``predict(task, *options)``: tools/infer.py with the task's random
     weights on its demo image; the prediction's lines and the picture."""
 
     def run(task, *options):
         out = tmp_path / f'{task}.png'
-        code, lines = infer(monkeypatch, capsys, CONFIGS[task],
-                            checkpoints[task], images[task], '--out', out,
-                            *options)
-        assert code is None, code
+        lines = infer(CONFIGS[task], checkpoints[task], images[task],
+                      '--out', out, *options).stdout.splitlines()
+        # The prediction follows the line "IMAGE:" (logs may come before).
+        head = f'{images[task]}:'
+        start = lines.index(head) + 1 if head in lines else 0
+        lines = [line.split() for line in lines[start:]
+                 if line.startswith('  ')]
         return lines, np.asarray(Image.open(out))
 
     return run
@@ -102,19 +100,16 @@ def test_segmentation(predict, images):
 
 
 @pytest.mark.parametrize('task', ['cls', 'det', 'seg'])
-def test_mismatched_checkpoint_is_one_line_error(monkeypatch, capsys, images,
-                                                 task, tmp_path):
+def test_mismatched_checkpoint_is_one_line_error(images, task, tmp_path):
     bad = tmp_path / 'official_like.pth'
     torch.save({'state_dict': {'patch_embed.0.c.weight': torch.zeros(1)}},
                bad)
-    code, _ = infer(monkeypatch, capsys, CONFIGS[task], bad, images[task])
-    assert code.startswith('error: ') and '\n' not in code
-    assert 'does not match the model' in code
-    assert 'official_to_mmffnet.py' in code  # the fix
+    error = tool_error(infer(CONFIGS[task], bad, images[task], check=False))
+    assert 'does not match the model' in error
+    assert 'official_to_mmffnet.py' in error  # the fix
 
 
-def test_bad_input_is_one_line_error(monkeypatch, capsys, images,
-                                     checkpoints, tmp_path):
+def test_bad_input_is_one_line_error(images, checkpoints, tmp_path):
     not_an_image = tmp_path / 'notes.png'
     not_an_image.write_text('not pixels')
     cases = [
@@ -123,17 +118,15 @@ def test_bad_input_is_one_line_error(monkeypatch, capsys, images,
         ((CONFIGS['cls'], tmp_path / 'missing.pth', images['cls']),
          "checkpoint '{}' does not exist".format(tmp_path / 'missing.pth')),
         ((CONFIGS['det'], checkpoints['det'], not_an_image),
-         'is not an image'),
+         NOT_AN_IMAGE.problem),
         (('configs/nowhere.py', checkpoints['cls'], images['cls']),
-         "Config file 'configs/nowhere.py' does not exist"),
+         MISSING_CONFIG.problem.format(config='configs/nowhere.py')),
     ]
     if not torch.cuda.is_available():
         cases.append(((CONFIGS['seg'], checkpoints['seg'], images['seg'],
                        '--device', 'cuda'), 'CUDA is not available'))
     for args, message in cases:
-        code, _ = infer(monkeypatch, capsys, *args)
-        assert code.startswith('error: ') and '\n' not in code, code
-        assert message in code
+        assert message in tool_error(infer(*args, check=False))
 
 
 @pytest.mark.slow

@@ -26,7 +26,6 @@ import time
 import pytest
 import torch
 
-from mmffnet.datasets.demo.classification import write_dataset
 from mmffnet.utils import read_checkpoint
 from tests.test_tools.kill_points import write_tiny_config
 from tests.utils import run_tool, start_tool
@@ -61,9 +60,9 @@ def _final_accuracy(log: str) -> str:
 
 
 @pytest.mark.slow
-def test_killed_anywhere_resumes_to_the_same_weights(tmp_path):
-    data = str(tmp_path / 'data')
-    write_dataset(data, num_train_per_class=4, num_val_per_class=2)
+def test_killed_anywhere_resumes_to_the_same_weights(demo_data, tmp_path):
+    data = demo_data('classification', num_train_per_class=4,
+                     num_val_per_class=2)
     config = write_tiny_config(str(tmp_path / 'tiny.py'), data)
     marker = str(tmp_path / 'paused')
 

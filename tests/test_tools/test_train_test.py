@@ -10,16 +10,19 @@ import time
 import pytest
 import torch
 
-from tests.utils import (REPO_ROOT, run_tool, run_tool_in_process,
-                         start_tool)
+import mmffnet  # noqa: F401  (safe loading of mmengine checkpoints)
+from mmffnet.datasets.demo.classification import CLASSES
+from tests.messages import MISSING_DATA_ROOT, UNKNOWN_ARCH, assert_names
+from tests.utils import (REPO_ROOT, assert_rewritten_alike, run_tool,
+                         start_tool, tool_error)
 
 DEMO = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
 IN1K = 'configs/classification/ffnet/ffnet-1_8xb128_in1k.py'
 
 
 @pytest.fixture(scope='module')
-def demo_data(demo_cls_data):
-    return demo_cls_data
+def cls_data(demo_data):
+    return demo_data('classification')
 
 
 def _data_opts(root):
@@ -34,21 +37,16 @@ def _data_opts(root):
     ]
 
 
-def test_demo_data_layout(demo_data):
-    from mmffnet.datasets.demo.classification import CLASSES
+def test_demo_data_layout(cls_data, tmp_path):
     for split, count in (('train', 250), ('validation', 50)):
         for name in CLASSES:
-            files = glob.glob(osp.join(demo_data, split, name, '*.png'))
+            files = glob.glob(osp.join(cls_data, split, name, '*.png'))
             assert len(files) == count
-    # Deterministic: regenerating gives identical bytes.
-    from mmffnet.datasets.demo.classification import write_dataset
-    other = demo_data + '_again'
-    write_dataset(other, num_train_per_class=4, num_val_per_class=1)
-    # circle is drawn first, so its first images do not depend on the counts
-    a = open(osp.join(demo_data, 'train', 'circle', 'circle_0003.png'), 'rb')
-    b = open(osp.join(other, 'train', 'circle', 'circle_0003.png'), 'rb')
-    with a, b:
-        assert a.read() == b.read()
+    # Deterministic: regenerating gives identical bytes; circle is drawn
+    # first, so its first images do not depend on the counts.
+    assert_rewritten_alike('classification', cls_data, tmp_path / 'again',
+                           ['train/circle/circle_0003.png'],
+                           num_train_per_class=4, num_val_per_class=1)
 
 
 def _wait_for_checkpoint(proc, work_dir: str, name: str, timeout: float):
@@ -67,10 +65,10 @@ def _wait_for_checkpoint(proc, work_dir: str, name: str, timeout: float):
 
 
 @pytest.mark.slow
-def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
+def test_interrupted_training_resumes_then_tests(cls_data, tmp_path):
     """Kill a run after its first checkpoint, --resume it, then test it."""
     work_dir = str(tmp_path / 'work')
-    opts = _data_opts(demo_data) + [
+    opts = _data_opts(cls_data) + [
         'train_cfg.max_epochs=3', 'train_cfg.val_interval=3',
         'default_hooks.checkpoint.interval=1'
     ]
@@ -85,11 +83,10 @@ def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
 
     resumed = run_tool('tools/train.py', DEMO, '--work-dir', work_dir,
                        '--resume', '--cfg-options', *opts)
-    log = resumed.stdout + resumed.stderr
+    log = resumed.output
     assert 'Weights only load failed' not in log
     assert re.search(r'resumed epoch: [12]', log), log[-3000:]
     assert osp.exists(osp.join(work_dir, 'epoch_3.pth'))
-    import mmffnet  # noqa: F401  (safe loading of mmengine checkpoints)
     ckpt = torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu')
     assert ckpt['meta']['epoch'] == 3
 
@@ -102,8 +99,8 @@ def test_interrupted_training_resumes_then_tests(demo_data, tmp_path):
         tested = run_tool('tools/test.py', DEMO,
                           osp.join(work_dir, 'epoch_3.pth'), '--work-dir',
                           str(tmp_path / 'test'), '--cfg-options',
-                          *_data_opts(demo_data), *deploy)
-        out = tested.stdout + tested.stderr
+                          *_data_opts(cls_data), *deploy)
+        out = tested.output
         assert re.search(r'accuracy/top1: [0-9.]+', out), out[-2000:]
 
 
@@ -114,7 +111,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes(demo_data, tmp_path):
+def test_torchrun_two_processes(cls_data, tmp_path):
     """tools/dist_train.sh: gloo on CPU, NCCL on one process per GPU."""
     if torch.cuda.is_available():
         nproc, backend = min(2, torch.cuda.device_count()), 'nccl'
@@ -135,63 +132,60 @@ def test_torchrun_two_processes(demo_data, tmp_path):
         '--work-dir',
         work_dir,
         '--cfg-options',
-        *_data_opts(demo_data),
+        *_data_opts(cls_data),
         'train_cfg.max_epochs=1',
         'train_dataloader.batch_size=16',
         threads=1,
         env=dict(PORT=str(_free_port())),
         timeout=600)
-    log = result.stdout + result.stderr
+    log = result.output
     assert 'Distributed launcher: pytorch' in log
     assert 'Distributed training: True' in log
     assert f'process group backend: {backend}' in log, log[-3000:]
     assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
 
 
-def _error_of(monkeypatch, tool: str, *args: str) -> str:
-    """The error ``tool`` exits with, run in this process: a user sees it
-    as the only line on stderr (any other exception fails the test)."""
-    code = run_tool_in_process(monkeypatch, tool, *args)
-    assert isinstance(code, str) and code.startswith('error: '), code
-    assert '\n' not in code
-    return code
+def _error_of(tool: str, *args: str) -> str:
+    """The one-line error ``tool`` exits with, run in this process (any
+    other exception fails the test)."""
+    return tool_error(run_tool(tool, *args, in_process=True, check=False))
 
 
-def test_missing_dataset_folder_is_one_line_error(monkeypatch, tmp_path):
+def test_missing_dataset_folder_is_one_line_error(tmp_path):
     message = _error_of(
-        monkeypatch, 'tools/train.py', IN1K, '--work-dir', str(tmp_path),
+        'tools/train.py', IN1K, '--work-dir', str(tmp_path),
         '--cfg-options',
         'train_dataloader.dataset.data_root=/nonexistent/in1k')
-    assert message.startswith('error: dataset folder')
-    assert '/nonexistent/in1k' in message
-    assert 'train_dataloader.dataset.data_root' in message
+    where = dict(root='/nonexistent/in1k',
+                 keys='train_dataloader.dataset.data_root')
+    assert_names(message, MISSING_DATA_ROOT, **where)
+    assert message.startswith(
+        'error: ' + MISSING_DATA_ROOT.problem.format(**where))
 
 
-def test_unknown_arch_is_one_line_error(monkeypatch, tmp_path, demo_data):
-    message = _error_of(monkeypatch, 'tools/train.py', DEMO, '--work-dir',
-                        str(tmp_path), '--cfg-options',
-                        'model.backbone.arch=7', *_data_opts(demo_data))
-    assert "Unknown FFNet arch '7'" in message
-    assert "choose one of ['1', '2', '3', '4']" in message
+def test_unknown_arch_is_one_line_error(tmp_path, cls_data):
+    message = _error_of('tools/train.py', DEMO, '--work-dir', str(tmp_path),
+                        '--cfg-options', 'model.backbone.arch=7',
+                        *_data_opts(cls_data))
+    assert_names(message, UNKNOWN_ARCH, arch='7', known=['1', '2', '3', '4'])
 
 
-def test_mismatched_checkpoint_is_one_line_error(monkeypatch, tmp_path,
-                                                 demo_data):
+def test_mismatched_checkpoint_is_one_line_error(tmp_path, cls_data):
     bad = tmp_path / 'official_like.pth'
     torch.save({'state_dict': {'patch_embed.0.c.weight': torch.zeros(1)}},
                bad)
-    message = _error_of(monkeypatch, 'tools/test.py', DEMO, str(bad),
-                        '--work-dir', str(tmp_path), '--cfg-options',
-                        *_data_opts(demo_data))
+    message = _error_of('tools/test.py', DEMO, str(bad), '--work-dir',
+                        str(tmp_path), '--cfg-options',
+                        *_data_opts(cls_data))
     assert 'does not match the model' in message
     assert 'official_to_mmffnet.py' in message  # the fix
 
 
-def test_resume_missing_checkpoint_and_amp_on_cpu(monkeypatch, tmp_path):
-    message = _error_of(monkeypatch, 'tools/train.py', DEMO, '--work-dir',
-                        str(tmp_path), '--resume', str(tmp_path / 'nope.pth'))
+def test_resume_missing_checkpoint_and_amp_on_cpu(tmp_path):
+    message = _error_of('tools/train.py', DEMO, '--work-dir', str(tmp_path),
+                        '--resume', str(tmp_path / 'nope.pth'))
     assert 'does not exist' in message
     if not torch.cuda.is_available():
-        message = _error_of(monkeypatch, 'tools/train.py', DEMO, '--work-dir',
+        message = _error_of('tools/train.py', DEMO, '--work-dir',
                             str(tmp_path), '--amp')
         assert '--amp needs a CUDA device' in message
