@@ -37,9 +37,12 @@ class Classification(Task):
         not strict); a checkpoint without class names takes the config's."""
         from mmpretrain.apis import ImageClassificationInferencer, get_model
         model = get_model(cfg, pretrained=False)
-        meta = load_checkpoint_strict(model, weights).get('meta', {}) \
+        checkpoint = load_checkpoint_strict(model, weights) \
             if weights is not None else {}
-        meta = meta.get('dataset_meta') or self.dataset_meta(cfg)
+        meta = {
+            **self.dataset_meta(cfg),
+            **checkpoint.get('meta', {}).get('dataset_meta', {})
+        }
         kwargs.setdefault('classes', meta.get('classes'))
         return ImageClassificationInferencer(
             model, pretrained=False, device=device, **kwargs)

@@ -26,11 +26,11 @@ def _quiet_init(inferencer_cls, cfg: Config, device: str, **kwargs):
 def load_inferencer_weights(inferencer, weights: Optional[str],
                             meta: dict) -> dict:
     """Load ``weights`` strictly into an MMEngine inferencer's model built
-    without them; its dataset meta is the checkpoint's, else ``meta`` (the
-    config's). Returns the dataset meta."""
+    without them; its dataset meta is ``meta`` (the config's) updated with
+    the checkpoint's (classes, palette). Returns the dataset meta."""
     checkpoint = load_checkpoint_strict(inferencer.model, weights) \
         if weights is not None else {}
-    meta = checkpoint.get('meta', {}).get('dataset_meta') or meta
+    meta = {**meta, **checkpoint.get('meta', {}).get('dataset_meta', {})}
     inferencer.model.dataset_meta = meta
     return meta
 
