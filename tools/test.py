@@ -16,6 +16,8 @@ from mmffnet.apis.runner import (default_work_dir, read_error,
                                  resolve_launcher, setup_launcher_backend)
 from mmffnet.datasets.guard import DataError
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
+from mmffnet.utils.checkpoint import (UnreadableCheckpointError,
+                                      UnsafeCheckpointError)
 
 
 def parse_args():
@@ -56,7 +58,8 @@ def main():
         runner.model) else runner.model
     try:
         load_checkpoint_strict(model, args.checkpoint)
-    except CheckpointMismatchError as err:
+    except (CheckpointMismatchError, UnreadableCheckpointError,
+            UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')
     except Exception as err:  # a damaged file fails in many ways
         sys.exit(f'error: checkpoint {args.checkpoint} cannot be read '

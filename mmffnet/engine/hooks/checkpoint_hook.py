@@ -9,20 +9,16 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 
 from mmffnet.registry import HOOKS
+from mmffnet.utils.files import TEMPORARY_SUFFIX, atomic_write
 
-TEMPORARY_SUFFIX = '.tmp'
 
 
 def write_atomically(data: bytes, path: str) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same
-    folder, renamed into place once complete (``os.replace``), so ``path``
-    is always either the old file or the whole new one."""
-    temporary = path + TEMPORARY_SUFFIX
-    with open(temporary, 'wb') as f:
+    folder, renamed into place once complete (:func:`atomic_write`), so
+    ``path`` is always either the old file or the whole new one."""
+    with atomic_write(path) as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
 
 
 @register_backend('atomic_local')
