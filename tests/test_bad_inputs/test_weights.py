@@ -161,7 +161,7 @@ def test_folded_is_said_only_of_this_model_folded(files, tmp_path):
 
 def _train_args(data, work_dir, *options):
     return ('tools/train.py', write_tiny_config(
-        osp.join(work_dir, '..', 'tiny.py'), data, max_epochs=2,
+        osp.join(osp.dirname(work_dir), 'tiny.py'), data, max_epochs=2,
         pause_for_kill=False), '--work-dir', work_dir, *options)
 
 
@@ -183,7 +183,8 @@ def test_bad_load_from_is_one_line(name, fragment, files, demo_data,
                       in_process=True, threads=1, check=False)
     assert fragment in tool_error(result)
     assert _snapshot(files['root']) == before
-    assert not any(n.endswith('.pth') for n in os.listdir(work_dir))
+    assert not osp.isdir(work_dir) or not any(
+        n.endswith('.pth') for n in os.listdir(work_dir))
 
 
 @pytest.mark.slow
@@ -208,8 +209,8 @@ def test_disk_full_removes_the_partial_file(demo_data, tmp_path,
     assert f'the last complete checkpoint is ' \
         f'{osp.join(work_dir, "epoch_1.pth")}' in message
     assert '--resume' in message
-    assert sorted(os.listdir(work_dir))[:2] == ['epoch_1.pth',
-                                                'last_checkpoint']
+    saved = os.listdir(work_dir)
+    assert 'epoch_1.pth' in saved and 'epoch_2.pth' not in saved
     assert not [n for n in os.listdir(work_dir) if n.endswith('.tmp')]
 
 
