@@ -5,7 +5,7 @@ import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 from mmengine.runner import CheckpointLoader
@@ -19,7 +19,17 @@ StateDict = Dict[str, torch.Tensor]
 class UnreadableCheckpointError(ValueError):
     """A checkpoint file that cannot be read (empty, damaged, not a
     PyTorch file) or whose weights cannot be right (NaN / Inf); the message
-    names the file, the problem and the fix in one line."""
+    names the file, the problem and the fix in one line.
+
+    Args:
+        message (str): The line.
+        cause (Exception, optional): What torch raised reading a damaged
+            file, for tools that word it themselves.
+    """
+
+    def __init__(self, message: str, cause: Optional[Exception] = None):
+        super().__init__(message)
+        self.cause = cause
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
@@ -117,7 +127,7 @@ def read_checkpoint(filename: str,
             f'Checkpoint {filename} cannot be read ({type(err).__name__}'
             f'{": " + reason[:120] if reason else ""}): the file is damaged '
             '(truncated?) or not a PyTorch checkpoint; use another '
-            'checkpoint') from None
+            'checkpoint', cause=err) from None
     try:
         return checkpoint, extract_state_dict(checkpoint)
     except (TypeError, ValueError) as err:
