@@ -190,18 +190,22 @@ def tool_error(result: ToolRun) -> str:
 def start_tool(tool: str,
                *args,
                threads: Optional[int] = None,
-               env: Optional[dict] = None) -> subprocess.Popen:
+               env: Optional[dict] = None,
+               capture: bool = False) -> subprocess.Popen:
     """Start ``tool`` like :func:`run_tool`, without waiting for it.
 
     It runs in a session of its own (``os.killpg(proc.pid, ...)`` stops it
-    and its workers), with its output discarded.
+    and its workers), with its output discarded, or with ``capture``
+    readable as text from ``proc.communicate()``.
     """
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
         _command(tool, args),
         cwd=REPO_ROOT,
         env=_environment(threads, env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
+        text=capture,
         start_new_session=True)
 
 

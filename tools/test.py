@@ -16,6 +16,8 @@ from mmffnet.apis.runner import (default_work_dir, read_error,
                                  resolve_launcher, setup_launcher_backend)
 from mmffnet.datasets.guard import DataError
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
+from mmffnet.utils.checkpoint import (UnreadableCheckpointError,
+                                      UnsafeCheckpointError)
 
 
 def parse_args():
@@ -56,12 +58,16 @@ def main():
         runner.model) else runner.model
     try:
         load_checkpoint_strict(model, args.checkpoint)
-    except CheckpointMismatchError as err:
+    except (CheckpointMismatchError, UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')
     except Exception as err:  # a damaged file fails in many ways
+        cause = getattr(err, 'cause', None)
+        if isinstance(err, UnreadableCheckpointError) and cause is None:
+            sys.exit(f'error: {err}')  # empty, NaN / Inf
         sys.exit(f'error: checkpoint {args.checkpoint} cannot be read '
-                 f'({read_error(err)}): it is damaged or not a checkpoint; '
-                 f'test another one (e.g. an earlier epoch_*.pth)')
+                 f'({read_error(cause or err)}): it is damaged or not a '
+                 f'checkpoint; test another one (e.g. an earlier '
+                 f'epoch_*.pth)')
     if args.deploy:
         reparameterize_model(model, inplace=True)
         runner.logger.info('Model folded for deployment (switch_to_deploy)')

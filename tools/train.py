@@ -19,9 +19,12 @@ import sys
 
 from mmffnet.apis import (UserInputError, apply_train_args, build_runner,
                           check_data_roots, load_config, parse_runner_args)
-from mmffnet.apis.runner import check_amp_device, resolve_launcher
+from mmffnet.apis.runner import check_amp_device, resolve_launcher, train
 from mmffnet.datasets.guard import DataError
-from mmffnet.engine import NonFiniteLossError
+from mmffnet.engine import NonFiniteLossError, RunStopped
+from mmffnet.utils.checkpoint import (CheckpointMismatchError,
+                                      UnreadableCheckpointError,
+                                      UnsafeCheckpointError)
 
 
 def parse_args():
@@ -73,8 +76,12 @@ def main():
         sys.exit(f'error: {err.args[0] if err.args else err} '
                  f'(MMFFNET_DEBUG=1 shows the traceback)')
     try:
-        runner.train()
-    except (NonFiniteLossError, DataError) as err:
+        train(runner)
+    except RunStopped as err:  # SIGTERM, a full disk: nothing partial left
+        print(f'error: {err}', file=sys.stderr)
+        sys.exit(err.exit_code)
+    except (NonFiniteLossError, DataError, CheckpointMismatchError,
+            UnreadableCheckpointError, UnsafeCheckpointError) as err:
         if debug:
             raise
         sys.exit(f'error: {err}')

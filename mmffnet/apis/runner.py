@@ -5,6 +5,7 @@ import glob
 import logging
 import os
 import os.path as osp
+import signal
 from typing import List, Optional
 
 import torch
@@ -17,6 +18,7 @@ from mmengine.runner import Runner
 
 from mmffnet.datasets.guard import install_data_guard
 from mmffnet.datasets.walk import iter_dataset_cfgs
+from mmffnet.engine import AtomicCheckpointHook, RunStopped
 from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
 from mmffnet.utils.cli import UserInputError
@@ -275,6 +277,42 @@ def build_runner(cfg: Config):
         Runner.from_cfg(cfg)
     install_data_guard(runner)
     return runner
+
+
+def last_complete_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``last_checkpoint`` of ``work_dir`` names, when it
+    is there (checkpoint hooks write it after each complete save)."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        path = f.read().strip()
+    return path if path and osp.isfile(path) else None
+
+
+def train(runner) -> None:
+    """``runner.train()``, stopping in one line (:class:`RunStopped`) on
+    SIGTERM (exit status 143) or a checkpoint that cannot be saved: no
+    partial checkpoint is left, and the message names the last complete
+    one and ``--resume`` to continue from it."""
+
+    def terminate(signum, frame):
+        raise RunStopped('training stopped by SIGTERM', 128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        runner.train()
+    except RunStopped as err:
+        for hook in runner.hooks:
+            if isinstance(hook, AtomicCheckpointHook):
+                hook.remove_partial_files()
+        last = last_complete_checkpoint(runner.work_dir)
+        advice = (f'the last complete checkpoint is {last}: add --resume '
+                  'to the same command to continue from it') if last else \
+            'no checkpoint was saved: run the command again to start afresh'
+        raise RunStopped(f'{err}; {advice}', err.exit_code) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def parse_runner_args(

@@ -1,6 +1,6 @@
 from .hooks import (AtomicCheckpointHook, CheckFiniteLossHook,
                     NonFiniteLossError, OfficialCheckpointHook,
-                    SeedEachEpochHook)
+                    RunStopped, SeedEachEpochHook)
 from .loops import MultiTestLoop
 from .optimizers import LayerDecayOptimWrapperConstructor
 from .schedulers import TimmCosineLR
@@ -8,5 +8,6 @@ from .schedulers import TimmCosineLR
 __all__ = [
     'AtomicCheckpointHook', 'CheckFiniteLossHook',
     'LayerDecayOptimWrapperConstructor', 'MultiTestLoop', 'NonFiniteLossError',
-    'OfficialCheckpointHook', 'SeedEachEpochHook', 'TimmCosineLR'
+    'OfficialCheckpointHook', 'RunStopped', 'SeedEachEpochHook',
+    'TimmCosineLR'
 ]

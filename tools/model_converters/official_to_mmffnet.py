@@ -33,7 +33,9 @@ before anything is saved:
         --task detection --config \
         configs/detection/ffnet/cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py
 
-Files are read with torch's safe (``weights_only``) loader. One that holds
+Files are read with torch's safe (``weights_only``) loader; weights holding
+NaN or Inf are refused. The destination is written whole or not at all (a
+temporary file renamed into place) and may not be the source. One that holds
 other objects than tensors and plain data fails with the object's name;
 ``--unsafe-load`` reads it anyway, for a file from a source you trust.
 """
@@ -52,7 +54,8 @@ from mmffnet.converters import (IMAGENET, IMAGENET_SEG, describe_kind,
 from mmffnet.converters.official_sr import (SR_DESCRIPTION, SR_KIND,
                                             describe_sr_arch, is_official_sr)
 from mmffnet.tasks import get_task, task_names
-from mmffnet.utils import read_checkpoint
+from mmffnet.utils import check_finite, read_checkpoint
+from mmffnet.utils.files import atomic_write, check_output_file
 
 # Layouts whose whole model folds (--deploy)
 FOLDABLE = (IMAGENET, IMAGENET_SEG, SR_KIND)
@@ -93,6 +96,7 @@ def parse_args():
 def convert(args):
     """(converted weights, meta, one-line summary) of ``args.src``."""
     _, state_dict = read_checkpoint(args.src, unsafe=args.unsafe_load)
+    check_finite(state_dict, f'Checkpoint {args.src}')
     kind = SR_KIND if is_official_sr(state_dict) else detect_kind(state_dict)
     if args.task != 'auto' and \
             kind not in get_task(args.task).official_layouts:
@@ -128,6 +132,10 @@ def main():
     args = parse_args()
     if not osp.isfile(args.src):
         sys.exit(f'error: checkpoint {args.src!r} does not exist')
+    try:
+        check_output_file(args.dst, 'the destination', inputs=[args.src])
+    except (ValueError, OSError) as err:
+        sys.exit(f'error: {err}')
     if args.config:
         try:  # a file or the name of an mmffnet config
             args.config = find_config(args.config)
@@ -140,7 +148,8 @@ def main():
     except (ValueError, TypeError, RuntimeError, KeyError) as err:
         sys.exit('error: ' + ' '.join(str(err).split()))
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), args.dst)
+    with atomic_write(args.dst) as f:
+        torch.save(dict(state_dict=state_dict, meta=meta), f)
     print(f'{message} -> {args.dst}')
 
 

@@ -1,5 +1,5 @@
 from .checkpoint_hook import (AtomicCheckpointHook, AtomicLocalBackend,
-                              write_atomically)
+                              RunStopped, write_atomically)
 from .finite_loss_hook import CheckFiniteLossHook, NonFiniteLossError
 from .official_checkpoint_hook import OfficialCheckpointHook
 from .raw_or_ema_metric_hook import RawOrEMAMetricHook
@@ -8,5 +8,5 @@ from .seed_hook import SeedEachEpochHook
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckFiniteLossHook',
     'NonFiniteLossError', 'OfficialCheckpointHook', 'RawOrEMAMetricHook',
-    'SeedEachEpochHook', 'write_atomically'
+    'RunStopped', 'SeedEachEpochHook', 'write_atomically'
 ]

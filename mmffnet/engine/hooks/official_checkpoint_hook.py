@@ -1,9 +1,24 @@
-"""``load_from`` an official FFNet release file, converted in memory."""
+"""``load_from`` checked before it loads; an official FFNet release file
+converted in memory."""
+import logging
+
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmffnet.registry import HOOKS
-from mmffnet.utils.checkpoint import extract_state_dict, fit_weights
+from mmffnet.utils.checkpoint import (CheckpointMismatchError, KeyMismatch,
+                                      UnreadableCheckpointError,
+                                      extract_state_dict, fit_weights,
+                                      foreign_hint)
+from mmffnet.utils.checkpoint.mismatch import compare_state_dicts
+
+# Weights sharing fewer of the model's key names are another network's.
+FOREIGN_SHARE = 0.1
+
+
+def _bare(model):
+    return model.module if is_model_wrapper(model) else model
 
 
 @HOOKS.register_module()
@@ -21,6 +36,14 @@ class OfficialCheckpointHook(Hook):
     other checkpoint (mmengine's, mmffnet's: ``--resume`` too) is left
     untouched.
 
+    Before the run (``before_run``, ahead of mmengine's own reading), the
+    ``load_from`` file is checked: an empty, damaged or unsafe file, NaN /
+    Inf weights and another network's weights (sharing under a tenth of
+    the model's key names) stop the run with one line; weights that fit
+    partly (fine-tuning with another class count) load as mmengine loads
+    them, with one warning naming the skipped keys. ``--resume`` (the
+    run's own checkpoint, checked by ``tools/train.py``) is not checked.
+
     Its priority is ``VERY_HIGH`` so that hooks reading the weights in the
     same call (mmengine's ``EMAHook`` copies them into the EMA model) see
     the converted ones.
@@ -36,16 +59,63 @@ class OfficialCheckpointHook(Hook):
 
     priority = 'VERY_HIGH'
 
+    def before_run(self, runner) -> None:
+        load_from = getattr(runner, '_load_from', None)
+        if not load_from or getattr(runner, '_resume', False):
+            return
+        check_load_from(_bare(runner.model), load_from)
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         try:
             state_dict = extract_state_dict(checkpoint)
         except (TypeError, ValueError):
             return  # not weights: mmengine says what is wrong
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = _bare(runner.model)
         load_from = getattr(runner, '_load_from', None)
         source = f'Checkpoint {load_from}' if load_from else 'The checkpoint'
         fitted = fit_weights(
             model, state_dict, source=source, only_converted=True)
         if fitted.converted_from is not None:
             checkpoint['state_dict'] = fitted.state_dict
+
+
+def check_load_from(model, filename: str) -> None:
+    """Check the ``load_from`` file for ``model`` as mmengine will load it
+    (non-strictly): read safely, finite, converted strictly when it is an
+    official release file, and sharing most key names with the model.
+
+    Raises:
+        FileNotFoundError, ValueError: one line naming the file, the
+            problem and the fix (:func:`mmffnet.utils.fit_weights`;
+            :class:`CheckpointMismatchError` for another network's
+            weights).
+    """
+    source = f'Checkpoint {filename} (load_from)'
+    try:
+        fitted = fit_weights(
+            model, filename, source=source, only_converted=True)
+    except FileNotFoundError:
+        raise UnreadableCheckpointError(
+            f'load_from checkpoint {filename!r} does not exist: give an '
+            'existing file (or load_from=None to train from scratch)'
+        ) from None
+    if fitted.converted_from is not None:
+        return  # checked strictly
+    own = model.state_dict()
+    state = fitted.state_dict
+    if len(set(state) & set(own)) < FOREIGN_SHARE * len(own):
+        raise CheckpointMismatchError(
+            KeyMismatch(
+                missing=tuple(own),
+                unexpected=tuple(state),
+                source=source,
+                hint=foreign_hint(state, own),
+                keys_listed=False))
+    mismatch = compare_state_dicts(own, state)
+    if mismatch:
+        print_log(
+            f'{source} fits the model partly: {mismatch.summary()}; these '
+            'keys keep their initial weights (as when fine-tuning with '
+            'another number of classes)',
+            logger='current',
+            level=logging.WARNING)

@@ -57,15 +57,54 @@ def foreign_hint(
             '"python -m mmffnet list", configs/*/ffnet/metafile.yml).')
 
 
-def structural_hint(mismatch: KeyMismatch) -> Optional[str]:
-    """The cause the keys show, if any: folded or unfolded blocks,
-    backbone-only weights."""
-    if any('.branches.' in k for k in mismatch.missing):
-        return ('It looks like a folded (deploy) checkpoint: build the model '
-                'with deploy=True, or load unfolded weights.')
-    if any('.branches.' in k for k in mismatch.unexpected):
-        return ('It holds unfolded weights but the model is folded '
-                '(deploy=True): use deploy=False and fold after loading.')
+# A folded block: its ``branches.*`` (RepDWConv) or norm after a conv
+# (ConvBN, NormConvShortcut) become ``P.conv.weight`` / ``P.conv.bias``.
+_BRANCH = re.compile(r'(.+)\.branches\..+')
+_NORM = re.compile(r'(.+)\.(bn|norm)\.(weight|bias|running_mean|running_var|'
+                   r'num_batches_tracked)')
+
+
+def folded_keys(keys) -> set:
+    """The keys of a model with ``keys`` once its blocks are folded
+    (:func:`mmffnet.reparameterize_model`); folded keys stay as they are."""
+    keys = set(keys)
+    folded = set()
+    for key in keys:
+        branch = _BRANCH.fullmatch(key)
+        norm = _NORM.fullmatch(key)
+        if branch:
+            folded |= {f'{branch[1]}.conv.weight', f'{branch[1]}.conv.bias'}
+        elif norm and f'{norm[1]}.conv.weight' in keys:
+            folded.add(f'{norm[1]}.conv.bias')
+        else:
+            folded.add(key)
+    return folded
+
+
+def structural_hint(mismatch: KeyMismatch, own: Mapping,
+                    state: Mapping) -> Optional[str]:
+    """The cause the keys show, if any: folded or unfolded blocks (only
+    when the compared keys differ exactly by the folded blocks),
+    backbone-only weights.
+
+    Args:
+        mismatch (KeyMismatch): The keys of ``state`` that do not fit.
+        own (Mapping): The target's state dict.
+        state (Mapping): The weights compared.
+    """
+    # the keys compared: those both have and those the mismatch lists
+    common = set(own) & set(state)
+    model = common | set(mismatch.missing)
+    weights = common | set(mismatch.unexpected)
+    if not mismatch.mis_shaped and model != weights:
+        if folded_keys(model) == weights:
+            return ('It looks like a folded (deploy) checkpoint of this '
+                    'model: build the model with deploy=True, or load '
+                    'unfolded weights.')
+        if folded_keys(weights) == model:
+            return ('It holds unfolded weights of this model but the model '
+                    'is folded (deploy=True): use deploy=False and fold '
+                    'after loading.')
     if mismatch.unexpected and all(
             k.startswith('backbone.') for k in mismatch.unexpected) \
             and not any(k.startswith('backbone.') for k in mismatch.missing):
@@ -110,7 +149,7 @@ def explain(mismatch: KeyMismatch, read: Mapping, state: Mapping,
     if whole:
         return replace(mismatch, hint=whole, keys_listed=False)
     hint = None if converted and mismatch.mis_shaped else \
-        structural_hint(mismatch)
+        structural_hint(mismatch, own, state)
     if hint is None and converted:
         hint = adapter_hint(mismatch, read) or (
             f'The file is {mismatch.converted_from}: use it with a config of '

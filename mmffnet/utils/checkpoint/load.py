@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 
 from .adapters import adapt_state_dict, adapter_hint
 from .hints import GENERIC_HINT, explain, structural_hint
-from .io import StateDict, extract_state_dict, read_checkpoint
+from .io import StateDict, check_finite, extract_state_dict, read_checkpoint
 from .mismatch import CheckpointMismatchError, compare_state_dicts
 
 
@@ -46,7 +46,8 @@ def fit_weights(module: nn.Module,
                 map_location: str = 'cpu') -> FittedWeights:
     """The weights for ``module``: read, converted, selected and checked.
 
-    A file is read safely (:func:`read_checkpoint`); weights in a
+    A file is read safely (:func:`read_checkpoint`); weights holding NaN
+    or Inf are refused (:func:`check_finite`); weights in a
     registered adapter's layout (an official FFNet release file) are
     converted in memory (:func:`adapt_state_dict`) and the conversion is
     logged; then every key and shape must fit ``module``.
@@ -72,8 +73,10 @@ def fit_weights(module: nn.Module,
         map_location (str): Where a file's tensors are loaded.
 
     Raises:
-        FileNotFoundError, pickle.UnpicklingError: see
+        FileNotFoundError, UnsafeCheckpointError: see
             :func:`read_checkpoint`.
+        UnreadableCheckpointError: an empty or damaged file, or NaN / Inf
+            weights.
         CheckpointMismatchError: an adapter's layout that cannot be
             converted, or keys that do not fit: one line naming them and
             the fix, the :class:`KeyMismatch` as its ``mismatch``.
@@ -84,6 +87,7 @@ def fit_weights(module: nn.Module,
     else:
         checkpoint, read = weights, extract_state_dict(weights)
         source = source or 'The checkpoint'
+    check_finite(read, source)
     own = module.state_dict()
     target = {prefix + k: v for k, v in own.items()} if prefix else own
     adapted, converted_from = adapt_state_dict(read, target, source)
@@ -162,13 +166,16 @@ def check_state_dict(model: nn.Module, state_dict: StateDict,
     and no network is named (see :func:`fit_weights`).
 
     Raises:
+        UnreadableCheckpointError: NaN / Inf weights.
         CheckpointMismatchError: "``source`` does not match the model",
             listing missing / unexpected / mis-shaped keys (abbreviated)
             and how to fix the usual causes.
     """
-    mismatch = compare_state_dicts(model.state_dict(), state_dict)
+    check_finite(state_dict, source)
+    own = model.state_dict()
+    mismatch = compare_state_dicts(own, state_dict)
     if mismatch:
         hint = adapter_hint(mismatch, state_dict) or \
-            structural_hint(mismatch) or GENERIC_HINT
+            structural_hint(mismatch, own, state_dict) or GENERIC_HINT
         raise CheckpointMismatchError(
             replace(mismatch, source=source, hint=hint))
