@@ -16,6 +16,7 @@ from mmffnet.apis.runner import (default_work_dir, read_error,
                                  resolve_launcher, setup_launcher_backend)
 from mmffnet.datasets.guard import DataError
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
+from mmffnet.utils.cli import check_output_path
 
 
 def parse_args():
@@ -40,6 +41,9 @@ def main():
         cfg = load_config(args.config, args.cfg_options)
         cfg.work_dir = args.work_dir or cfg.get('work_dir') or \
             default_work_dir(args.config)
+        check_output_path(cfg.work_dir, 'work dir (--work-dir)', folder=True)
+        if args.out:
+            check_output_path(args.out, '--out')
         cfg.load_from = None  # loaded strictly below, with clear errors
         setup_launcher_backend(cfg, resolve_launcher(args.launcher))
         check_data_roots(cfg, splits=('test', ))

@@ -19,7 +19,7 @@ from mmffnet.datasets.guard import install_data_guard
 from mmffnet.datasets.walk import iter_dataset_cfgs
 from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
-from mmffnet.utils.cli import UserInputError
+from mmffnet.utils.cli import UserInputError, check_output_path
 
 # Added to every training run of tools/train.py (see mmffnet.engine.hooks);
 # OfficialCheckpointHook lets load_from name an official release file.
@@ -111,6 +111,7 @@ def apply_train_args(cfg: Config,
     """Fold the train.py command-line options into ``cfg``."""
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
         config_path)
+    check_output_path(cfg.work_dir, 'work dir (--work-dir)', folder=True)
     if resume is not None:
         if resume != 'auto' and not osp.isfile(resume):
             raise UserInputError(

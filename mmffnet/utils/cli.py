@@ -4,7 +4,13 @@ A problem with what the user gave (a path, an option, a config, a
 checkpoint) ends the tool with one line, ``error: <what and the fix>``, on
 stderr and exit status 1; anything else is a bug and keeps its traceback.
 Results are printed as plain-text or markdown tables by one printer.
+Numeric options are read by the ``type=`` validators below (argparse then
+names the option and the accepted range in one line), and every path a tool
+writes to is checked by :func:`check_output_path` before any work is done.
 """
+import argparse
+import math
+import os.path as osp
 import pickle
 import sys
 from contextlib import contextmanager
@@ -73,3 +79,77 @@ def first_line(text: Optional[str], limit: int = 160) -> str:
     line = next((s.strip() for s in (text or '').splitlines() if s.strip()),
                 '')
     return line if len(line) <= limit else line[:limit - 3] + '...'
+
+
+def _number(text: str, kind: type, low: float, high: float,
+            low_open: bool, accepted: str):
+    """``text`` read as ``kind`` within [low, high] (``low`` excluded if
+    ``low_open``), else ``argparse.ArgumentTypeError`` naming ``accepted``."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high) or \
+            (low_open and value == low):
+        raise argparse.ArgumentTypeError(f'{text!r} is not {accepted}')
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=``: an integer of at least 1."""
+    return _number(text, int, 1, math.inf, False, 'an integer >= 1')
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type=``: an integer of at least 0."""
+    return _number(text, int, 0, math.inf, False, 'an integer >= 0')
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type=``: a finite number above 0."""
+    return _number(text, float, 0, math.inf, True, 'a number > 0')
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type=``: a finite number of at least 0."""
+    return _number(text, float, 0, math.inf, False, 'a number >= 0')
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type=``: a number from 0 to 1."""
+    return _number(text, float, 0, 1, False, 'a number from 0 to 1')
+
+
+def check_output_path(path: str, what: str, folder: bool = False) -> str:
+    """Check that a tool can write ``path`` before it does any work.
+
+    Args:
+        path (str): Where the tool will write a file (or a folder).
+        what (str): The option or setting that names it, for the message,
+            e.g. ``'--out'``.
+        folder (bool): ``path`` is a folder (a work dir), not a file.
+            Defaults to False.
+
+    Returns:
+        str: ``path``.
+
+    Raises:
+        UserInputError: A regular file stands where a folder of the path
+            must be, or ``path`` is a folder where a file is written (a
+            file where a folder is).
+    """
+    parent = osp.dirname(osp.abspath(path))
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        raise UserInputError(
+            f'{what} {path!r} cannot be written: {parent!r} is a file, not '
+            'a folder; choose another path')
+    if folder and osp.exists(path) and not osp.isdir(path):
+        raise UserInputError(f'{what} {path!r} is a file, not a folder; '
+                             'choose another path')
+    if not folder and osp.isdir(path):
+        raise UserInputError(
+            f'{what} {path!r} is a folder; give a file name, e.g. '
+            f'{osp.join(path, "NAME")}')
+    return path

@@ -27,6 +27,8 @@ import sys
 from mmffnet.apis import load_config
 from mmffnet.deployment import (ExportError, ExportOptions, add_model_args,
                                 export_model)
+from mmffnet.utils.cli import (UserInputError, fraction, non_negative_int,
+                               positive_float, positive_int)
 
 
 def parse_args():
@@ -61,7 +63,7 @@ def parse_args():
         help='ONNX: dynamic batch axis')
     parser.add_argument(
         '--tolerance',
-        type=float,
+        type=positive_float,
         default=1e-4,
         help='max error relative to the output scale (default 1e-4)')
     int8 = parser.add_argument_group(
@@ -72,7 +74,7 @@ def parse_args():
         help='post-training static quantization, checked on val images')
     int8.add_argument(
         '--calib-images',
-        type=int,
+        type=positive_int,
         default=300,
         help='training images to calibrate on (default 300)')
     int8.add_argument(
@@ -82,12 +84,12 @@ def parse_args():
         help='activation range calibration (default minmax)')
     int8.add_argument(
         '--eval-images',
-        type=int,
+        type=non_negative_int,
         default=0,
         help='validation images for the check (default 0: all)')
     int8.add_argument(
         '--min-agreement',
-        type=float,
+        type=fraction,
         default=0.99,
         help='smallest accepted agreement of predicted classes with PyTorch '
         'fp32, per image or per pixel (default 0.99)')
@@ -104,7 +106,8 @@ def main():
     try:
         report = export_model(
             load_config(args.config, args.cfg_options), options)
-    except (ExportError, FileNotFoundError, KeyError, ValueError) as err:
+    except (ExportError, UserInputError, FileNotFoundError, KeyError,
+            ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else err
         sys.exit(f'error: {message}')
     print('\n'.join(report.lines()))
