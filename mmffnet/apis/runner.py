@@ -271,6 +271,7 @@ def init_cpu_process_group(cfg: Config):
 def build_runner(cfg: Config):
     """A task's runner: ``runner_type`` if the config names one; its
     datasets stop on unreadable data with one line (``data_guard``)."""
+    task_of(cfg).check_model_cfg(cfg.model)
     init_cpu_process_group(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)

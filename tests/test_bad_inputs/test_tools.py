@@ -291,3 +291,43 @@ def test_pretrained_names_in_configs_are_release_files():
                 for name in read[config] for w in claims.get(name, ())
             }
             assert files == {release}, config
+
+
+# A detector's out_indices that do not fit its neck -------------------------
+
+NECK = ("model.neck.in_channels [80, 160, 320, 640] does not match the "
+        "backbone: FFNet arch '1' with out_indices [1, 2, 3] outputs "
+        "[160, 320, 640] channels; set model.neck.in_channels=[160, 320, "
+        "640] or change model.backbone.out_indices")
+
+
+@pytest.mark.parametrize('tool, args', [
+    (GET_FLOPS, ()),
+    (EXPORT, ('--format', 'onnx', '--out', '{tmp}/outputs/m.onnx')),
+    ('tools/test.py', ('{tmp}/model.pth', '--work-dir', '{tmp}/outputs')),
+    ('tools/train.py', ('--work-dir', '{tmp}/outputs')),
+], ids=lambda v: osp.basename(v) if isinstance(v, str) else None)
+def test_out_indices_that_do_not_fit_the_neck(tool, args, tmp_path,
+                                              demo_data):
+    tmp = str(tmp_path)
+    (tmp_path / 'model.pth').write_bytes(FILES['model.pth'])
+    (tmp_path / 'outputs').mkdir()
+    root = demo_data('detection', num_train=2, num_val=2)
+    options = [
+        f'{split}_dataloader.dataset.data_root={root}'
+        for split in ('train', 'val', 'test')
+    ]
+    before = snapshot(tmp)
+    line = tool_error(
+        run_tool(
+            tool,
+            DET,
+            *[a.format(tmp=tmp) for a in args],
+            '--cfg-options',
+            'model.backbone.out_indices=[1,2,3]',
+            *options,
+            in_process=True,
+            threads=1,
+            check=False))
+    assert NECK in line
+    assert snapshot(tmp) == before
