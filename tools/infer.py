@@ -24,7 +24,8 @@ import mmcv
 from mmengine.config import DictAction
 
 from mmffnet.apis import infer, load_config
-from mmffnet.utils.cli import (check_output_path, fraction, positive_int,
+from mmffnet.utils.cli import (check_output_path, fraction,
+                               one_line_argument_errors, positive_int,
                                user_errors)
 
 
@@ -65,7 +66,7 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings, key=value')
-    return parser.parse_args()
+    return one_line_argument_errors(parser).parse_args()
 
 
 def main():

@@ -13,7 +13,6 @@ from mmffnet.apis import build_model
 from mmffnet.tasks import Task, task_of
 from mmffnet.models import reparameterize_model
 from mmffnet.evaluation.agreement import max_abs_error, max_relative_error
-from mmffnet.utils.cli import positive_int
 from .wrappers import ExportError, as_tuple, deploy_module
 
 def add_model_args(parser: argparse.ArgumentParser,
@@ -28,7 +27,7 @@ def add_model_args(parser: argparse.ArgumentParser,
             '--checkpoint', help='weights (random when omitted)')
     parser.add_argument(
         '--shape',
-        type=positive_int,
+        type=int,
         nargs='+',
         help='input H W, or one number for a square (default: 256 256 for '
         'classification and super-resolution (the LR image), the crop size '

@@ -5,7 +5,7 @@ checkpoint) ends the tool with one line, ``error: <what and the fix>``, on
 stderr and exit status 1; anything else is a bug and keeps its traceback.
 Results are printed as plain-text or markdown tables by one printer.
 Numeric options are read by the ``type=`` validators below (argparse then
-names the option and the accepted range in one line), and every path a tool
+names the option and the accepted range), and every path a tool
 writes to is checked by :func:`check_output_path` before any work is done.
 """
 import argparse
@@ -95,6 +95,16 @@ def _number(text: str, kind: type, low: float, high: float,
     return value
 
 
+def one_line_argument_errors(
+        parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` end on a bad argument as on any user error: one line
+    ``error: <argparse's message> (<prog> -h lists the options)``, exit
+    status 1 (argparse prints its usage and exits with 2)."""
+    parser.error = lambda message: exit_with_error(
+        f'{message} ({parser.prog} -h lists the options)')
+    return parser
+
+
 def positive_int(text: str) -> int:
     """An argparse ``type=``: an integer of at least 1."""
     return _number(text, int, 1, math.inf, False, 'an integer >= 1')
@@ -108,11 +118,6 @@ def non_negative_int(text: str) -> int:
 def positive_float(text: str) -> float:
     """An argparse ``type=``: a finite number above 0."""
     return _number(text, float, 0, math.inf, True, 'a number > 0')
-
-
-def non_negative_float(text: str) -> float:
-    """An argparse ``type=``: a finite number of at least 0."""
-    return _number(text, float, 0, math.inf, False, 'a number >= 0')
 
 
 def fraction(text: str) -> float:

@@ -32,8 +32,6 @@ from mmffnet.deployment.benchmark import (build_paths, check_parity,
                                           format_table, machine_description,
                                           model_macs, summary,
                                           time_round_robin)
-from mmffnet.utils.cli import (non_negative_float, non_negative_int,
-                               positive_int)
 
 
 # The optional paths of build_paths, which --skip may name.
@@ -46,13 +44,11 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description='Side-by-side CPU benchmark of inference paths')
     add_model_args(parser)
-    parser.add_argument('--batch-size', type=positive_int, default=1)
+    parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument(
-        '--threads',
-        type=positive_int,
-        help='intra-op threads (default: torch\'s)')
-    parser.add_argument('--iters', type=positive_int, default=30)
-    parser.add_argument('--warmup', type=non_negative_int, default=5)
+        '--threads', type=int, help='intra-op threads (default: torch\'s)')
+    parser.add_argument('--iters', type=int, default=30)
+    parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument(
         '--backbone-only',
         action='store_true',
@@ -78,12 +74,12 @@ def parse_args():
         ', '.join(SKIPPABLE))
     parser.add_argument(
         '--pause-ms',
-        type=non_negative_float,
+        type=float,
         default=10.,
         help='pause before each timed call, so the previous runtime\'s '
         'spinning worker threads do not slow the next (default 10)')
     parser.add_argument(
-        '--matmul-size', type=positive_int, default=1024,
+        '--matmul-size', type=int, default=1024,
         help='size of the reference matrix multiply')
     return parser.parse_args()
 
@@ -95,7 +91,7 @@ def main():
             sys.exit(f'error: --{name.replace("_", "-")} must be positive')
     if args.warmup < 0 or (args.threads is not None and args.threads <= 0):
         sys.exit('error: --warmup must be >= 0 and --threads positive')
-    if args.pause_ms < 0:
+    if not 0 <= args.pause_ms < float('inf'):  # NaN too
         sys.exit('error: --pause-ms must be >= 0')
     if args.int8_model and not os.path.isfile(args.int8_model):
         sys.exit(f'error: --int8-model {args.int8_model} does not exist; '

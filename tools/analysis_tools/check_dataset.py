@@ -20,7 +20,8 @@ from mmengine.config import DictAction
 
 from mmffnet.apis import load_config
 from mmffnet.apis.dataset_check import check_datasets, report_datasets
-from mmffnet.utils.cli import non_negative_int, positive_int, user_errors
+from mmffnet.utils.cli import (non_negative_int, one_line_argument_errors,
+                               positive_int, user_errors)
 
 
 def parse_args():
@@ -51,7 +52,7 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings, key=value')
-    return parser.parse_args()
+    return one_line_argument_errors(parser).parse_args()
 
 
 def main():

@@ -27,8 +27,7 @@ import sys
 from mmffnet.apis import load_config
 from mmffnet.deployment import (ExportError, ExportOptions, add_model_args,
                                 export_model)
-from mmffnet.utils.cli import (UserInputError, fraction, non_negative_int,
-                               positive_float, positive_int)
+from mmffnet.utils.cli import UserInputError
 
 
 def parse_args():
@@ -63,7 +62,7 @@ def parse_args():
         help='ONNX: dynamic batch axis')
     parser.add_argument(
         '--tolerance',
-        type=positive_float,
+        type=float,
         default=1e-4,
         help='max error relative to the output scale (default 1e-4)')
     int8 = parser.add_argument_group(
@@ -74,7 +73,7 @@ def parse_args():
         help='post-training static quantization, checked on val images')
     int8.add_argument(
         '--calib-images',
-        type=positive_int,
+        type=int,
         default=300,
         help='training images to calibrate on (default 300)')
     int8.add_argument(
@@ -84,12 +83,12 @@ def parse_args():
         help='activation range calibration (default minmax)')
     int8.add_argument(
         '--eval-images',
-        type=non_negative_int,
+        type=int,
         default=0,
         help='validation images for the check (default 0: all)')
     int8.add_argument(
         '--min-agreement',
-        type=fraction,
+        type=float,
         default=0.99,
         help='smallest accepted agreement of predicted classes with PyTorch '
         'fp32, per image or per pixel (default 0.99)')
