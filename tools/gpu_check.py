@@ -27,7 +27,8 @@ import tempfile
 import torch
 
 from mmffnet.apis import gpu_check
-from mmffnet.utils.cli import exit_with_error
+from mmffnet.utils.cli import UserInputError, exit_with_error, positive_float
+from mmffnet.utils.files import check_output_path
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -52,7 +53,7 @@ def parse_args():
         help='training iterations per check (default 20)')
     parser.add_argument(
         '--timeout',
-        type=float,
+        type=positive_float,
         default=600,
         help='seconds each check may take (default 600)')
     parser.add_argument(
@@ -72,8 +73,11 @@ def parse_args():
     args = parser.parse_args()
     if args.iters < 1:
         parser.error(f'--iters must be at least 1, got {args.iters}')
-    if args.timeout <= 0:
-        parser.error(f'--timeout must be positive, got {args.timeout:g}')
+    if args.work_dir:
+        try:
+            check_output_path(args.work_dir, '--work-dir', folder=True)
+        except UserInputError as err:
+            parser.error(str(err))
     return args
 
 

@@ -24,7 +24,9 @@ import mmcv
 from mmengine.config import DictAction
 
 from mmffnet.apis import infer, load_config
-from mmffnet.utils.cli import user_errors
+from mmffnet.utils.cli import (fraction, one_line_argument_errors,
+                               positive_int, user_errors)
+from mmffnet.utils.files import check_output_path
 
 
 def parse_args():
@@ -44,15 +46,15 @@ def parse_args():
         action='store_true',
         help='fold the model (structural re-parameterization) first')
     parser.add_argument(
-        '--topk', type=int, default=5, help='classes to print (classification)')
+        '--topk', type=positive_int, default=5, help='classes to print (classification)')
     parser.add_argument(
         '--score-thr',
-        type=float,
+        type=fraction,
         default=0.3,
         help='print and draw objects scoring at least this (detection)')
     parser.add_argument(
         '--opacity',
-        type=float,
+        type=fraction,
         default=0.5,
         help='opacity of the drawn mask (segmentation)')
     parser.add_argument(
@@ -64,12 +66,14 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings, key=value')
-    return parser.parse_args()
+    return one_line_argument_errors(parser).parse_args()
 
 
 def main():
     args = parse_args()
     with user_errors():
+        if args.out:
+            check_output_path(args.out, '--out')
         cfg = load_config(args.config, args.cfg_options)
         lines, picture = infer(
             cfg,

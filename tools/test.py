@@ -18,6 +18,7 @@ from mmffnet.datasets.guard import DataError
 from mmffnet.utils import CheckpointMismatchError, load_checkpoint_strict
 from mmffnet.utils.checkpoint import (UnreadableCheckpointError,
                                       UnsafeCheckpointError)
+from mmffnet.utils.files import check_output_path
 
 
 def parse_args():
@@ -42,6 +43,9 @@ def main():
         cfg = load_config(args.config, args.cfg_options)
         cfg.work_dir = args.work_dir or cfg.get('work_dir') or \
             default_work_dir(args.config)
+        check_output_path(cfg.work_dir, 'work dir (--work-dir)', folder=True)
+        if args.out:
+            check_output_path(args.out, '--out')
         cfg.load_from = None  # loaded strictly below, with clear errors
         setup_launcher_backend(cfg, resolve_launcher(args.launcher))
         check_data_roots(cfg, splits=('test', ))
@@ -53,7 +57,10 @@ def main():
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
 
-    runner = build_runner(cfg)
+    try:
+        runner = build_runner(cfg)
+    except ValueError as err:  # parts of the model that do not fit
+        sys.exit(f'error: {err}')
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model
     try:

@@ -22,6 +22,7 @@ from mmffnet.engine import AtomicCheckpointHook, RunStopped
 from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
 from mmffnet.utils.cli import UserInputError
+from mmffnet.utils.files import check_output_path
 
 # Added to every training run of tools/train.py (see mmffnet.engine.hooks);
 # OfficialCheckpointHook lets load_from name an official release file.
@@ -113,6 +114,7 @@ def apply_train_args(cfg: Config,
     """Fold the train.py command-line options into ``cfg``."""
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
         config_path)
+    check_output_path(cfg.work_dir, 'work dir (--work-dir)', folder=True)
     if resume is not None:
         if resume != 'auto' and not osp.isfile(resume):
             raise UserInputError(
@@ -272,6 +274,7 @@ def init_cpu_process_group(cfg: Config):
 def build_runner(cfg: Config):
     """A task's runner: ``runner_type`` if the config names one; its
     datasets stop on unreadable data with one line (``data_guard``)."""
+    task_of(cfg).check_model_cfg(cfg.model)
     init_cpu_process_group(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)

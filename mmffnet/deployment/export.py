@@ -39,7 +39,7 @@ def check_options(options: ExportOptions) -> ExportFormat:
         raise ExportError(f'unknown format {options.format!r}; choose one of '
                           f'{", ".join(FORMATS)} (--format)')
     fmt.check_out(options.out)
-    if options.tolerance <= 0:
+    if not 0 < options.tolerance < float('inf'):  # NaN too
         raise ExportError(f'--tolerance must be positive, got '
                           f'{options.tolerance}')
     if options.image_input and not (fmt.image_input and

@@ -145,6 +145,7 @@ class Task:
         # The scope stays the default, as mmengine's Runner leaves it:
         # models that build parts lazily (a distillation teacher) need it.
         init_default_scope(self.scope)
+        self.check_model_cfg(model_cfg)
         model = MODELS.build(model_cfg)
         if checkpoint is not None:
             load_checkpoint_strict(model, checkpoint)
@@ -174,6 +175,11 @@ class Task:
         ``tools/infer.py`` the task reads: ``topk``, ``score_thr``,
         ``opacity``, ``gt``)."""
         raise NotImplementedError
+
+    def check_model_cfg(self, model_cfg: dict) -> None:
+        """Raise a ``ValueError`` (one line naming the settings and the
+        fix) if the parts of ``model_cfg`` cannot work together, before it
+        is built (called in the task's default scope)."""
 
     # -- data ----------------------------------------------------------------
 

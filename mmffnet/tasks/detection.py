@@ -7,9 +7,11 @@ from typing import List, Optional
 import torch
 from mmengine.config import Config
 from mmengine.fileio import load
+from mmengine.registry import MODELS
 
 from mmffnet.converters import CASCADE
 from mmffnet.datasets.check import Finding, check_instances
+from mmffnet.models import FFNet
 from mmffnet.utils import load_checkpoint_strict
 from .base import Prediction, Task, register_task
 
@@ -54,6 +56,31 @@ class Detection(Task):
     sync_bn_keys = ('model.backbone.norm_cfg', )
     class_heads = ('bbox_head', 'roi_head.bbox_head')
     official_layouts = (CASCADE, )
+
+    def check_model_cfg(self, model_cfg: dict) -> None:
+        """An FFNet backbone's outputs (``out_indices``) must be what the
+        neck's ``in_channels`` expects, stage for stage."""
+        backbone, neck = model_cfg.get('backbone'), model_cfg.get('neck')
+        if not isinstance(backbone, dict) or not isinstance(neck, dict) or \
+                not isinstance(neck.get('in_channels'), (list, tuple)):
+            return
+        backbone_type = backbone.get('type')
+        if isinstance(backbone_type, str):
+            backbone_type = MODELS.get(backbone_type)
+        if not (isinstance(backbone_type, type)
+                and issubclass(backbone_type, FFNet)):
+            return
+        settings = {k: v for k, v in backbone.items() if k != 'type'}
+        channels = backbone_type.output_channels(**settings)
+        if list(neck['in_channels']) != channels:
+            out_indices = settings.get('out_indices', -1)
+            raise ValueError(
+                f'model.neck.in_channels {list(neck["in_channels"])} does '
+                f'not match the backbone: {backbone_type.__name__} arch '
+                f'{settings.get("arch", "1")!r} with out_indices '
+                f'{out_indices} outputs {channels} channels; set '
+                f'model.neck.in_channels={channels} or change '
+                'model.backbone.out_indices')
 
     def inferencer(self, cfg: Config, weights: Optional[str], device: str,
                    **kwargs):

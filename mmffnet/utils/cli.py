@@ -4,7 +4,13 @@ A problem with what the user gave (a path, an option, a config, a
 checkpoint) ends the tool with one line, ``error: <what and the fix>``, on
 stderr and exit status 1; anything else is a bug and keeps its traceback.
 Results are printed as plain-text or markdown tables by one printer.
+Numeric options are read by the ``type=`` validators below (argparse then
+names the option and the accepted range), and every path a tool
+writes to is checked by :func:`mmffnet.utils.files.check_output_path`
+before any work is done.
 """
+import argparse
+import math
 import pickle
 import sys
 from contextlib import contextmanager
@@ -73,3 +79,49 @@ def first_line(text: Optional[str], limit: int = 160) -> str:
     line = next((s.strip() for s in (text or '').splitlines() if s.strip()),
                 '')
     return line if len(line) <= limit else line[:limit - 3] + '...'
+
+
+def _number(text: str, kind: type, low: float, high: float,
+            low_open: bool, accepted: str):
+    """``text`` read as ``kind`` within [low, high] (``low`` excluded if
+    ``low_open``), else ``argparse.ArgumentTypeError`` naming ``accepted``."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high) or \
+            (low_open and value == low):
+        raise argparse.ArgumentTypeError(f'{text!r} is not {accepted}')
+    return value
+
+
+def one_line_argument_errors(
+        parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` end on a bad argument as on any user error: one line
+    ``error: <argparse's message> (<prog> -h lists the options)``, exit
+    status 1 (argparse prints its usage and exits with 2)."""
+    parser.error = lambda message: exit_with_error(
+        f'{message} ({parser.prog} -h lists the options)')
+    return parser
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=``: an integer of at least 1."""
+    return _number(text, int, 1, math.inf, False, 'an integer >= 1')
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type=``: an integer of at least 0."""
+    return _number(text, int, 0, math.inf, False, 'an integer >= 0')
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type=``: a finite number above 0."""
+    return _number(text, float, 0, math.inf, True, 'a number > 0')
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type=``: a number from 0 to 1."""
+    return _number(text, float, 0, 1, False, 'a number from 0 to 1')
+
+

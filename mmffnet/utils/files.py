@@ -5,44 +5,57 @@ import os.path as osp
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator, Sequence
 
+from .cli import UserInputError
+
 #: The suffix of a file being written, renamed into place when complete.
 TEMPORARY_SUFFIX = '.tmp'
 
 
-def check_output_file(path: str, what: str,
-                      inputs: Sequence[str] = ()) -> None:
-    """Fail in one line naming the fix when ``path`` cannot be written as
-    a file: it is a folder, a folder above it is a regular file, or it is
-    one of ``inputs`` (the same path or the same file through a link).
+def check_output_path(path: str,
+                      what: str,
+                      folder: bool = False,
+                      inputs: Sequence[str] = ()) -> str:
+    """Check that a tool can write ``path`` before it does any work.
 
     Args:
-        path (str): The output file.
-        what (str): It in messages, e.g. ``'the destination'``.
+        path (str): Where the tool will write a file (or a folder).
+        what (str): The option or setting that names it, for the message,
+            e.g. ``'--out'``.
+        folder (bool): ``path`` is a folder (a work dir), not a file.
+            Defaults to False.
         inputs (Sequence[str]): Files the tool reads, which it must not
-            overwrite.
+            overwrite (the same path, or the same file through a link).
+
+    Returns:
+        str: ``path``.
 
     Raises:
-        IsADirectoryError, NotADirectoryError, ValueError: what is wrong
-            and the fix, in one line.
+        UserInputError: A regular file stands where a folder of the path
+            must be, ``path`` is a folder where a file is written (a file
+            where a folder is), or it is one of ``inputs``.
     """
-    if osp.isdir(path):
-        raise IsADirectoryError(
-            f'{what} {path} is a folder: give a file name, e.g. '
-            f'{osp.join(path, "model.pth")}')
+    parent = osp.dirname(osp.abspath(path))
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        raise UserInputError(
+            f'{what} {path!r} cannot be written: {parent!r} is a file, not '
+            'a folder; choose another path')
+    if folder and osp.exists(path) and not osp.isdir(path):
+        raise UserInputError(f'{what} {path!r} is a file, not a folder; '
+                             'choose another path')
+    if not folder and osp.isdir(path):
+        raise UserInputError(
+            f'{what} {path!r} is a folder; give a file name, e.g. '
+            f'{osp.join(path, "NAME")}')
     for source in inputs:
         if osp.abspath(source) == osp.abspath(path) or (
                 osp.exists(path) and osp.exists(source)
                 and osp.samefile(source, path)):
-            raise ValueError(
-                f'{what} {path} is the input file {source}: writing it '
+            raise UserInputError(
+                f'{what} {path!r} is the input file {source!r}: writing it '
                 'would overwrite the input; give another file name')
-    folder = osp.dirname(osp.abspath(path))
-    while not osp.exists(folder):
-        folder = osp.dirname(folder)
-    if not osp.isdir(folder):
-        raise NotADirectoryError(
-            f'{what} {path} cannot be written: {folder} is a file, not a '
-            'folder; give a path in a folder')
+    return path
 
 
 @contextmanager

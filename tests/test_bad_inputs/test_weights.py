@@ -115,7 +115,7 @@ CASES = [
         'is the input file'),
     Case('convert-into-folder', _convert('official.pth.tar',
                                          lambda f: f['a_folder']),
-         'is a folder: give a file name'),
+         'is a folder; give a file name'),
     Case('convert-under-file', _convert(
         'official.pth.tar', lambda f: osp.join(f['a_file'], 'o.pth')),
         'is a file, not a folder'),

@@ -37,8 +37,8 @@ WIDTHS = {
 # ImageNet checkpoints the official README pairs with them, converted.
 OFFICIAL_DROP_PATH = {'2': 0.35, '3': 0.6, '4': 0.6}
 PRETRAINED = {
-    '2': 'checkpoints/ffnet-2_in1k.pth',  # ffnet_2_distillation.pth.tar
-    '3': 'checkpoints/ffnet-3_in1k.pth',  # ffnet_3_distillation.pth.tar
+    '2': 'checkpoints/ffnet-2-distilled_in1k.pth',  # ffnet_2_distillation.pth.tar
+    '3': 'checkpoints/ffnet-3-distilled_in1k.pth',  # ffnet_3_distillation.pth.tar
     '4': 'checkpoints/ffnet-4_in1k-384px.pth',  # ffnet_4_384.pth.tar
 }
 

@@ -91,7 +91,7 @@ def main():
             sys.exit(f'error: --{name.replace("_", "-")} must be positive')
     if args.warmup < 0 or (args.threads is not None and args.threads <= 0):
         sys.exit('error: --warmup must be >= 0 and --threads positive')
-    if args.pause_ms < 0:
+    if not 0 <= args.pause_ms < float('inf'):  # NaN too
         sys.exit('error: --pause-ms must be >= 0')
     if args.int8_model and not os.path.isfile(args.int8_model):
         sys.exit(f'error: --int8-model {args.int8_model} does not exist; '

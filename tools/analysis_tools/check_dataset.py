@@ -20,7 +20,8 @@ from mmengine.config import DictAction
 
 from mmffnet.apis import load_config
 from mmffnet.apis.dataset_check import check_datasets, report_datasets
-from mmffnet.utils.cli import user_errors
+from mmffnet.utils.cli import (non_negative_int, one_line_argument_errors,
+                               positive_int, user_errors)
 
 
 def parse_args():
@@ -36,11 +37,14 @@ def parse_args():
         help='dataloaders to check')
     parser.add_argument(
         '--workers',
-        type=int,
+        type=positive_int,
         default=min(8, os.cpu_count() or 1),
         help='parallel processes (default: up to 8)')
     parser.add_argument(
-        '--show', type=int, default=10, help='offending files to list')
+        '--show',
+        type=non_negative_int,
+        default=10,
+        help='offending files to list')
     parser.add_argument(
         '--strict', action='store_true', help='warnings fail the check too')
     parser.add_argument(
@@ -48,7 +52,7 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings, key=value')
-    return parser.parse_args()
+    return one_line_argument_errors(parser).parse_args()
 
 
 def main():

@@ -35,9 +35,9 @@ def main():
     try:
         cfg = load_config(args.config, args.cfg_options)
         shape = input_shape_of(cfg, args.shape)
+        model = revert_sync_batchnorm(build_model(cfg)).eval()
     except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
-    model = revert_sync_batchnorm(build_model(cfg)).eval()
     if args.deploy:
         reparameterize_model(model, inplace=True)
     wrapped = TensorForward(model, task_of(cfg)).eval()

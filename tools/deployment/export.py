@@ -27,6 +27,7 @@ import sys
 from mmffnet.apis import load_config
 from mmffnet.deployment import (ExportError, ExportOptions, add_model_args,
                                 export_model)
+from mmffnet.utils.cli import UserInputError
 
 
 def parse_args():
@@ -104,7 +105,8 @@ def main():
     try:
         report = export_model(
             load_config(args.config, args.cfg_options), options)
-    except (ExportError, FileNotFoundError, KeyError, ValueError) as err:
+    except (ExportError, UserInputError, FileNotFoundError, KeyError,
+            ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else err
         sys.exit(f'error: {message}')
     print('\n'.join(report.lines()))

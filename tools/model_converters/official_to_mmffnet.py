@@ -3,7 +3,7 @@
 ImageNet classifiers (timm-style files of the official FFNet repository):
 
     python tools/model_converters/official_to_mmffnet.py \
-        ffnet_3_distillation.pth.tar checkpoints/ffnet-3_in1k.pth
+        ffnet_3_distillation.pth.tar checkpoints/ffnet-3-distilled_in1k.pth
 
 The output loads with ``strict=True`` into the classifier of
 ``configs/classification/ffnet/ffnet-<arch>_8xb128_in1k.py`` and, through
@@ -55,7 +55,8 @@ from mmffnet.converters.official_sr import (SR_DESCRIPTION, SR_KIND,
                                             describe_sr_arch, is_official_sr)
 from mmffnet.tasks import get_task, task_names
 from mmffnet.utils import check_finite, read_checkpoint
-from mmffnet.utils.files import atomic_write, check_output_file
+from mmffnet.utils.cli import exit_with_error, user_errors
+from mmffnet.utils.files import atomic_write, check_output_path
 
 # Layouts whose whole model folds (--deploy)
 FOLDABLE = (IMAGENET, IMAGENET_SEG, SR_KIND)
@@ -131,16 +132,11 @@ def describe(kind: str) -> str:
 def main():
     args = parse_args()
     if not osp.isfile(args.src):
-        sys.exit(f'error: checkpoint {args.src!r} does not exist')
-    try:
-        check_output_file(args.dst, 'the destination', inputs=[args.src])
-    except (ValueError, OSError) as err:
-        sys.exit(f'error: {err}')
-    if args.config:
-        try:  # a file or the name of an mmffnet config
+        exit_with_error(f'checkpoint {args.src!r} does not exist')
+    with user_errors():
+        check_output_path(args.dst, 'destination', inputs=[args.src])
+        if args.config:  # a file or the name of an mmffnet config
             args.config = find_config(args.config)
-        except FileNotFoundError as err:
-            sys.exit(f'error: {err}')
     try:
         state_dict, meta, message = convert(args)
     except pickle.UnpicklingError as err:

@@ -5,7 +5,7 @@
 # needed; see docs/custom_data.md.
 # The backbone starts from the official ImageNet weights, converted with
 #   python tools/model_converters/official_to_mmffnet.py \
-#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2_in1k.pth
+#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2-distilled_in1k.pth
 # (the release file of ffnet-2-distilled_8xb128_in1k, see metafile.yml)
 # and loaded through the backbone's init_cfg (prefix='backbone.'): the
 # ImageNet head (1000 classes) is left out, the new head starts from
@@ -15,7 +15,7 @@ _base_ = ['./ffnet-2_8xb128_in1k.py']
 data_root = 'data/my_images'
 classes = ('class_a', 'class_b', 'class_c')
 num_classes = len(classes)
-checkpoint = 'checkpoints/ffnet-2_in1k.pth'
+checkpoint = 'checkpoints/ffnet-2-distilled_in1k.pth'
 
 model = dict(
     backbone=dict(

@@ -19,7 +19,7 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 
-checkpoint_file = 'checkpoints/ffnet-2_in1k.pth'  # noqa
+checkpoint_file = 'checkpoints/ffnet-2-distilled_in1k.pth'  # noqa
 
 model = dict(
     backbone=dict(

@@ -5,7 +5,7 @@
 # ffnet_3_distillation.pth.tar (see README.md).
 _base_ = ['./cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py']
 
-checkpoint_file = 'checkpoints/ffnet-3_in1k.pth'  # noqa
+checkpoint_file = 'checkpoints/ffnet-3-distilled_in1k.pth'  # noqa
 
 model = dict(
     backbone=dict(

@@ -7,7 +7,7 @@
 # any order; their ids may be arbitrary); see docs/custom_data.md.
 # The backbone starts from the official ImageNet weights converted with
 #   python tools/model_converters/official_to_mmffnet.py \
-#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2_in1k.pth
+#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2-distilled_in1k.pth
 # through init_cfg (prefix='backbone.'). To start the whole detector from a
 # COCO-trained checkpoint instead, set load_from (docs/custom_data.md).
 _base_ = ['./mask-rcnn_ffnet-2_fpn_1x_coco.py']
@@ -15,7 +15,7 @@ _base_ = ['./mask-rcnn_ffnet-2_fpn_1x_coco.py']
 data_root = 'data/my_coco/'
 classes = ('class_a', 'class_b')
 num_classes = len(classes)
-checkpoint = 'checkpoints/ffnet-2_in1k.pth'
+checkpoint = 'checkpoints/ffnet-2-distilled_in1k.pth'
 metainfo = dict(classes=classes)
 
 model = dict(

@@ -11,10 +11,10 @@ _base_ = [
 # The ImageNet checkpoint (the one the official ADE20K model started from):
 # convert the official release file with
 #   python tools/model_converters/official_to_mmffnet.py \
-#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2_in1k.pth
+#       ffnet_2_distillation.pth.tar checkpoints/ffnet-2-distilled_in1k.pth
 # prefix='backbone.' takes the classifier's backbone weights. Use
 # --cfg-options model.backbone.init_cfg=None to start from scratch.
-checkpoint = 'checkpoints/ffnet-2_in1k.pth'
+checkpoint = 'checkpoints/ffnet-2-distilled_in1k.pth'
 crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(size=crop_size),

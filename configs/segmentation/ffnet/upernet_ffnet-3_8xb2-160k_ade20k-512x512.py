@@ -3,14 +3,14 @@
 # (as in the official FFNet-3 config).
 #
 # ImageNet weights: python tools/model_converters/official_to_mmffnet.py \
-#     ffnet_3_distillation.pth.tar checkpoints/ffnet-3_in1k.pth
+#     ffnet_3_distillation.pth.tar checkpoints/ffnet-3-distilled_in1k.pth
 _base_ = ['./upernet_ffnet-2_8xb2-160k_ade20k-512x512.py']
 
 model = dict(
     backbone=dict(
         arch='3',
         drop_path_rate=0.3,
-        init_cfg=dict(checkpoint='checkpoints/ffnet-3_in1k.pth')),
+        init_cfg=dict(checkpoint='checkpoints/ffnet-3-distilled_in1k.pth')),
     decode_head=dict(in_channels=[96, 192, 384, 768]),
     auxiliary_head=dict(in_channels=384))
 

@@ -7,6 +7,7 @@ import numpy as np
 from ..model import DeployModel
 from ..options import ExportOptions, ExportReport
 from mmffnet.evaluation.agreement import max_abs_error, max_relative_error
+from mmffnet.utils.files import check_output_path
 from ..wrappers import ExportError
 
 Runner = Callable[..., List[np.ndarray]]  # inputs (tensor or array) -> outputs
@@ -27,6 +28,7 @@ class ExportFormat:
         dynamic_batch (bool): Can export a dynamic batch axis.
         image_input (bool): Can declare an image input.
         int8 (bool): Can hold a quantized (QDQ) ONNX model.
+        folder (bool): Writes a folder, not a file.
     """
     name = ''
     runtime = ''
@@ -35,12 +37,15 @@ class ExportFormat:
     dynamic_batch = False
     image_input = False
     int8 = False
+    folder = False
 
     def check_out(self, path: str) -> None:
-        """Raise an ``ExportError`` if ``path`` cannot hold this format."""
+        """Raise an ``ExportError`` if ``path`` cannot hold this format
+        (a ``UserInputError`` if it cannot be written)."""
         if self.suffix and not path.endswith(self.suffix):
             raise ExportError(f'{self.suffix_reason}; use --out '
                               f'{osp.splitext(path)[0]}{self.suffix}')
+        check_output_path(path, '--out', folder=self.folder)
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:

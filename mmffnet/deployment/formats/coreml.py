@@ -16,6 +16,7 @@ class CoreML(ExportFormat):
     suffix = '.mlpackage'
     suffix_reason = 'Core ML ML programs are saved as .mlpackage'
     image_input = True
+    folder = True
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:

@@ -1,5 +1,5 @@
 """FFNet backbone (MetaMixer Is All You Need, arXiv 2406.02021)."""
-from typing import Dict, Final, Optional, Sequence, Tuple, Union
+from typing import Dict, Final, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -149,7 +149,8 @@ class FFNet(BaseModule):
         if layer_scale_init_value is None:
             layer_scale_init_value = self.arch.get('layer_scale_init_value',
                                                    0.)
-        self.out_indices = self._parse_out_indices(out_indices)
+        self.out_indices = self.parse_out_indices(out_indices,
+                                                  self.num_stages)
         if not 0 <= frozen_stages <= self.num_stages:
             raise ValueError(f'frozen_stages must be in [0, {self.num_stages}]'
                              f', got {frozen_stages}')
@@ -270,17 +271,35 @@ class FFNet(BaseModule):
             return dict(arch)
         raise TypeError(f'arch must be a str or dict, got {type(arch)}')
 
-    def _parse_out_indices(self, out_indices) -> Tuple[int, ...]:
+    @staticmethod
+    def parse_out_indices(out_indices: Union[int, Sequence[int]],
+                          num_stages: int) -> Tuple[int, ...]:
+        """``out_indices`` as sorted stage indices (negatives counted from
+        the last of ``num_stages``)."""
         if isinstance(out_indices, int):
             out_indices = [out_indices]
         parsed = []
         for index in out_indices:
-            real = index % self.num_stages if index < 0 else index
-            if not 0 <= real < self.num_stages or index < -self.num_stages:
+            real = index % num_stages if index < 0 else index
+            if not 0 <= real < num_stages or index < -num_stages:
                 raise ValueError(f'Invalid out_indices {index} for '
-                                 f'{self.num_stages} stages')
+                                 f'{num_stages} stages')
             parsed.append(real)
         return tuple(sorted(set(parsed)))
+
+    @classmethod
+    def output_channels(cls,
+                        arch: Union[str, dict] = '1',
+                        out_indices: Union[int, Sequence[int]] = -1,
+                        **kwargs) -> List[int]:
+        """The channels of the feature maps an FFNet built with ``arch``
+        and ``out_indices`` returns, without building it (other arguments
+        of the backbone are ignored)."""
+        channels = cls.parse_arch(arch)['channels']
+        return [
+            channels[i]
+            for i in cls.parse_out_indices(out_indices, len(channels))
+        ]
 
     def forward(self, x: torch.Tensor):
         """The feature maps of the stages in ``out_indices``.
