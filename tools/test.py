@@ -51,7 +51,10 @@ def main():
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
 
-    runner = build_runner(cfg)
+    try:
+        runner = build_runner(cfg)
+    except UserInputError as err:
+        sys.exit(f'error: {err}')
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model
     try:

@@ -68,6 +68,8 @@ def main():
     debug = os.environ.get('MMFFNET_DEBUG') == '1'
     try:
         runner = build_runner(cfg)
+    except UserInputError as err:
+        sys.exit(f'error: {err}')
     except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
         if debug:
             raise

@@ -20,6 +20,7 @@ from mmffnet.datasets.walk import iter_dataset_cfgs
 from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
 from mmffnet.utils.cli import UserInputError
+from .config_check import check_arguments
 
 # Added to every training run of tools/train.py (see mmffnet.engine.hooks);
 # OfficialCheckpointHook lets load_from name an official release file.
@@ -303,7 +304,14 @@ def init_cpu_process_group(cfg: Config):
 
 def build_runner(cfg: Config):
     """A task's runner: ``runner_type`` if the config names one; its
-    datasets stop on unreadable data with one line (``data_guard``)."""
+    datasets stop on unreadable data with one line (``data_guard``).
+
+    Raises:
+        UserInputError: A loop, hook, scheduler, optimizer or dataloader of
+            ``cfg`` has a setting its class does not take
+            (:func:`check_arguments`), found before anything is built.
+    """
+    check_arguments(cfg)
     init_cpu_process_group(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)

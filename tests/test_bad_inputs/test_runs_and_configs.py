@@ -12,13 +12,15 @@ nothing reads (caught before training, with the close matches).
 import hashlib
 import os
 import os.path as osp
-from typing import Callable, Dict, NamedTuple, Optional, Sequence
+import sys
+from typing import Callable, Dict, NamedTuple, Sequence
 
 import pytest
 import torch
 
+from mmffnet.apis import load_config
 from tests.test_tools.kill_points import write_tiny_config
-from tests.utils import run_tool, tool_error
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
 DEMO = 'configs/classification/ffnet/ffnet-1_1xb32_demo-shapes-64px.py'
 
@@ -57,6 +59,7 @@ class Case(NamedTuple):
     fragment: str
     files: Dict[str, Callable[[str], None]] = {}
     tool: str = 'tools/train.py'
+    config: str = DEMO
 
 
 RESUME_CASES = [
@@ -94,7 +97,89 @@ RESUME_CASES = [
           '{work}/last_checkpoint': lambda p: _write(p, '{work}/epoch_1.pth')}),
 ]
 
-CASES = RESUME_CASES
+
+
+def _options(*options: str) -> list:
+    return ['--cfg-options', *options]
+
+
+def _config(text: str) -> Callable[[str], None]:
+    """A writer of a config that inherits the demo and adds ``text``."""
+
+    def write(path: str) -> None:
+        with open(path, 'w') as f:
+            f.write(f'_base_ = [{osp.join(REPO_ROOT, DEMO)!r}]\n{text}\n')
+
+    return write
+
+
+CONFIG_CASES = [
+    Case('option-unknown-top-level-key', _options('trian_cfg.max_epochs=1'),
+         "--cfg-options trian_cfg.max_epochs: the config has no 'trian_cfg' "
+         'and nothing reads it; did you mean train_cfg'),
+    Case('option-misspelt-loop-argument', _options('train_cfg.max_epoch=1'),
+         "train_cfg.max_epoch: EpochBasedTrainLoop takes no argument "
+         "'max_epoch'; did you mean train_cfg.max_epochs"),
+    Case('option-misspelt-val-loop-argument', _options('val_cfg.fp61=True'),
+         "val_cfg.fp61: ValLoop takes no argument 'fp61'; did you mean "
+         'val_cfg.fp16?'),
+    Case('option-misspelt-checkpoint-hook-argument',
+         _options('default_hooks.checkpoint.max_keep_ckpt=1'),
+         'default_hooks.checkpoint.max_keep_ckpt: CheckpointHook takes no '
+         "argument 'max_keep_ckpt'; did you mean "
+         'default_hooks.checkpoint.max_keep_ckpts?'),
+    Case('option-misspelt-default-hooks-key',
+         _options('default_hooks.chekpoint.interval=1'),
+         "default_hooks.chekpoint has no type and is none of mmengine's "
+         'default hooks; did you mean default_hooks.checkpoint?'),
+    Case('option-misspelt-scheduler-argument',
+         _options('param_scheduler.1.eta_mn=0'),
+         "param_scheduler.1.eta_mn: CosineAnnealingLR takes no argument "
+         "'eta_mn'; did you mean param_scheduler.1.eta_min"),
+    Case('option-misspelt-optim-wrapper-argument',
+         _options('optim_wrapper.clipgrad=None'),
+         "optim_wrapper.clipgrad: OptimWrapper takes no argument 'clipgrad'; "
+         'did you mean optim_wrapper.clip_grad?'),
+    Case('option-misspelt-optimizer-argument',
+         _options('optim_wrapper.optimizer.l=0.1'),
+         "optim_wrapper.optimizer.l: AdamW takes no argument 'l'; did you "
+         'mean optim_wrapper.optimizer.lr?'),
+    Case('option-misspelt-dataloader-argument',
+         _options('train_dataloader.batchsize=2'),
+         "train_dataloader.batchsize: DataLoader takes no argument "
+         "'batchsize'; did you mean train_dataloader.batch_size"),
+    Case('option-custom-imports-not-importable',
+         _options('custom_imports.imports=[no_such_module_i22]'),
+         'ImportError: Failed to import no_such_module_i22; give '
+         "custom_imports=dict(imports=['module', ...]) of modules on the "
+         'Python path'),
+    # the same checks for what a config file says, before anything is built
+    Case('config-misspelt-loop-argument', [],
+         "train_cfg.max_epoch: EpochBasedTrainLoop takes no argument "
+         "'max_epoch'; did you mean train_cfg.max_epochs",
+         {'{other}/bad.py': _config('train_cfg = dict(max_epoch=1)')},
+         config='{other}/bad.py'),
+    Case('config-misspelt-custom-hook-argument', [],
+         "custom_hooks.0.key: RawOrEMAMetricHook takes no argument 'key'; "
+         'did you mean custom_hooks.0.keys?',
+         {'{other}/bad.py': _config(
+             "custom_hooks = [dict(type='mmffnet.RawOrEMAMetricHook', "
+             "key=['accuracy/top1'])]")},
+         config='{other}/bad.py'),
+    Case('test-misspelt-test-loop-argument',
+         ['{other}/epoch_1.pth', *_options('test_cfg.fp61=True')],
+         "test_cfg.fp61: TestLoop takes no argument 'fp61'; did you mean "
+         'test_cfg.fp16?', {'{other}/epoch_1.pth': _training_checkpoint},
+         tool='tools/test.py'),
+    Case('test-misspelt-config-argument', ['{other}/epoch_1.pth'],
+         "test_dataloader.num_worker: DataLoader takes no argument "
+         "'num_worker'; did you mean test_dataloader.num_workers",
+         {'{other}/epoch_1.pth': _training_checkpoint,
+          '{other}/bad.py': _config('test_dataloader = dict(num_worker=0)')},
+         tool='tools/test.py', config='{other}/bad.py'),
+]
+
+CASES = RESUME_CASES + CONFIG_CASES
 
 
 def _write(path: str, text: str) -> None:
@@ -120,8 +205,8 @@ def tiny_data(demo_data):
                      num_val_per_class=1)
 
 
-def run_case(case: Case, tmp_path, data: str, config: str = DEMO,
-             check: Optional[Callable] = None):
+def run_case(case: Case, tmp_path, data: str):
+    """Run ``case`` on ``data``; assert it left every file as it was."""
     fields = dict(work=str(tmp_path / 'work'), other=str(tmp_path / 'other'))
     for template, writer in case.files.items():
         path = template.format(**fields)
@@ -129,12 +214,14 @@ def run_case(case: Case, tmp_path, data: str, config: str = DEMO,
         writer(path)
     before = _state(str(tmp_path))
     args = [a.format(**fields) for a in case.args]
+    if '--cfg-options' not in args:
+        args.append('--cfg-options')
     result = run_tool(
-        case.tool, config, '--work-dir', fields['work'], *args,
-        '--cfg-options', f'train_dataloader.dataset.data_root={data}',
+        case.tool, case.config.format(**fields), *args,
+        f'train_dataloader.dataset.data_root={data}',
         f'val_dataloader.dataset.data_root={data}',
-        f'test_dataloader.dataset.data_root={data}',
-        in_process=True, threads=1, check=False)
+        f'test_dataloader.dataset.data_root={data}', '--work-dir',
+        fields['work'], in_process=True, threads=1, check=False)
     assert _state(str(tmp_path)) == before, 'a file was changed or added'
     return result, fields
 
@@ -168,3 +255,20 @@ def test_implicit_resume_falls_back_within_the_run(tmp_path, tiny_data):
             f'resuming from {first}, the newest readable checkpoint') in log
     assert 'resumed epoch: 1' in log
     assert _state(work)[first] == kept
+
+
+def test_custom_imports_in_options_are_imported(tmp_path, monkeypatch):
+    """``custom_imports`` given in ``--cfg-options`` is honoured, and keys
+    the runner reads that the config does not hold are accepted."""
+    (tmp_path / 'probe_i22a.py').write_text('IMPORTED = True\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, 'probe_i22a', raising=False)
+    cfg = load_config(
+        DEMO, {
+            'custom_imports.imports': ['probe_i22a'],
+            'data_guard.skip_unreadable': True,
+            'load_from': None,
+            'model.backbone.drop_path_rate': 0.1,  # models are not judged
+        })
+    assert sys.modules['probe_i22a'].IMPORTED
+    assert cfg.data_guard.skip_unreadable
