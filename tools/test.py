@@ -59,7 +59,7 @@ def main():
 
     try:
         runner = build_runner(cfg)
-    except ValueError as err:  # parts of the model that do not fit
+    except (UserInputError, ValueError) as err:  # settings, model parts
         sys.exit(f'error: {err}')
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model

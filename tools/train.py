@@ -10,8 +10,9 @@ on machines without CUDA the gloo backend is used automatically.
 
 Every run writes its checkpoints atomically, seeds each epoch from the run's
 seed and stops at the first non-finite loss
-(:func:`mmffnet.apis.runner.install_run_guards`); ``--resume`` skips an
-unreadable checkpoint for the newest readable one, saying so.
+(:func:`mmffnet.apis.runner.install_run_guards`). ``--resume`` without a
+path skips an unreadable checkpoint of the run for the newest readable one,
+saying so; ``--resume PATH`` resumes from PATH or stops.
 """
 import argparse
 import os
@@ -35,8 +36,8 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from CKPT, or from the latest checkpoint in the work '
-        'dir when no path is given')
+        help='resume from CKPT (only that file), or from the latest '
+        'readable checkpoint in the work dir when no path is given')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision (CUDA only)')
     parser.add_argument(
@@ -70,6 +71,8 @@ def main():
     debug = os.environ.get('MMFFNET_DEBUG') == '1'
     try:
         runner = build_runner(cfg)
+    except UserInputError as err:
+        sys.exit(f'error: {err}')
     except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
         if debug:
             raise

@@ -6,7 +6,7 @@ import logging
 import os
 import os.path as osp
 import signal
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -23,11 +23,14 @@ from mmffnet.tasks import task_of
 from mmffnet.utils import read_checkpoint
 from mmffnet.utils.cli import UserInputError
 from mmffnet.utils.files import check_output_path
+from .config_check import check_arguments
 
 # Added to every training run of tools/train.py (see mmffnet.engine.hooks);
 # OfficialCheckpointHook lets load_from name an official release file.
 GUARD_HOOKS = ('SeedEachEpochHook', 'CheckFiniteLossHook',
                'OfficialCheckpointHook')
+# The checkpoints a run writes (mmengine's CheckpointHook file names).
+RUN_CHECKPOINTS = ('epoch_*.pth', 'iter_*.pth')
 
 
 
@@ -116,11 +119,6 @@ def apply_train_args(cfg: Config,
         config_path)
     check_output_path(cfg.work_dir, 'work dir (--work-dir)', folder=True)
     if resume is not None:
-        if resume != 'auto' and not osp.isfile(resume):
-            raise UserInputError(
-                f'--resume checkpoint {resume!r} does not exist; use '
-                f'--resume without a path to continue from the latest '
-                f'checkpoint in {cfg.work_dir}')
         cfg.resume = True
         cfg.load_from = resume_checkpoint(
             cfg.work_dir, None if resume == 'auto' else resume)
@@ -187,62 +185,99 @@ def read_error(err: Exception) -> str:
 def _unreadable(path: str) -> Optional[str]:
     """Why ``path`` cannot be resumed from, or None when it can."""
     if not osp.isfile(path):
-        return 'missing'
+        return 'it does not exist'
+    if osp.getsize(path) == 0:
+        return 'the file is empty (0 bytes)'
     try:
         checkpoint, _ = read_checkpoint(path)
     except Exception as err:  # a damaged file fails in many ways
         return read_error(err)
-    if not isinstance(checkpoint.get('meta'), dict):
-        return 'not a training checkpoint (no meta)'
+    meta = checkpoint.get('meta')
+    if not isinstance(meta, dict) or 'epoch' not in meta:
+        return ('not a training checkpoint (no meta.epoch; to start from '
+                'its weights use --cfg-options load_from=PATH)')
     return None
+
+
+def own_checkpoints(folder: str) -> List[str]:
+    """The checkpoints a run wrote in ``folder`` (mmengine's
+    ``epoch_*.pth`` and ``iter_*.pth``), newest first; other ``*.pth``
+    files (converted or downloaded weights) are not among them."""
+    found = {
+        osp.abspath(path)
+        for pattern in RUN_CHECKPOINTS
+        for path in glob.glob(osp.join(glob.escape(folder), pattern))
+    }
+    return sorted(found, key=osp.getmtime, reverse=True)
+
+
+def _newest_readable(paths: List[str]) -> Tuple[Optional[str], List[str]]:
+    """The first of ``paths`` that can be resumed from (None if none),
+    and ``'path (problem)'`` for each one before it."""
+    bad = []
+    for path in paths:
+        problem = _unreadable(path)
+        if problem is None:
+            return path, bad
+        bad.append(f'{path} ({problem})')
+    return None, bad
 
 
 def resume_checkpoint(work_dir: str,
                       requested: Optional[str] = None) -> Optional[str]:
     """The checkpoint ``--resume`` continues from.
 
-    ``requested`` (``--resume PATH``), or else the file ``last_checkpoint``
-    names, when it reads with :func:`mmffnet.utils.read_checkpoint`.
-    Otherwise the newest readable ``*.pth`` next to it or in ``work_dir``,
-    logging in one line which file is bad and which one is used instead.
+    An explicit ``requested`` (``--resume PATH``) is that file or nothing:
+    when it cannot be read the run stops, naming the newest readable
+    checkpoint of ``work_dir``. Without it, the file ``last_checkpoint``
+    names; when that is unreadable (or there is no ``last_checkpoint``),
+    the newest readable checkpoint this run wrote (:func:`own_checkpoints`
+    of ``work_dir`` and of the pointer's folder), logging in one line which
+    file is bad and which one is used instead.
 
     Returns:
         str or None: The path; None for a work dir without checkpoints
         (mmengine then starts afresh, as it always did).
 
     Raises:
-        UserInputError: no readable checkpoint; says what to do.
+        UserInputError: ``requested`` or every checkpoint of the run is
+            unreadable; says what to do.
     """
-    if requested is None:
-        pointer = osp.join(work_dir, 'last_checkpoint')
-        if osp.isfile(pointer):
-            with open(pointer) as f:
-                requested = f.read().strip() or None
-    folders = [work_dir] + ([osp.dirname(requested)] if requested else [])
-    found = {
-        osp.abspath(path)
-        for folder in folders
-        for path in glob.glob(osp.join(folder, '*.pth'))
-    }
-    candidates: List[str] = sorted(found, key=osp.getmtime, reverse=True)
-    if requested is None and not candidates:
-        return None
     if requested is not None:
-        candidates = [requested] + [
-            c for c in candidates if c != osp.abspath(requested)
-        ]
-    bad = []
-    for path in candidates:
-        problem = _unreadable(path)
+        problem = _unreadable(requested)
         if problem is None:
-            break
-        bad.append(f'{path} ({problem})')
-    else:
+            return requested
+        good, _ = _newest_readable(own_checkpoints(work_dir))
+        instead = (f'the newest readable checkpoint of {work_dir} is {good}'
+                   if good else f'{work_dir} holds no readable checkpoint')
         raise UserInputError(
-            f'cannot resume: {"; ".join(bad) or "no checkpoint"}, and '
-            f'{work_dir} holds no other readable checkpoint; start afresh '
-            f'without --resume, or pass --resume PATH of a good checkpoint')
-    if bad or requested is None:
+            f'cannot resume from --resume {requested}: {problem}; '
+            f'--resume PATH resumes from that file only ({instead}): pass a '
+            f'readable checkpoint, or --resume without a path for the newest '
+            f'one of the work dir')
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    folders = [work_dir] + ([osp.dirname(named)] if named else [])
+    candidates = [
+        path for folder in dict.fromkeys(folders)
+        for path in own_checkpoints(folder)
+    ]
+    if named is not None:
+        candidates = [named] + [
+            c for c in candidates if c != osp.abspath(named)
+        ]
+    if not candidates:
+        return None
+    path, bad = _newest_readable(candidates)
+    if path is None:
+        raise UserInputError(
+            f'cannot resume: {"; ".join(bad)}, and {work_dir} holds no '
+            f'other readable checkpoint of this run; start afresh without '
+            f'--resume, or pass --resume PATH of a good checkpoint')
+    if bad or named is None:
         problem = f'cannot resume from {"; ".join(bad)}' if bad else \
             f'no last_checkpoint in {work_dir}'
         print_log(
@@ -273,7 +308,16 @@ def init_cpu_process_group(cfg: Config):
 
 def build_runner(cfg: Config):
     """A task's runner: ``runner_type`` if the config names one; its
-    datasets stop on unreadable data with one line (``data_guard``)."""
+    datasets stop on unreadable data with one line (``data_guard``).
+
+    Raises:
+        UserInputError: A loop, hook, scheduler, optimizer or dataloader of
+            ``cfg`` has a setting its class does not take
+            (:func:`check_arguments`), found before anything is built.
+        TaskError: Parts of the model that do not fit together
+            (:meth:`mmffnet.tasks.Task.check_model_cfg`).
+    """
+    check_arguments(cfg)
     task_of(cfg).check_model_cfg(cfg.model)
     init_cpu_process_group(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \

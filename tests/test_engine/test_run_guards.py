@@ -41,8 +41,13 @@ def test_resume_skips_an_unreadable_checkpoint(tmp_path, warnings):
     assert len(warnings) == 1 and '\n' not in warnings[0], warnings
     assert f'cannot resume from {bad} (' in warnings[0]
     assert f'resuming from {good}, the newest readable' in warnings[0]
-    # an explicit --resume PATH too
-    assert resume_checkpoint(str(tmp_path), bad) == good
+    # an explicit --resume PATH is that file or nothing
+    with pytest.raises(UserInputError) as err:
+        resume_checkpoint(str(tmp_path), bad)
+    assert str(err.value).startswith(f'cannot resume from --resume {bad}: ')
+    assert f'the newest readable checkpoint of {tmp_path} is {good}' in str(
+        err.value)
+    assert len(warnings) == 1
 
     # nothing readable: one line saying what to do
     os.remove(good)
