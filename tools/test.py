@@ -72,7 +72,7 @@ def main():
         if isinstance(err, UnreadableCheckpointError) and cause is None:
             sys.exit(f'error: {err}')  # empty, NaN / Inf
         sys.exit(f'error: checkpoint {args.checkpoint} cannot be read '
-                 f'({read_error(cause or err)}): it is damaged or not a '
+                 f'({read_error(err)}): it is damaged or not a '
                  f'checkpoint; test another one (e.g. an earlier '
                  f'epoch_*.pth)')
     if args.deploy:

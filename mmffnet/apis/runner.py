@@ -177,7 +177,9 @@ def install_run_guards(cfg: Config):
 
 
 def read_error(err: Exception) -> str:
-    """The gist of why a checkpoint file did not read, in one line."""
+    """The gist of why a checkpoint file did not read, in one line: what
+    torch raised (an ``UnreadableCheckpointError``'s cause)."""
+    err = getattr(err, 'cause', None) or err
     first = str(err).strip().split('\n')[0].split('. ')[0]
     return f'{type(err).__name__}: {first}'
 
