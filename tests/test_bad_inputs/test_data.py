@@ -1,0 +1,199 @@
+"""Bad data judged as written, before the toolboxes' parsers drop or
+reshape it: each case corrupts a small copy of a demo dataset and feeds it
+to the real tools.
+
+Each case asserts the exit status, the one line naming the file, the
+problem and the fix (``check_dataset`` lists it in its report; the other
+tools end with one ``error:`` line and no traceback), and that no file of
+the data or the work dir was lost or changed.
+"""
+import hashlib
+import json
+import os
+from typing import Callable, Dict, NamedTuple
+
+import pytest
+
+from tests.utils import run_tool, tool_error
+
+CHECK = 'tools/analysis_tools/check_dataset.py'
+TRAIN = 'tools/train.py'
+CONFIGS = dict(
+    classification='configs/classification/ffnet/'
+    'ffnet-1_1xb32_demo-shapes-64px.py',
+    detection='configs/detection/ffnet/'
+    'mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py',
+    segmentation='configs/segmentation/ffnet/'
+    'ffnet-seg-tiny_1xb8-1k_demo-shapes-128x128.py')
+DEMO_OPTIONS = dict(
+    classification=dict(
+        num_train_per_class=1, num_val_per_class=1, image_size=16),
+    detection=dict(num_train=2, num_val=2, image_size=64),
+    segmentation=dict(num_train=2, num_val=2, image_size=32))
+
+
+class Case(NamedTuple):
+    """A bad input: ``corrupt(root)`` spoils a copy of the task's demo
+    data; ``tool`` then exits with ``code`` and a line holding
+    ``fragment``."""
+    id: str
+    task: str
+    corrupt: Callable[[str], None]
+    tool: str
+    fragment: str
+    code: int = 1
+
+
+def snapshot(*folders) -> Dict[str, tuple]:
+    """(size, mtime, sha1) of every file under ``folders``."""
+    files = {}
+    for folder in folders:
+        for dirpath, _, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                with open(path, 'rb') as f:
+                    digest = hashlib.sha1(f.read()).hexdigest()
+                stat = os.stat(path)
+                files[path] = (stat.st_size, stat.st_mtime_ns, digest)
+    return files
+
+
+def data_options(root: str):
+    return [
+        f'{split}_dataloader.dataset.data_root={root}/'
+        for split in ('train', 'val', 'test')
+    ]
+
+
+def run_case(case: Case, root: str, work_dir: str):
+    """Run the case's tool on the corrupted data in ``root``; returns the
+    line that names the problem."""
+    config = CONFIGS[case.task]
+    if case.tool == CHECK:
+        args = [config, '--workers', '1', '--cfg-options']
+    else:
+        args = [config, '--work-dir', work_dir, '--cfg-options',
+                'train_cfg.max_epochs=1']
+    result = run_tool(case.tool, *args, *data_options(root),
+                      in_process=True, check=False, threads=1)
+    assert result.returncode == case.code, result.output[-4000:]
+    assert 'Traceback' not in result.output, result.output[-4000:]
+    if case.tool == CHECK:
+        errors = [line for line in result.stdout.splitlines()
+                  if line.startswith('error: ')]
+        assert errors, result.output[-4000:]
+        return '\n'.join(errors)
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith('error:')]
+    assert len(errors) == 1, result.output[-4000:]
+    return tool_error(result)
+
+
+# -- the corruptions ----------------------------------------------------------
+
+
+def edit_json(path: str, edit: Callable[[dict], None]) -> None:
+    with open(path) as f:
+        data = json.load(f)
+    edit(data)
+    with open(path, 'w') as f:
+        json.dump(data, f)
+
+
+def coco_annotation(**changes) -> Callable[[str], None]:
+    """Change the first annotation of the demo COCO training file (an
+    item set to None is removed)."""
+
+    def edit(data):
+        ann = data['annotations'][0]
+        ann.update(changes)
+        for key in [k for k, v in changes.items() if v is None]:
+            del ann[key]
+
+    return lambda root: edit_json(
+        f'{root}/annotations/instances_train.json', edit)
+
+
+def truncate_coco(root: str) -> None:
+    path = f'{root}/annotations/instances_train.json'
+    with open(path) as f:
+        text = f.read()
+    with open(path, 'w') as f:
+        f.write(text[:len(text) // 2])
+
+
+def coco_cases(tool: str):
+    outside = 'lies outside the 64x64 (WxH) image'
+    return [
+        Case('coco-box-outside', 'detection',
+             coco_annotation(bbox=[100, 90, 10, 10]), tool, outside),
+        Case('coco-box-left-of-image', 'detection',
+             coco_annotation(bbox=[-30, 5, 20, 10]), tool, outside),
+        Case('coco-box-negative-size', 'detection',
+             coco_annotation(bbox=[5, 5, -3, 10]), tool,
+             'has a negative or null size'),
+        Case('coco-box-null-size', 'detection',
+             coco_annotation(bbox=[5, 5, 0, 10]), tool,
+             'has a negative or null size'),
+        Case('coco-box-string', 'detection',
+             coco_annotation(bbox='1,2,3,4'), tool,
+             "bbox '1,2,3,4' is not four finite numbers"),
+        Case('coco-box-three-numbers', 'detection',
+             coco_annotation(bbox=[1, 2, 3]), tool,
+             'is not four finite numbers'),
+        Case('coco-box-nan', 'detection',
+             coco_annotation(bbox=[1, 2, float('nan'), 4]), tool,
+             'is not four finite numbers'),
+        Case('coco-no-area', 'detection', coco_annotation(area=None), tool,
+             'area None is not a finite number'),
+        Case('coco-truncated-json', 'detection', truncate_coco, tool,
+             'is not valid JSON'),
+        Case('coco-image-without-size', 'detection',
+             lambda root: edit_json(
+                 f'{root}/annotations/instances_train.json',
+                 lambda data: data['images'][0].pop('width')), tool,
+             'without a positive "width" and "height"'),
+    ]
+
+
+CHECK_CASES = coco_cases(CHECK)
+# One case of each class through training too (slower: builds a runner).
+TRAIN_CASES = [case for case in coco_cases(TRAIN)
+               if case.id in ('coco-box-outside', 'coco-truncated-json')]
+
+
+@pytest.fixture
+def corrupted(demo_data, tmp_path):
+    """``corrupted(case)``: (data root, work dir) of a corrupted copy of
+    the case's demo data, and their snapshot."""
+
+    def make(case: Case):
+        root = str(tmp_path / 'data')
+        demo_data(case.task, copy_to=root, **DEMO_OPTIONS[case.task])
+        case.corrupt(root)
+        work_dir = tmp_path / 'work'
+        work_dir.mkdir()
+        (work_dir / 'epoch_1.pth').write_bytes(b'a previous checkpoint')
+        return root, str(work_dir), snapshot(root, str(work_dir))
+
+    return make
+
+
+@pytest.mark.parametrize('case', CHECK_CASES, ids=lambda case: case.id)
+def test_check_dataset(case, corrupted):
+    root, work_dir, before = corrupted(case)
+    message = run_case(case, root, work_dir)
+    assert case.fragment in message
+    assert root in message  # the file is named
+    assert snapshot(root, work_dir) == before
+
+
+@pytest.mark.parametrize('case', TRAIN_CASES, ids=lambda case: case.id)
+def test_training_refuses(case, corrupted):
+    root, work_dir, before = corrupted(case)
+    message = run_case(case, root, work_dir)
+    assert case.fragment in message
+    assert root in message
+    # nothing lost; the run may only have added its log folder
+    after = snapshot(root, work_dir)
+    assert {path: after[path] for path in before} == before
