@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from .guard import probe_image
-from .seg_transforms import CheckSegLabels
+from .seg_transforms import CheckSegLabels, label_map_size_problem
 
 # (severity, kind, file, message); severity 'error' or 'warning'
 Finding = Tuple[str, str, str, str]
@@ -123,10 +123,9 @@ def check_label_map(sample: dict, size: tuple) -> List[Finding]:
         return [('error', 'annotation', seg_path,
                  f'label map of mode {mode}: mmseg needs one channel of '
                  f'class ids (mode L or P), not colours')]
-    if tuple(seg_size) != tuple(size):
-        return [('error', 'annotation', seg_path,
-                 f'label map is {seg_size[0]}x{seg_size[1]}, its image '
-                 f'{size[0]}x{size[1]}')]
+    size_problem = label_map_size_problem(seg_size, size)
+    if size_problem:
+        return [('error', 'annotation', seg_path, size_problem)]
     with Image.open(seg_path) as image:
         seg = np.asarray(image)
     if seg.max() > 255:

@@ -30,6 +30,14 @@ DEMO_OPTIONS = dict(
         num_train_per_class=1, num_val_per_class=1, image_size=16),
     detection=dict(num_train=2, num_val=2, image_size=64),
     segmentation=dict(num_train=2, num_val=2, image_size=32))
+# One training step (or epoch), then validation.
+TRAIN_OPTIONS = dict(
+    classification=['train_cfg.max_epochs=1', 'train_cfg.val_interval=1'],
+    detection=['train_cfg.max_epochs=1', 'train_cfg.val_interval=1'],
+    segmentation=[
+        'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
+        'train_dataloader.batch_size=2', 'default_hooks.checkpoint.interval=1'
+    ])
 
 
 class Case(NamedTuple):
@@ -73,7 +81,7 @@ def run_case(case: Case, root: str, work_dir: str):
         args = [config, '--workers', '1', '--cfg-options']
     else:
         args = [config, '--work-dir', work_dir, '--cfg-options',
-                'train_cfg.max_epochs=1']
+                *TRAIN_OPTIONS[case.task]]
     result = run_tool(case.tool, *args, *data_options(root),
                       in_process=True, check=False, threads=1)
     assert result.returncode == case.code, result.output[-4000:]
@@ -156,10 +164,41 @@ def coco_cases(tool: str):
     ]
 
 
-CHECK_CASES = coco_cases(CHECK)
-# One case of each class through training too (slower: builds a runner).
-TRAIN_CASES = [case for case in coco_cases(TRAIN)
-               if case.id in ('coco-box-outside', 'coco-truncated-json')]
+def resize_label_map(split: str):
+    """Write the first label map of ``split`` at half its image's size."""
+
+    def corrupt(root):
+        from PIL import Image
+        folder = f'{root}/annotations/{split}'
+        path = os.path.join(folder, sorted(os.listdir(folder))[0])
+        with Image.open(path) as image:
+            small = image.resize((image.width // 2, image.height // 2),
+                                 Image.NEAREST)
+        small.save(path)
+
+    return corrupt
+
+
+def seg_cases(tool: str):
+    return [
+        Case(f'label-map-size-{split}', 'segmentation',
+             resize_label_map(split), tool,
+             'label map is 16x16, its image 32x32 (HxW): write the label '
+             "map at its image's size") for split in ('training', 'validation')
+    ]
+
+
+def all_cases(tool: str):
+    return coco_cases(tool) + seg_cases(tool)
+
+
+CHECK_CASES = all_cases(CHECK)
+# Some through training too (slower: they build a runner and a model).
+TRAIN_CASES = [
+    case for case in all_cases(TRAIN) if case.id in (
+        'coco-box-outside', 'coco-truncated-json', 'label-map-size-training',
+        'label-map-size-validation')
+]
 
 
 @pytest.fixture
