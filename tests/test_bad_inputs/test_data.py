@@ -14,7 +14,7 @@ from typing import Callable, Dict, NamedTuple
 
 import pytest
 
-from tests.utils import run_tool, tool_error
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
 CHECK = 'tools/analysis_tools/check_dataset.py'
 TRAIN = 'tools/train.py'
@@ -188,8 +188,44 @@ def seg_cases(tool: str):
     ]
 
 
+def empty_class_folders(split: str, *classes: str, keep: str = None):
+    """Empty the folders of ``classes`` of ``split`` (leaving a file
+    ``keep`` that is not an image, when given)."""
+
+    def corrupt(root):
+        for name in classes:
+            folder = f'{root}/{split}/{name}'
+            for file in os.listdir(folder):
+                os.remove(os.path.join(folder, file))
+            if keep:
+                with open(os.path.join(folder, keep), 'w') as f:
+                    f.write('not an image')
+
+    return corrupt
+
+
+ALL_CLASSES = ('circle', 'cross', 'hexagon', 'square', 'star', 'triangle')
+
+
+def cls_cases(tool: str):
+    return [
+        Case('empty-class-folder-train', 'classification',
+             empty_class_folders('train', 'star'), tool,
+             'class folder(s) hold no image: '),
+        Case('empty-class-folder-val', 'classification',
+             empty_class_folders('validation', 'circle'), tool,
+             'validation/circle; a class without images is never learned'),
+        Case('class-folder-without-images', 'classification',
+             empty_class_folders('train', 'cross', keep='README.txt'), tool,
+             'train/cross; a class without images is never learned'),
+        Case('every-class-folder-empty', 'classification',
+             empty_class_folders('train', *ALL_CLASSES), tool,
+             'no image in the class folders of '),
+    ]
+
+
 def all_cases(tool: str):
-    return coco_cases(tool) + seg_cases(tool)
+    return coco_cases(tool) + seg_cases(tool) + cls_cases(tool)
 
 
 CHECK_CASES = all_cases(CHECK)
@@ -197,7 +233,8 @@ CHECK_CASES = all_cases(CHECK)
 TRAIN_CASES = [
     case for case in all_cases(TRAIN) if case.id in (
         'coco-box-outside', 'coco-truncated-json', 'label-map-size-training',
-        'label-map-size-validation')
+        'label-map-size-validation', 'empty-class-folder-train',
+        'every-class-folder-empty')
 ]
 
 
@@ -236,3 +273,26 @@ def test_training_refuses(case, corrupted):
     # nothing lost; the run may only have added its log folder
     after = snapshot(root, work_dir)
     assert {path: after[path] for path in before} == before
+
+
+def test_check_dataset_judges_plain_mmpretrain_datasets(demo_data, tmp_path):
+    """mmpretrain's own ``CustomDataset`` loads an empty class folder with
+    a warning; check_dataset names it as FFNetImageNet does."""
+    case = cls_cases(CHECK)[0]
+    root = str(tmp_path / 'data')
+    demo_data(case.task, copy_to=root, **DEMO_OPTIONS[case.task])
+    case.corrupt(root)
+    config = tmp_path / 'custom.py'
+    config.write_text(
+        f'_base_ = [{os.path.join(REPO_ROOT, CONFIGS[case.task])!r}]\n'
+        f'train_dataloader = dict(dataset=dict(_delete_=True, '
+        f"type='CustomDataset', data_root={root!r}, data_prefix='train', "
+        f'pipeline=[]))\n')
+    before = snapshot(root)
+    result = run_tool(CHECK, str(config), '--workers', '1', '--splits',
+                      'train', in_process=True, check=False, threads=1)
+    assert result.returncode == 1, result.output[-4000:]
+    assert 'Traceback' not in result.output
+    assert f'error: {root}/train: 1 class folder(s) hold no image: ' \
+        f'{root}/train/star' in result.stdout, result.output[-4000:]
+    assert snapshot(root) == before
