@@ -58,15 +58,21 @@ def image_findings(path: str, what: str) -> Tuple[List[Finding], Optional[tuple]
     return [], size
 
 
-def check_label(sample: dict, size: tuple) -> List[Finding]:
-    """A classification sample: ``gt_label`` in ``[0, num_classes)``."""
-    label, num_classes = sample.get('gt_label'), sample['num_classes']
+def label_problem(label, num_classes: int) -> Optional[str]:
+    """Why a classification label is not in ``[0, num_classes)`` (None:
+    it is)."""
     labels = np.atleast_1d(np.asarray(label if label is not None else []))
     bad = [int(v) for v in labels if not 0 <= v < num_classes]
     if bad:
-        return [('error', 'label', sample['img_path'],
-                 f'label {bad} outside the {num_classes} classes')]
-    return []
+        return f'label {bad} outside the {num_classes} classes'
+    return None
+
+
+def check_label(sample: dict, size: tuple) -> List[Finding]:
+    """A classification sample: ``gt_label`` in ``[0, num_classes)``."""
+    problem = label_problem(sample.get('gt_label'), sample['num_classes'])
+    return [('error', 'label', sample['img_path'], problem)] if problem \
+        else []
 
 
 def check_instances(sample: dict, size: tuple) -> List[Finding]:

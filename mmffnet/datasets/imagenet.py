@@ -2,10 +2,12 @@
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import numpy as np
 from mmpretrain.datasets import ImageNet
 
 from mmffnet.registry import DATASETS
 from mmffnet.utils.misc import abbreviate
+from .check import label_problem
 from .guard import DataError
 
 
@@ -90,11 +92,27 @@ class FFNetImageNet(ImageNet):
 
     def load_data_list(self) -> List[dict]:
         data_list = super().load_data_list()
+        classes = self.metainfo.get('classes') or ()
+        if classes:
+            self._check_label_range(data_list, len(classes))
         problem = empty_classes_problem(
             (info['gt_label'] for info in data_list),
-            self.metainfo.get('classes') or (),
-            self.ann_file or self.img_prefix,
+            classes, self.ann_file or self.img_prefix,
             None if self.ann_file else getattr(self, 'folder_to_idx', None))
         if problem:
             raise DataError(problem)
         return data_list
+
+    def _check_label_range(self, data_list: List[dict],
+                           num_classes: int) -> None:
+        """Labels of an annotation file outside the classes are one line
+        here, not an index error in the loss."""
+        labels = np.array([info['gt_label'] for info in data_list])
+        bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+        if len(bad):
+            first = data_list[bad[0]]
+            raise DataError(
+                f'{self.ann_file or self.img_prefix}: {len(bad)} sample(s) '
+                f'with a label outside the classes, e.g. {first["img_path"]}'
+                f': {label_problem(first["gt_label"], num_classes)}; fix the '
+                f'labels or the dataset\'s classes')

@@ -50,6 +50,7 @@ class Case(NamedTuple):
     tool: str
     fragment: str
     code: int = 1
+    options: tuple = ()  # more --cfg-options
 
 
 def snapshot(*folders) -> Dict[str, tuple]:
@@ -82,7 +83,7 @@ def run_case(case: Case, root: str, work_dir: str):
     else:
         args = [config, '--work-dir', work_dir, '--cfg-options',
                 *TRAIN_OPTIONS[case.task]]
-    result = run_tool(case.tool, *args, *data_options(root),
+    result = run_tool(case.tool, *args, *data_options(root), *case.options,
                       in_process=True, check=False, threads=1)
     assert result.returncode == case.code, result.output[-4000:]
     assert 'Traceback' not in result.output, result.output[-4000:]
@@ -224,8 +225,40 @@ def cls_cases(tool: str):
     ]
 
 
+def write_label_file(label: str):
+    """Write ``meta/train.txt`` listing the training images with their
+    labels, the first one with ``label``."""
+
+    def corrupt(root):
+        lines = [
+            f'{name}/{file} {index}'
+            for index, name in enumerate(ALL_CLASSES)
+            for file in sorted(os.listdir(f'{root}/train/{name}'))
+        ]
+        lines[0] = lines[0].rsplit(' ', 1)[0] + f' {label}'
+        os.makedirs(f'{root}/meta')
+        with open(f'{root}/meta/train.txt', 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+
+    return corrupt
+
+
+def label_cases(tool: str):
+    options = ('train_dataloader.dataset.ann_file=meta/train.txt',
+               'data_guard.skip_unreadable=True')
+    return [
+        Case(f'label-{name}', 'classification', write_label_file(label),
+             tool, f'1 sample(s) with a label outside the classes, e.g. '
+             f'{{root}}/train/circle/circle_0000.png: label [{label}] outside '
+             f"the 6 classes; fix the labels or the dataset's classes",
+             options=options)
+        for name, label in (('too-large', 6), ('negative', -1))
+    ]
+
+
 def all_cases(tool: str):
-    return coco_cases(tool) + seg_cases(tool) + cls_cases(tool)
+    return coco_cases(tool) + seg_cases(tool) + cls_cases(tool) + \
+        label_cases(tool)
 
 
 CHECK_CASES = all_cases(CHECK)
@@ -234,7 +267,7 @@ TRAIN_CASES = [
     case for case in all_cases(TRAIN) if case.id in (
         'coco-box-outside', 'coco-truncated-json', 'label-map-size-training',
         'label-map-size-validation', 'empty-class-folder-train',
-        'every-class-folder-empty')
+        'every-class-folder-empty', 'label-too-large')
 ]
 
 
@@ -259,7 +292,7 @@ def corrupted(demo_data, tmp_path):
 def test_check_dataset(case, corrupted):
     root, work_dir, before = corrupted(case)
     message = run_case(case, root, work_dir)
-    assert case.fragment in message
+    assert case.fragment.replace('{root}', root) in message
     assert root in message  # the file is named
     assert snapshot(root, work_dir) == before
 
@@ -268,7 +301,7 @@ def test_check_dataset(case, corrupted):
 def test_training_refuses(case, corrupted):
     root, work_dir, before = corrupted(case)
     message = run_case(case, root, work_dir)
-    assert case.fragment in message
+    assert case.fragment.replace('{root}', root) in message
     assert root in message
     # nothing lost; the run may only have added its log folder
     after = snapshot(root, work_dir)
