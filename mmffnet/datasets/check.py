@@ -5,7 +5,9 @@ each check reads a sample's files and annotation only (no augmentation),
 in a worker process, and returns its findings. What is checked, and why:
 
 - every image decodes completely (:func:`~.guard.probe_image`; a truncated
-  file that OpenCV would pad with grey is found too);
+  file that OpenCV would pad with grey is found too), and none has more
+  pixels than ``MMFFNET_MAX_IMAGE_PIXELS`` (:func:`~.guard.max_image_pixels`,
+  judged from the header);
 - images are RGB: other modes (grayscale, palette, CMYK, 16-bit, alpha) are
   converted by mmcv's loader, so they are warnings, not errors; an alpha
   channel is dropped, so the colour under transparent pixels is trained on;

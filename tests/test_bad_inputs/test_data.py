@@ -10,6 +10,8 @@ the data or the work dir was lost or changed.
 import hashlib
 import json
 import os
+import struct
+import zlib
 from typing import Callable, Dict, NamedTuple
 
 import pytest
@@ -51,6 +53,7 @@ class Case(NamedTuple):
     fragment: str
     code: int = 1
     options: tuple = ()  # more --cfg-options
+    env: dict = {}  # more environment variables
 
 
 def snapshot(*folders) -> Dict[str, tuple]:
@@ -84,7 +87,7 @@ def run_case(case: Case, root: str, work_dir: str):
         args = [config, '--work-dir', work_dir, '--cfg-options',
                 *TRAIN_OPTIONS[case.task]]
     result = run_tool(case.tool, *args, *data_options(root), *case.options,
-                      in_process=True, check=False, threads=1)
+                      in_process=True, check=False, threads=1, env=case.env)
     assert result.returncode == case.code, result.output[-4000:]
     assert 'Traceback' not in result.output, result.output[-4000:]
     if case.tool == CHECK:
@@ -256,9 +259,46 @@ def label_cases(tool: str):
     ]
 
 
+def write_png_header(path: str, width: int, height: int) -> None:
+    """A PNG that declares ``width`` x ``height`` 8-bit RGB pixels and
+    holds one compressed row: what its header says is all a size check
+    may read (decoding it would fail, after allocating the image)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack('>I', len(data)) + kind + data +
+                struct.pack('>I', zlib.crc32(kind + data)))
+
+    header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    row = zlib.compress(b'\0' * (1 + 3 * width))
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) +
+                chunk(b'IDAT', row) + chunk(b'IEND', b''))
+
+
+HUGE = 'train/circle/circle_0000.png'
+
+
+def huge_image(root: str) -> None:
+    write_png_header(f'{root}/{HUGE}', 20000, 20000)
+
+
+def size_cases(tool: str):
+    return [
+        Case('image-20000x20000', 'classification', huge_image, tool,
+             'is 20000x20000 (WxH), 400,000,000 pixels, above the limit of '
+             '89,478,485 (decoding it needs about 1.1 GiB): downscale the '
+             'image, or raise the limit with MMFFNET_MAX_IMAGE_PIXELS='
+             '<pixels>'),
+        Case('image-above-a-lower-limit', 'classification',
+             lambda root: None, tool,
+             'is 16x16 (WxH), 256 pixels, above the limit of 255 ',
+             env=dict(MMFFNET_MAX_IMAGE_PIXELS='255')),
+    ]
+
+
 def all_cases(tool: str):
     return coco_cases(tool) + seg_cases(tool) + cls_cases(tool) + \
-        label_cases(tool)
+        label_cases(tool) + size_cases(tool)
 
 
 CHECK_CASES = all_cases(CHECK)
@@ -267,7 +307,8 @@ TRAIN_CASES = [
     case for case in all_cases(TRAIN) if case.id in (
         'coco-box-outside', 'coco-truncated-json', 'label-map-size-training',
         'label-map-size-validation', 'empty-class-folder-train',
-        'every-class-folder-empty', 'label-too-large')
+        'every-class-folder-empty', 'label-too-large', 'image-20000x20000',
+        'image-above-a-lower-limit')
 ]
 
 
