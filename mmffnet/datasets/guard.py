@@ -106,10 +106,10 @@ def max_image_pixels() -> int:
     return limit
 
 
-def size_problem(width: int, height: int) -> Optional[str]:
-    """Why an image of ``width`` x ``height`` is not decoded (None: it is
-    within :func:`max_image_pixels`)."""
-    limit, pixels = max_image_pixels(), width * height
+def size_problem(width: int, height: int, limit: int) -> Optional[str]:
+    """Why an image of ``width`` x ``height`` is not decoded (None: it has
+    at most ``limit`` pixels, :func:`max_image_pixels`; 0: no limit)."""
+    pixels = width * height
     if not limit or pixels <= limit:
         return None
     return (f'is {width}x{height} (WxH), {pixels:,} pixels, above the '
@@ -136,9 +136,10 @@ def open_image(path: str) -> Iterator[Image.Image]:
 def image_size_problem(path: str) -> Optional[str]:
     """:func:`size_problem` of an image file, read from its header only
     (None also for files Pillow does not open: the loader judges them)."""
+    limit = max_image_pixels()
     try:
         with open_image(path) as image:
-            return size_problem(*image.size)
+            return size_problem(*image.size, limit)
     except (OSError, SyntaxError, ValueError):
         return None
 
@@ -161,10 +162,11 @@ def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
         return 'does not exist', None, ()
     if osp.getsize(path) == 0:
         return 'is empty (0 bytes)', None, ()
+    limit = max_image_pixels()
     try:
         with open_image(path) as image:
             mode, (width, height) = image.mode, image.size
-            too_large = size_problem(width, height)
+            too_large = size_problem(width, height, limit)
             if too_large:
                 return too_large, None, ()
             if image.format == 'JPEG':
@@ -176,7 +178,7 @@ def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
         if array is None:
             return ('is not an image (neither Pillow nor OpenCV can decode '
                     'it)'), None, ()
-        too_large = size_problem(array.shape[1], array.shape[0])
+        too_large = size_problem(array.shape[1], array.shape[0], limit)
         if too_large:
             return too_large, None, ()
         channels = 1 if array.ndim == 2 else array.shape[2]

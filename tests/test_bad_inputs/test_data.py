@@ -338,7 +338,11 @@ def test_check_dataset(case, corrupted):
     assert snapshot(root, work_dir) == before
 
 
-@pytest.mark.parametrize('case', TRAIN_CASES, ids=lambda case: case.id)
+@pytest.mark.parametrize('case', [
+    pytest.param(case, marks=pytest.mark.slow)  # trains a step first
+    if case.id == 'label-map-size-validation' else case
+    for case in TRAIN_CASES
+], ids=lambda case: case.id)
 def test_training_refuses(case, corrupted):
     root, work_dir, before = corrupted(case)
     message = run_case(case, root, work_dir)
@@ -370,3 +374,53 @@ def test_check_dataset_judges_plain_mmpretrain_datasets(demo_data, tmp_path):
     assert f'error: {root}/train: 1 class folder(s) hold no image: ' \
         f'{root}/train/star' in result.stdout, result.output[-4000:]
     assert snapshot(root) == before
+
+
+@pytest.fixture(scope='module')
+def cls_checkpoint(tmp_path_factory):
+    """Random weights of the classification demo config."""
+    import torch
+
+    from mmffnet.apis import build_model, load_config
+    torch.manual_seed(0)
+    model = build_model(
+        load_config(os.path.join(REPO_ROOT, CONFIGS['classification'])))
+    path = str(tmp_path_factory.mktemp('bad_data_ckpt') / 'cls.pth')
+    torch.save({'state_dict': model.state_dict()}, path)
+    return path
+
+
+@pytest.mark.parametrize('size,env,fragment', [
+    ((20000, 20000), {}, 'is 20000x20000 (WxH), 400,000,000 pixels, above '
+     'the limit of 89,478,485'),
+    ((6000, 6000), dict(MMFFNET_MAX_IMAGE_PIXELS='1000000'),
+     'is 6000x6000 (WxH), 36,000,000 pixels, above the limit of 1,000,000'),
+],
+                         ids=['20000x20000', '6000x6000-lower-limit'])
+def test_infer_refuses_huge_images(cls_checkpoint, tmp_path, size, env,
+                                   fragment):
+    """tools/infer.py judges the size from the header: nothing decoded,
+    nothing written."""
+    image = str(tmp_path / 'huge.png')
+    write_png_header(image, *size)
+    out = tmp_path / 'prediction.png'
+    before = snapshot(str(tmp_path))
+    result = run_tool('tools/infer.py', CONFIGS['classification'],
+                      cls_checkpoint, image, '--out', out, in_process=True,
+                      check=False, threads=1, env=env)
+    message = tool_error(result)
+    assert fragment in message and image in message
+    assert 'MMFFNET_MAX_IMAGE_PIXELS=<pixels>' in message
+    assert snapshot(str(tmp_path)) == before
+
+
+def test_invalid_pixel_limit_is_one_line(demo_data, tmp_path):
+    root = str(tmp_path / 'data')
+    demo_data('classification', copy_to=root,
+              **DEMO_OPTIONS['classification'])
+    result = run_tool(CHECK, CONFIGS['classification'], '--workers', '1',
+                      '--cfg-options', *data_options(root), in_process=True,
+                      check=False, threads=1,
+                      env=dict(MMFFNET_MAX_IMAGE_PIXELS='lots'))
+    assert "MMFFNET_MAX_IMAGE_PIXELS='lots' is not a number of pixels: set " \
+        'it to a positive integer, or 0 for no limit' in tool_error(result)
