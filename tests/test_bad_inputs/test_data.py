@@ -424,3 +424,29 @@ def test_invalid_pixel_limit_is_one_line(demo_data, tmp_path):
                       env=dict(MMFFNET_MAX_IMAGE_PIXELS='lots'))
     assert "MMFFNET_MAX_IMAGE_PIXELS='lots' is not a number of pixels: set " \
         'it to a positive integer, or 0 for no limit' in tool_error(result)
+
+
+def test_int8_calibration_names_a_corrupt_image(demo_data, tmp_path):
+    """The images that calibrate an int8 export are read through the data
+    guard: a corrupt one is one line naming it."""
+    from mmffnet.apis import load_config
+    from mmffnet.datasets.guard import DataError
+    from mmffnet.deployment.calibration import DatasetImages
+    root = str(tmp_path / 'data')
+    demo_data('classification', copy_to=root,
+              **DEMO_OPTIONS['classification'])
+    corrupt = f'{root}/train/circle/circle_0000.png'
+    with open(corrupt, 'r+b') as f:
+        f.truncate(100)
+    cfg = load_config(
+        os.path.join(REPO_ROOT, CONFIGS['classification']),
+        dict(option.split('=', 1) for option in data_options(root)))
+    before = snapshot(root)
+    images = DatasetImages(cfg, 'train')
+    with pytest.raises(DataError) as err:
+        list(images.batches(lambda data, training: data, batch_size=2))
+    message = str(err.value)
+    assert '\n' not in message
+    assert f'image {corrupt} is truncated or corrupt' in message
+    assert 'train_dataloader.dataset, read for --int8' in message
+    assert snapshot(root) == before
