@@ -5,7 +5,9 @@ each check reads a sample's files and annotation only (no augmentation),
 in a worker process, and returns its findings. What is checked, and why:
 
 - every image decodes completely (:func:`~.guard.probe_image`; a truncated
-  file that OpenCV would pad with grey is found too);
+  file that OpenCV would pad with grey is found too), and none has more
+  pixels than ``MMFFNET_MAX_IMAGE_PIXELS`` (:func:`~.guard.max_image_pixels`,
+  judged from the header);
 - images are RGB: other modes (grayscale, palette, CMYK, 16-bit, alpha) are
   converted by mmcv's loader, so they are warnings, not errors; an alpha
   channel is dropped, so the colour under transparent pixels is trained on;
@@ -28,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from .guard import probe_image
-from .seg_transforms import CheckSegLabels
+from .seg_transforms import CheckSegLabels, label_map_size_problem
 
 # (severity, kind, file, message); severity 'error' or 'warning'
 Finding = Tuple[str, str, str, str]
@@ -58,15 +60,21 @@ def image_findings(path: str, what: str) -> Tuple[List[Finding], Optional[tuple]
     return [], size
 
 
-def check_label(sample: dict, size: tuple) -> List[Finding]:
-    """A classification sample: ``gt_label`` in ``[0, num_classes)``."""
-    label, num_classes = sample.get('gt_label'), sample['num_classes']
+def label_problem(label, num_classes: int) -> Optional[str]:
+    """Why a classification label is not in ``[0, num_classes)`` (None:
+    it is)."""
     labels = np.atleast_1d(np.asarray(label if label is not None else []))
     bad = [int(v) for v in labels if not 0 <= v < num_classes]
     if bad:
-        return [('error', 'label', sample['img_path'],
-                 f'label {bad} outside the {num_classes} classes')]
-    return []
+        return f'label {bad} outside the {num_classes} classes'
+    return None
+
+
+def check_label(sample: dict, size: tuple) -> List[Finding]:
+    """A classification sample: ``gt_label`` in ``[0, num_classes)``."""
+    problem = label_problem(sample.get('gt_label'), sample['num_classes'])
+    return [('error', 'label', sample['img_path'], problem)] if problem \
+        else []
 
 
 def check_instances(sample: dict, size: tuple) -> List[Finding]:
@@ -123,10 +131,9 @@ def check_label_map(sample: dict, size: tuple) -> List[Finding]:
         return [('error', 'annotation', seg_path,
                  f'label map of mode {mode}: mmseg needs one channel of '
                  f'class ids (mode L or P), not colours')]
-    if tuple(seg_size) != tuple(size):
-        return [('error', 'annotation', seg_path,
-                 f'label map is {seg_size[0]}x{seg_size[1]}, its image '
-                 f'{size[0]}x{size[1]}')]
+    size_problem = label_map_size_problem(seg_size, size)
+    if size_problem:
+        return [('error', 'annotation', seg_path, size_problem)]
     with Image.open(seg_path) as image:
         seg = np.asarray(image)
     if seg.max() > 255:

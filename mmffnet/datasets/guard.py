@@ -12,6 +12,12 @@ what they hold: the OpenMMLab loaders of :data:`DATA_TRANSFORMS`, such as
 file, the dataset and the fix. Errors of the other transforms are not data
 errors and pass unchanged.
 
+An image (or label map) of more pixels than ``MMFFNET_MAX_IMAGE_PIXELS``
+(default: Pillow's decompression-bomb limit, about 89.5 megapixels; 0 for
+no limit) is unreadable too, judged from its header before a loader
+decodes gigabytes of it; :func:`probe_image` (``check_dataset``,
+``tools/infer.py``) refuses it with the same words.
+
 With ``data_guard = dict(skip_unreadable=True)`` in the config (or
 ``--cfg-options data_guard.skip_unreadable=True``) a training sample that
 cannot be loaded is skipped instead: the dataset draws another one (mmengine's
@@ -24,9 +30,11 @@ the metric.
 import copy
 import logging
 import multiprocessing
+import os
 import os.path as osp
 from importlib.util import find_spec
-from typing import Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence, Tuple
 
 import mmcv
 from mmcv.transforms import LoadAnnotations, LoadImageFromFile
@@ -61,6 +69,10 @@ CHECK_COMMAND = 'python tools/analysis_tools/check_dataset.py CONFIG'
 SKIP_OPTION = '--cfg-options data_guard.skip_unreadable=True'
 FILE_KEYS = (('img_path', 'image'), ('gt_path', 'GT image'),
              ('seg_map_path', 'label map'))
+MAX_PIXELS_ENV = 'MMFFNET_MAX_IMAGE_PIXELS'
+#: Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``):
+#: about 89.5 megapixels, 250 MiB of 24-bit pixels.
+DEFAULT_MAX_IMAGE_PIXELS = int(1024 * 1024 * 1024 // 4 // 3)
 
 
 class DataError(ValueError):
@@ -76,12 +88,70 @@ class DataError(ValueError):
         super().__init__(message)
 
 
+def max_image_pixels() -> int:
+    """The most pixels an image may have: ``MMFFNET_MAX_IMAGE_PIXELS``
+    (0: no limit), by default Pillow's decompression-bomb limit
+    (:data:`DEFAULT_MAX_IMAGE_PIXELS`, about 89.5 megapixels)."""
+    value = os.environ.get(MAX_PIXELS_ENV, '').strip()
+    if not value:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise DataError(f'{MAX_PIXELS_ENV}={value!r} is not a number of '
+                        f'pixels: set it to a positive integer, or 0 for no '
+                        f'limit')
+    return limit
+
+
+def size_problem(width: int, height: int, limit: int) -> Optional[str]:
+    """Why an image of ``width`` x ``height`` is not decoded (None: it has
+    at most ``limit`` pixels, :func:`max_image_pixels`; 0: no limit)."""
+    pixels = width * height
+    if not limit or pixels <= limit:
+        return None
+    return (f'is {width}x{height} (WxH), {pixels:,} pixels, above the '
+            f'limit of {limit:,} (decoding it needs about '
+            f'{pixels * 3 / 2**30:.1f} GiB): downscale the image, or raise '
+            f'the limit with {MAX_PIXELS_ENV}=<pixels>')
+
+
+@contextmanager
+def open_image(path: str) -> Iterator[Image.Image]:
+    """``PIL.Image.open(path)`` (lazy: the header only) with Pillow's own
+    decompression-bomb limit set aside, which would refuse a large image
+    as a raw ``DecompressionBombError``: :func:`size_problem` judges the
+    size instead, before anything is decoded."""
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        image = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    with image:
+        yield image
+
+
+def image_size_problem(path: str) -> Optional[str]:
+    """:func:`size_problem` of an image file, read from its header only
+    (None also for files Pillow does not open: the loader judges them)."""
+    limit = max_image_pixels()
+    try:
+        with open_image(path) as image:
+            return size_problem(*image.size, limit)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
 def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
     """Decode an image file and say what is wrong with it.
 
     Pillow decodes it fully (JPEGs at 1/8 scale, which still reads the whole
     stream, so truncation is found at a fraction of the cost); files Pillow
-    does not know are tried with OpenCV, as mmcv's loader does.
+    does not know are tried with OpenCV, as mmcv's loader does. An image of
+    more than :func:`max_image_pixels` is refused from its header, before
+    anything is decoded.
 
     Returns:
         tuple: ``(problem, mode, (height, width))``: ``problem`` is None for
@@ -92,9 +162,13 @@ def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
         return 'does not exist', None, ()
     if osp.getsize(path) == 0:
         return 'is empty (0 bytes)', None, ()
+    limit = max_image_pixels()
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             mode, (width, height) = image.mode, image.size
+            too_large = size_problem(width, height, limit)
+            if too_large:
+                return too_large, None, ()
             if image.format == 'JPEG':
                 image.draft(mode, (max(1, width // 8), max(1, height // 8)))
             image.load()
@@ -104,6 +178,9 @@ def probe_image(path: str) -> Tuple[Optional[str], Optional[str], tuple]:
         if array is None:
             return ('is not an image (neither Pillow nor OpenCV can decode '
                     'it)'), None, ()
+        too_large = size_problem(array.shape[1], array.shape[0], limit)
+        if too_large:
+            return too_large, None, ()
         channels = 1 if array.ndim == 2 else array.shape[2]
         mode = {1: 'L', 3: 'RGB', 4: 'RGBA'}.get(channels, f'{channels}ch')
         return None, mode, array.shape[:2]
@@ -210,6 +287,9 @@ class DataGuard:
         self.max_skip_ratio = max_skip_ratio
 
     def __call__(self, results: dict) -> Optional[dict]:
+        too_large = self._too_large(results)
+        if too_large:
+            return self._unreadable(too_large)
         for transform in self.transforms:
             try:
                 results = transform(results)
@@ -223,6 +303,18 @@ class DataGuard:
         if self.counter is not None and results is not None:
             self.counter.add(skipped=False)
         return results
+
+    @staticmethod
+    def _too_large(results: dict) -> Optional[str]:
+        """Which file of the sample is above :func:`max_image_pixels`, read
+        from its header before a loader decodes it."""
+        for key, what in FILE_KEYS:
+            path = results.get(key)
+            if isinstance(path, str) and '://' not in path:
+                problem = image_size_problem(path)
+                if problem:
+                    return f'{what} {path} {problem}'
+        return None
 
     def _unreadable(self, problem: str) -> None:
         if not self.skip:

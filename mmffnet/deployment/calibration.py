@@ -17,6 +17,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DATASETS, DefaultScope
 
 from mmffnet.apis import UserInputError, check_data_roots, task_of
+from mmffnet.datasets.guard import DataGuard
 from .wrappers import ExportError
 
 
@@ -49,8 +50,13 @@ class DatasetImages:
         except UserInputError as err:
             raise ExportError(str(err)) from err
         dataset_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
-        dataset_cfg.pipeline = copy.deepcopy(
-            cfg.val_dataloader.dataset.pipeline)
+        # an unreadable image is one line naming it (datasets.guard)
+        dataset_cfg.pipeline = [
+            dict(
+                type=DataGuard,
+                transforms=copy.deepcopy(cfg.val_dataloader.dataset.pipeline),
+                dataset=f'{split}_dataloader.dataset, read for --int8')
+        ]
         with DefaultScope.overwrite_default_scope(self.task.scope):
             self.dataset = DATASETS.build(dataset_cfg)
         indices = list(range(len(self.dataset)))

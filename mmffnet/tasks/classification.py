@@ -75,6 +75,22 @@ class Classification(Task):
             draw_score=True)
         return Prediction(lines, picture)
 
+    def dataset_findings(self, dataset) -> List[Finding]:
+        """Classes without a sample (an empty class folder), which
+        mmpretrain's datasets train without (:func:`~mmffnet.datasets.
+        imagenet.empty_classes_problem`, which ``FFNetImageNet`` runs when
+        it loads)."""
+        from mmffnet.datasets.imagenet import empty_classes_problem
+        classes = dataset.metainfo.get('classes')
+        if not classes or not hasattr(dataset, 'get_gt_labels'):
+            return []
+        ann_file = getattr(dataset, 'ann_file', '')
+        where = ann_file or getattr(dataset, 'img_prefix', '')
+        problem = empty_classes_problem(
+            dataset.get_gt_labels().ravel(), classes, where,
+            None if ann_file else getattr(dataset, 'folder_to_idx', None))
+        return [('error', 'label', where, problem)] if problem else []
+
     def sample(self, info: dict) -> dict:
         return dict(super().sample(info), gt_label=info.get('gt_label'))
 

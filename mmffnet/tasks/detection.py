@@ -6,7 +6,6 @@ from typing import List, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.fileio import load
 from mmengine.registry import MODELS
 
 from mmffnet.converters import CASCADE
@@ -115,25 +114,31 @@ class Detection(Task):
         return Prediction(lines, result['visualization'][0])
 
     def dataset_findings(self, dataset) -> List[Finding]:
-        """Category problems of a COCO json, which mmdet drops silently."""
-        from mmffnet.datasets.coco import check_coco_annotations
+        """The COCO json as written (:func:`~mmffnet.datasets.coco.
+        check_coco_annotations`, which the runtime's ``CheckedCOCO`` runs
+        too), and categories that the dataset's classes leave out, which
+        mmdet drops silently."""
+        from mmffnet.datasets.coco import (check_coco_annotations,
+                                           read_coco_json)
         ann_file = str(getattr(dataset, 'ann_file', ''))
         if not hasattr(dataset, 'cat_ids') or not ann_file.endswith('.json'):
             return []
-        coco = load(ann_file)
         try:
-            check_coco_annotations(coco, ann_file)
+            coco = read_coco_json(ann_file)
+            findings = [('warning', 'annotation', ann_file, warning)
+                        for warning in check_coco_annotations(coco, ann_file)]
         except ValueError as err:
             return [('error', 'annotation', ann_file, str(err))]
         dropped = Counter(ann['category_id'] for ann in coco['annotations']
                           if ann['category_id'] not in dataset.cat_ids)
-        if not dropped:
-            return []
-        return [('warning', 'label', ann_file,
+        if dropped:
+            findings.append(
+                ('warning', 'label', ann_file,
                  f'{sum(dropped.values())} annotation(s) of categories '
                  f'{sorted(dropped)} are not in the dataset\'s classes and '
                  f'are dropped (add them to metainfo classes if they should '
-                 f'count)')]
+                 f'count)'))
+        return findings
 
     def sample(self, info: dict) -> dict:
         return dict(
