@@ -149,7 +149,7 @@ def compare_segmentors(
                 worst[name],
                 max_relative_error([out], [logits[reference]]))
             resized = F.interpolate(
-                torch.fromto_numpy(out),
+                torch.from_numpy(out),
                 size=labels.shape[-2:],
                 mode='bilinear',
                 align_corners=False)

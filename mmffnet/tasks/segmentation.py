@@ -52,8 +52,11 @@ class Segmentation(Task):
         inferencer = _quiet_init(MMSegInferencer, cfg, device, **kwargs)
         meta = load_inferencer_weights(inferencer, weights,
                                        self.dataset_meta(cfg))
-        inferencer.visualizer.set_dataset_meta(meta.get('classes'),
-                                               meta.get('palette'))
+        # mmseg's inferencer passes the model's dataset meta on to its
+        # visualizer, which takes the classes and palette only.
+        meta = dict(classes=meta.get('classes'), palette=meta.get('palette'))
+        inferencer.model.dataset_meta = meta
+        inferencer.visualizer.set_dataset_meta(**meta)
         inferencer.show_progress = False
         return inferencer
 
