@@ -8,6 +8,7 @@ import zipfile
 import pytest
 import torch
 
+from mmffnet.converters import CASCADE
 from tests.test_converters.test_official import random_official_state_dict
 from tests.utils import REPO_ROOT, run_tool
 
@@ -79,7 +80,7 @@ def test_installed_package_outside_the_checkout(user, layout, demo_data,
     out = python(
         '-c', 'import mmffnet, mmffnet.apis as apis; '
         'print(mmffnet.__file__); print(apis.config_dir()); '
-        "print(apis.default_config('det', '2', {}))").stdout.split()
+        f"print(apis.default_config({CASCADE!r}, '2', {{}}))").stdout.split()
     assert all(line.startswith(site) for line in out), out
     data = demo_data('classification', num_train_per_class=8,
                      num_val_per_class=4)
