@@ -257,11 +257,7 @@ def resume_checkpoint(work_dir: str,
             f'--resume PATH resumes from that file only ({instead}): pass a '
             f'readable checkpoint, or --resume without a path for the newest '
             f'one of the work dir')
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    named = None
-    if osp.isfile(pointer):
-        with open(pointer) as f:
-            named = f.read().strip() or None
+    named = named_checkpoint(work_dir)
     folders = [work_dir] + ([osp.dirname(named)] if named else [])
     candidates = [
         path for folder in dict.fromkeys(folders)
@@ -328,14 +324,20 @@ def build_runner(cfg: Config):
     return runner
 
 
-def last_complete_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``last_checkpoint`` of ``work_dir`` names, when it
-    is there (checkpoint hooks write it after each complete save)."""
+def named_checkpoint(work_dir: str) -> Optional[str]:
+    """The path the file ``last_checkpoint`` of ``work_dir`` holds (the
+    checkpoint hooks write it after each complete save), if any."""
     pointer = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(pointer):
         return None
     with open(pointer) as f:
-        path = f.read().strip()
+        return f.read().strip() or None
+
+
+def last_complete_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``last_checkpoint`` of ``work_dir`` names, when it
+    is there."""
+    path = named_checkpoint(work_dir)
     return path if path and osp.isfile(path) else None
 
 
