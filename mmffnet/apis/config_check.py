@@ -13,7 +13,7 @@ own).
 """
 import difflib
 import inspect
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook

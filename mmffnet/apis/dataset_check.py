@@ -5,7 +5,6 @@ import contextlib
 import copy
 import os.path as osp
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple
 

@@ -1,5 +1,5 @@
 """Inference runtimes for exported models, set up for CPU latency."""
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 import torch

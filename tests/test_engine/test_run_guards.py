@@ -1,7 +1,6 @@
 """What tools/train.py adds to every run: atomic checkpoints, --resume past
 an unreadable checkpoint, per-epoch seeds, the non-finite loss check."""
 import os
-import os.path as osp
 
 import pytest
 import torch
