@@ -22,7 +22,6 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmffnet.datasets.guard import probe_image
 from mmffnet.models import reparameterize_model
 from mmffnet.tasks import Prediction, SRInferencer, task_of
 from .builder import load_config
@@ -66,14 +65,6 @@ def get_inferencer(model: Union[str, Config],
     return task.inferencer(cfg, weights, check_device(device), **kwargs)
 
 
-def check_image(path: Optional[str], what: str = 'image') -> None:
-    """Raise ``ValueError`` naming ``path`` when it is not a readable
-    image (None passes)."""
-    problem = probe_image(path)[0] if path else None
-    if problem:
-        raise ValueError(f'{what} {path!r} {problem}')
-
-
 def check_device(device: Optional[str]) -> str:
     """``device``, or CUDA when available; ``ValueError`` for a CUDA
     device on a machine without one."""
@@ -103,9 +94,13 @@ def infer(cfg: Config,
     """
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
-    check_image(image)
-    check_image(options.get('gt'), '--gt image')
+    task = task_of(cfg)
+    noun = task.input_noun
+    for path, what in ((image, noun), (options.get('gt'), f'--gt {noun}')):
+        problem = path and task.input_problem(path)
+        if problem:
+            raise ValueError(f'{what} {path!r} {problem}')
     inferencer = get_inferencer(cfg, checkpoint, check_device(device))
     if deploy:
         reparameterize_model(inferencer.model, inplace=True)
-    return task_of(cfg).predict(inferencer, image, **options)
+    return task.predict(inferencer, image, **options)

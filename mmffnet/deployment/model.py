@@ -67,18 +67,6 @@ def input_shape_of(cfg: Config,
     return task_of(cfg).default_input_shape(cfg)
 
 
-def dummy_inputs(shape: Tuple[int, int],
-                 batch_size: int = 1,
-                 raw_pixels: bool = False,
-                 seed: int = 0) -> torch.Tensor:
-    """Fixed random images: N(0, 1) normalised, or 0-255 raw pixels."""
-    gen = torch.Generator().manual_seed(seed)
-    if raw_pixels:
-        return (torch.rand(batch_size, 3, *shape, generator=gen) *
-                255).round()
-    return torch.randn(batch_size, 3, *shape, generator=gen)
-
-
 @dataclass
 class DeployModel:
     """A model ready for export: unfolded and folded, same weights."""
@@ -131,7 +119,7 @@ def prepare(cfg: Config,
     model = revert_sync_batchnorm(build_model(cfg, checkpoint)).eval()
     unfolded = deploy_module(model, task, backbone_only, with_normalize)
     folded = reparameterize_model(unfolded)
-    inputs = dummy_inputs(shape, batch_size, raw_pixels=with_normalize)
+    inputs = task.example_inputs(shape, batch_size, raw_pixels=with_normalize)
     with torch.no_grad():
         num_outputs = len(folded(inputs))
     names = ['output'] if num_outputs == 1 else [

@@ -32,6 +32,7 @@ from mmengine.registry import DATASETS, MODELS, init_default_scope
 
 from mmffnet.evaluation.agreement import AgreementReport
 from mmffnet.datasets.check import Finding, image_findings
+from mmffnet.datasets.guard import probe_image
 from mmffnet.datasets.demo.common import generate_atomically
 from mmffnet.utils import load_checkpoint_strict
 
@@ -80,6 +81,11 @@ class Task:
             ``--task`` accepts.
         int8 (bool): Whether int8 exports are calibrated and judged on the
             config's labelled images (:meth:`compare_runtimes`).
+        model_types (tuple): The ``model.type`` of the task's configs,
+            needed where several tasks share a scope (mmffnet's own tasks
+            all build in ``'mmffnet'``): :func:`task_of` picks the task by
+            it there.
+        input_noun (str): What ``tools/infer.py`` reads, for messages.
     """
     name: ClassVar[str] = ''
     scope: ClassVar[str] = ''
@@ -93,6 +99,8 @@ class Task:
     official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
     benchmark_skips: ClassVar[Dict[str, str]] = {}
+    model_types: ClassVar[Tuple[str, ...]] = ()
+    input_noun: ClassVar[str] = 'image'
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}()'
@@ -114,6 +122,20 @@ class Task:
     def default_input_shape(self, cfg: Config) -> Tuple[int, int]:
         """The (H, W) of the input of ``cfg``'s model when none is given."""
         return tuple(self.input_shape)
+
+    def example_inputs(self,
+                       shape: Tuple[int, int],
+                       batch_size: int = 1,
+                       raw_pixels: bool = False,
+                       seed: int = 0) -> torch.Tensor:
+        """Fixed random inputs of the model for exports, benchmarks and
+        FLOPs: images ``(batch_size, 3, *shape)``, N(0, 1) (normalised) or
+        with ``raw_pixels`` 0-255 integers."""
+        gen = torch.Generator().manual_seed(seed)
+        if raw_pixels:
+            return (torch.rand(batch_size, 3, *shape, generator=gen) *
+                    255).round()
+        return torch.randn(batch_size, 3, *shape, generator=gen)
 
     def num_classes(self, model_cfg: dict) -> Optional[int]:
         """The number of classes the config's model predicts, if it says
@@ -162,6 +184,11 @@ class Task:
         }
 
     # -- inference -----------------------------------------------------------
+
+    def input_problem(self, path: str) -> Optional[str]:
+        """Why the file ``path`` cannot be the model's input (an image
+        here), or None."""
+        return probe_image(path)[0]
 
     def inferencer(self, cfg: Config, weights: Optional[str],
                    device: str, **kwargs):
@@ -306,14 +333,17 @@ def get_task(name: str) -> Task:
 
 
 def task_of(cfg: Config) -> Task:
-    """The task of a config: the one whose scope is its ``default_scope``.
+    """The task of a config: the one whose scope is its ``default_scope``
+    (and, in a scope several tasks share, whose :attr:`Task.model_types`
+    holds its ``model.type``).
 
     The scope decides which library builds the model, so it is never
     guessed.
 
     Raises:
         TaskError: The config has no ``default_scope``, or one no task
-            builds in; the message lists the scopes.
+            builds in, or a model no task of a shared scope builds; the
+            message lists the choices.
     """
     scopes = ', '.join(f"'{task.scope}' ({task.name})" for task in tasks())
     scope = cfg.get('default_scope', None)
@@ -323,8 +353,19 @@ def task_of(cfg: Config) -> Task:
             f'{where} has no default_scope, which decides the library that '
             f'builds its model: inherit a config of mmffnet, mmpretrain, '
             f'mmdet or mmseg, or set default_scope to one of {scopes}')
-    for task in tasks():
-        if task.scope == scope:
+    candidates = [task for task in tasks() if task.scope == scope]
+    if not candidates:
+        raise TaskError(f'{where}: unsupported default_scope {scope!r}; '
+                        f'mmffnet serves {scopes}')
+    if len(candidates) == 1:
+        return candidates[0]
+    model_type = str((cfg.get('model') or {}).get('type', ''))
+    model_type = model_type.split('.')[-1]
+    for task in candidates:
+        if model_type in task.model_types:
             return task
-    raise TaskError(f'{where}: unsupported default_scope {scope!r}; mmffnet '
-                    f'serves {scopes}')
+    known = ', '.join(f'{t} ({task.name})' for task in candidates
+                      for t in task.model_types)
+    raise TaskError(f'{where}: default_scope {scope!r} serves several tasks '
+                    f'and model type {model_type or "(none)"!r} is none of '
+                    f'theirs: set model.type to one of {known}')

@@ -82,6 +82,7 @@ class SuperResolution(Task):
         'seed': 'random seed of the training split (validation: seed + 1)',
     }
     official_layouts = (SR_KIND, )
+    model_types = ('SRModel', )
     # Calibrating FFNetSR at 256x256 holds many GB of activations per
     # batch, for a path users cannot export.
     benchmark_skips = {

@@ -40,8 +40,9 @@ def main():
         sys.exit(f'error: {err}')
     if args.deploy:
         reparameterize_model(model, inplace=True)
-    wrapped = TensorForward(model, task_of(cfg)).eval()
-    inputs = torch.rand(1, 3, *shape)
+    task = task_of(cfg)
+    wrapped = TensorForward(model, task).eval()
+    inputs = task.example_inputs(shape)
     with torch.no_grad():
         info = get_model_complexity_info(
             wrapped,
