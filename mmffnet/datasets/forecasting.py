@@ -203,7 +203,9 @@ class ForecastingDataset(BaseDataset):
     (the input columns in order), ``target_variables`` (the target's
     columns), and ``mean`` / ``std`` (the scaler, one value per input
     column; zeros and ones when ``scale=False``), so a checkpoint's
-    ``dataset_meta`` turns forecasts back into units.
+    ``dataset_meta`` turns forecasts back into units. They are set when
+    the file is read: at construction, or at ``full_init()`` with
+    ``lazy_init=True``.
     """
     METAINFO = dict(dataset_name=None)
 

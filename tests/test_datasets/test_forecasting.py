@@ -142,7 +142,7 @@ def test_unscaled_values_and_inverse_transform(csv_files):
                                rtol=1e-6)
 
 
-def test_built_from_config_with_data_root(csv_files, tmp_path):
+def test_built_from_config_with_data_root(csv_files):
     path, _ = csv_files['custom']
     root, name = path.rsplit('/', 1)
     with DefaultScope.overwrite_default_scope('mmffnet'):
@@ -195,6 +195,10 @@ def test_errors_are_one_line_with_the_file_and_fix(tmp_path):
     assert 'fewer than one window' in message
     message = _error(tmp_path, _rows(40), layout='ett_hour', split='test')
     assert 'the test split of the ett_hour layout has 0 rows' in message
+    message = _error(tmp_path, _rows(40).replace('date,a,OT', 'date,OT,a'),
+                     layout='ett_hour', features='MS')
+    assert "features='MS' predicts the last column, 'a'" in message
+    assert "move 'OT' last in the file" in message
 
 
 def test_bad_arguments():
