@@ -28,3 +28,5 @@ if find_spec('mmcv') is not None:
         'PackSRInputs', 'PairedAugment', 'PairedImageDataset',
         'PairedRandomCrop'
     ]
+from .forecasting import ForecastingDataset
+__all__ += ['ForecastingDataset']
