@@ -107,3 +107,36 @@ def test_missing_prediction_or_shape_mismatch_is_named():
     with pytest.raises(ValueError, match='pred is .* and target'):
         metric.process(
             None, [dict(pred=torch.zeros(4, 2), target=torch.zeros(4, 1))])
+
+
+def test_naive_baselines_repeat_the_last_steps_of_each_window():
+    rng = np.random.default_rng(3)
+    inputs = rng.normal(size=(10, 8, 2)).astype(np.float32)
+    true = rng.normal(size=(10, 5, 2)).astype(np.float32)
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        evaluator = Evaluator(dict(type='ForecastMetric', repeat_last=(1, 3)))
+    for rows in (slice(0, 6), slice(6, 10)):
+        samples = [
+            BaseDataElement(
+                pred=torch.from_numpy(true[i]), target=torch.from_numpy(true[i]))
+            for i in range(10)[rows]
+        ]
+        batch = dict(inputs=[torch.from_numpy(x) for x in inputs[rows]])
+        evaluator.process(samples, batch)
+    results = evaluator.evaluate(10)
+    # written out step by step: step h repeats input step L - p + (h mod p)
+    for period in (1, 3):
+        naive = np.stack([
+            inputs[:, 8 - period + (h % period)] for h in range(5)
+        ], axis=1)
+        error = naive.astype(np.float64) - true
+        assert results[f'mse_repeat{period}'] == pytest.approx(
+            np.mean(error**2), rel=1e-9)
+        assert results[f'mae_repeat{period}'] == pytest.approx(
+            np.mean(np.abs(error)), rel=1e-9)
+    assert results['mse'] == 0
+
+
+def test_baseline_periods_must_be_positive_integers():
+    with pytest.raises(ValueError, match='repeat_last takes positive'):
+        ForecastMetric(repeat_last=(0, ))

@@ -58,3 +58,8 @@ load_from = None
 resume = False
 # run.py: --random_seed 2021
 randomness = dict(seed=2021)
+
+# ... and, as the official run, the test split is evaluated with the best
+# epoch's weights at the end of training (exp/exp_FFNet.py:221-222 loads
+# the early-stopping checkpoint at the end of train; run.py:162-165 tests).
+custom_hooks = [dict(type='TestBestCheckpointHook')]

@@ -102,6 +102,9 @@ def merge_sums(a: dict, b: dict) -> dict:
         delta**2 * a['count'] * b['count'] / count)
     for key in ERROR_SUMS + POWER_SUMS:
         merged[key] = a[key] + b[key]
+    for key in a.get('baselines', {}):
+        merged.setdefault('baselines', {})[key] = (a['baselines'][key] +
+                                                   b['baselines'][key])
     return merged
 
 
@@ -116,6 +119,16 @@ def _corr(sums: dict) -> float:
           3 * n * t_mean**2 * p_mean**2)
     d = np.sqrt(np.maximum(d2, 0.)) + 1e-12
     return float(np.mean(0.01 * (u / d).mean(-1)))
+
+
+def repeat_last(inputs: np.ndarray, period: int, pred_len: int,
+                width: int) -> np.ndarray:
+    """The naive forecast that repeats the last ``period`` steps of each
+    window (``period=1``: its last value) over ``pred_len`` steps, for the
+    last ``width`` variables of ``inputs`` ``(B, seq_len, M)``."""
+    last = inputs[:, -period:, inputs.shape[-1] - width:]
+    reps = -(-pred_len // period)
+    return np.tile(last, (1, reps, 1))[:, :pred_len]
 
 
 def metrics_from_sums(sums: dict) -> Dict[str, float]:
@@ -143,7 +156,14 @@ class ForecastMetric(BaseMetric):
     ``mspe``, ``rse`` and ``corr`` (with ``prefix/`` when a prefix is
     given).
 
+    With ``repeat_last`` it also scores the naive forecasts that repeat
+    the last ``p`` steps of each input window for each period ``p`` given
+    (``1``: the last value; ``24`` on hourly data: the last day), as
+    ``mse_repeat{p}`` and ``mae_repeat{p}``, from the batches' ``inputs``.
+
     Args:
+        repeat_last (Sequence[int]): Periods of the naive baselines.
+            Defaults to () (none).
         collect_device (str): Where the processes' sums are gathered in a
             distributed evaluation (``'cpu'`` or ``'gpu'``). Defaults to
             ``'cpu'``.
@@ -153,9 +173,15 @@ class ForecastMetric(BaseMetric):
     default_prefix: Optional[str] = None
 
     def __init__(self,
+                 repeat_last: Sequence[int] = (),
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if any(isinstance(p, bool) or not isinstance(p, int) or p < 1
+               for p in repeat_last):
+            raise ValueError(f'ForecastMetric: repeat_last takes positive '
+                             f'integer periods, got {list(repeat_last)}')
+        self.repeat_last = tuple(repeat_last)
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Add the batch's sums to this process's running sums (the one
@@ -167,6 +193,16 @@ class ForecastMetric(BaseMetric):
             for sample in data_samples
         ])
         sums = batch_sums(pred, true)
+        if self.repeat_last:
+            inputs = np.stack([
+                _to_numpy(window, 'inputs') for window in data_batch['inputs']
+            ])
+            sums['baselines'] = {}
+            for period in self.repeat_last:
+                naive = repeat_last(inputs, period, *true.shape[1:])
+                sums['baselines'][f'repeat{period}'] = np.array(
+                    [np.sum((naive - true)**2),
+                     np.sum(np.abs(naive - true))])
         if self.results:
             self.results[0] = merge_sums(self.results[0], sums)
         else:
@@ -177,4 +213,8 @@ class ForecastMetric(BaseMetric):
         total = results[0]
         for sums in results[1:]:
             total = merge_sums(total, sums)
-        return metrics_from_sums(total)
+        metrics = metrics_from_sums(total)
+        for name, (squared, absolute) in total.get('baselines', {}).items():
+            metrics[f'mse_{name}'] = float(squared / total['count'])
+            metrics[f'mae_{name}'] = float(absolute / total['count'])
+        return metrics
