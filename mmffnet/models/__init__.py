@@ -1,6 +1,6 @@
-"""FFNet backbones and layers, FFNetSR with its SR model and losses, the
-forecaster of FFNetTS (torch and MMEngine only), and the heads and classifiers that extend mmpretrain /
-mmseg, loaded where those are installed."""
+"""FFNet backbones and layers, FFNetSR with its SR model and losses, FFNetTS
+with its forecaster (torch and MMEngine only), and the heads and classifiers
+that extend mmpretrain / mmseg, loaded where those are installed."""
 from importlib.util import find_spec
 
 from .backbones import FFNet, FFNetSeg, FFNetTS
