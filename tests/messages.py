@@ -53,6 +53,13 @@ SR_NEEDS_GT = Message("each data sample must hold 'gt_img'",
                       'a pipeline that loads the GT image and ends with '
                       'PackSRInputs')
 
+#: ``FFNetTS.check_inputs`` (mmffnet/models/backbones/ffnet_ts.py): windows
+#: of another length or number of variables than the model's.
+TS_BAD_WINDOW = Message(
+    'FFNetTS takes windows of shape (batch, seq_len={seq_len}, '
+    'num_variables={num_variables}), got {shape}',
+    "set the model's seq_len and num_variables to the data's")
+
 
 def assert_names(message: str, entry: Message, **fields) -> None:
     """Assert that ``message`` says the problem and the fix of ``entry``,

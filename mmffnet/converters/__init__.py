@@ -3,9 +3,9 @@
 Converters only rename and check: each takes the official weights and the
 target model (or its state dict) and returns weights that load into it
 strictly. :func:`mmffnet.apis.convert_checkpoint` builds the target from
-our configs. Importing the package registers :func:`adapt_official` and
-:func:`adapt_official_sr`, which convert the official files in memory
-wherever mmffnet reads weights
+our configs. Importing the package registers :func:`adapt_official`,
+:func:`adapt_official_sr` and :func:`adapt_official_ts`, which convert the
+official files in memory wherever mmffnet reads weights
 (:func:`mmffnet.utils.adapt_state_dict`).
 """
 from .adapter import adapt_official, recognise_official
@@ -18,6 +18,8 @@ from .official_dense import (CASCADE, DENSE_KINDS, FFNET_SEG, IMAGENET,
                              rename_official_kind)
 from .official_sr import (SR_KIND, adapt_official_sr, convert_official_sr,
                           infer_sr_arch, is_official_sr)
+from .official_ts import (TS_KIND, adapt_official_ts, convert_official_ts,
+                          infer_ts_arch, is_official_ts, rename_official_ts)
 
 __all__ = [
     'CASCADE', 'DENSE_KINDS', 'FFNET_SEG', 'IMAGENET', 'IMAGENET_SEG',
@@ -26,5 +28,7 @@ __all__ = [
     'convert_official_dense', 'convert_official_sr', 'describe_kind',
     'detect_kind', 'infer_arch', 'infer_dense_arch', 'infer_sr_arch',
     'is_official_sr', 'recognise_official', 'rename_official',
-    'rename_official_kind'
+    'rename_official_kind', 'TS_KIND', 'adapt_official_ts',
+    'convert_official_ts', 'infer_ts_arch', 'is_official_ts',
+    'rename_official_ts'
 ]

@@ -1,7 +1,9 @@
 """Re-parameterizable convolutions used by FFNet.
 
 Every module here has a training-time form with several branches and a
-deploy-time form with one convolution. ``switch_to_deploy()`` converts the
+deploy-time form with one convolution. :class:`ConvBN` and
+:class:`RepDWConv` are 2-D by default and 1-D with ``spatial_dims=1``
+(FFNet's time-series model). ``switch_to_deploy()`` converts the
 first into the second exactly (up to fp32 rounding) and is idempotent; a module
 built with ``deploy=True`` has the folded structure directly, so a folded
 checkpoint loads into it.
@@ -15,17 +17,32 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from .builder import build_norm_layer
 
-KernelSize = Union[int, Tuple[int, int]]
+KernelSize = Union[int, Tuple[int, ...]]
+
+# The convolution of each number of spatial dimensions.
+_CONVS = {1: nn.Conv1d, 2: nn.Conv2d}
 
 
-def _pair(kernel_size: KernelSize) -> Tuple[int, int]:
+def _conv_class(spatial_dims: int) -> type:
+    if spatial_dims not in _CONVS:
+        raise ValueError(f'spatial_dims must be 1 or 2, got {spatial_dims}')
+    return _CONVS[spatial_dims]
+
+
+def _ntuple(kernel_size: KernelSize,
+            spatial_dims: int = 2) -> Tuple[int, ...]:
+    """``kernel_size`` as one int per spatial dimension."""
     if isinstance(kernel_size, int):
-        return kernel_size, kernel_size
+        return (kernel_size, ) * spatial_dims
     kernel_size = tuple(kernel_size)
-    if len(kernel_size) != 2:
-        raise ValueError(f'kernel size must be an int or a pair, '
-                         f'got {kernel_size!r}')
+    if len(kernel_size) != spatial_dims:
+        raise ValueError(f'kernel size must be an int or {spatial_dims} '
+                         f'ints, got {kernel_size!r}')
     return kernel_size
+
+
+def _centred_padding(kernel_size: Tuple[int, ...]) -> Tuple[int, ...]:
+    return tuple(k // 2 for k in kernel_size)
 
 
 def fuse_conv_bn(weight: torch.Tensor, bias: Optional[torch.Tensor],
@@ -33,7 +50,8 @@ def fuse_conv_bn(weight: torch.Tensor, bias: Optional[torch.Tensor],
     """Fold an inference-mode BatchNorm into the conv that feeds it.
 
     Works for any ``_BatchNorm`` subclass (BN, SyncBN, ...), as only the
-    running statistics and the affine parameters are read.
+    running statistics and the affine parameters are read, and for convs of
+    any number of spatial dimensions.
     """
     std = (bn.running_var + bn.eps).sqrt()
     gamma = bn.weight if bn.affine else torch.ones_like(std)
@@ -41,20 +59,25 @@ def fuse_conv_bn(weight: torch.Tensor, bias: Optional[torch.Tensor],
     scale = gamma / std
     if bias is None:
         bias = torch.zeros_like(bn.running_mean)
-    fused_weight = weight * scale.reshape(-1, 1, 1, 1)
+    fused_weight = weight * scale.reshape(-1, *[1] * (weight.dim() - 1))
     fused_bias = beta + (bias - bn.running_mean) * scale
     return fused_weight, fused_bias
 
 
 def pad_kernel_to(weight: torch.Tensor,
-                  kernel_size: Tuple[int, int]) -> torch.Tensor:
-    """Zero-pad a (centred) conv kernel to a larger odd kernel size."""
-    kh, kw = weight.shape[-2:]
-    th, tw = kernel_size
-    if (th - kh) % 2 or (tw - kw) % 2 or th < kh or tw < kw:
-        raise ValueError(f'cannot centre a {kh}x{kw} kernel in {th}x{tw}')
-    pad_h, pad_w = (th - kh) // 2, (tw - kw) // 2
-    return F.pad(weight, [pad_w, pad_w, pad_h, pad_h])
+                  kernel_size: Tuple[int, ...]) -> torch.Tensor:
+    """Zero-pad a (centred) conv kernel to a larger odd kernel size, one
+    size per spatial dimension (``(kh, kw)`` in 2-D, ``(k, )`` in 1-D)."""
+    have = tuple(weight.shape[2:])
+    want = tuple(kernel_size)
+    if len(have) != len(want) or any(
+            (t - k) % 2 or t < k for k, t in zip(have, want)):
+        raise ValueError(f'cannot centre a {"x".join(map(str, have))} '
+                         f'kernel in {"x".join(map(str, want))}')
+    pads = []
+    for k, t in zip(reversed(have), reversed(want)):  # F.pad: last dim first
+        pads += [(t - k) // 2] * 2
+    return F.pad(weight, pads)
 
 
 def strip_rep_kernel_sizes(kernel_size: int) -> Tuple[KernelSize, ...]:
@@ -83,8 +106,9 @@ class ConvBN(nn.Module):
         stride (int): Stride. Defaults to 1.
         groups (int): Conv groups. Defaults to 1.
         norm_cfg (dict): Norm config; any BatchNorm variant can be folded.
-            Defaults to ``dict(type='BN')``.
+            Defaults to ``dict(type='BN')`` (``'BN1d'`` for 1-D).
         deploy (bool): Build the folded conv directly. Defaults to False.
+        spatial_dims (int): 2 (``Conv2d``) or 1 (``Conv1d``). Defaults to 2.
     """
 
     def __init__(self,
@@ -94,15 +118,17 @@ class ConvBN(nn.Module):
                  stride: int = 1,
                  groups: int = 1,
                  norm_cfg: dict = dict(type='BN'),
-                 deploy: bool = False):
+                 deploy: bool = False,
+                 spatial_dims: int = 2):
         super().__init__()
-        kh, kw = _pair(kernel_size)
+        kernel_size = _ntuple(kernel_size, spatial_dims)
         self.deploy = deploy
-        self.conv = nn.Conv2d(
+        self.conv = _conv_class(spatial_dims)(
             in_channels,
-            out_channels, (kh, kw),
+            out_channels,
+            kernel_size,
             stride=stride,
-            padding=(kh // 2, kw // 2),
+            padding=_centred_padding(kernel_size),
             groups=groups,
             bias=deploy)
         self.bn = nn.Identity() if deploy else build_norm_layer(
@@ -123,7 +149,7 @@ class ConvBN(nn.Module):
             return
         weight, bias = self.fused_weight_bias()
         conv = self.conv
-        fused = nn.Conv2d(
+        fused = type(conv)(
             conv.in_channels,
             conv.out_channels,
             conv.kernel_size,
@@ -140,7 +166,7 @@ class ConvBN(nn.Module):
 
 def conv_weight_bias(module: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
     """(weight, bias) of a plain conv, a ConvBN or a RepDWConv."""
-    if isinstance(module, nn.Conv2d):
+    if isinstance(module, (nn.Conv1d, nn.Conv2d)):
         bias = module.bias if module.bias is not None else torch.zeros(
             module.out_channels, device=module.weight.device)
         return module.weight, bias
@@ -156,7 +182,9 @@ class RepDWConv(nn.Module):
     ``[7, 3]`` (FFNet) or ``[9, 5, (1, 9), (9, 1)]`` (strip-augmented).
 
     ``out_channels`` may be a multiple of ``in_channels`` (groups stay
-    ``in_channels``), which FFNet uses to widen while downsampling.
+    ``in_channels``), which FFNet uses to widen while downsampling. With
+    ``spatial_dims=1`` it is the 1-D form (FFNet's time-series ``51 + 5``
+    depthwise conv), with ``norm_cfg=dict(type='BN1d')``.
 
     Args:
         in_channels (int): Input channels (= conv groups).
@@ -166,6 +194,7 @@ class RepDWConv(nn.Module):
         stride (int): Stride of every branch. Defaults to 1.
         norm_cfg (dict): Norm of each branch. Defaults to ``dict(type='BN')``.
         deploy (bool): Build the folded conv directly. Defaults to False.
+        spatial_dims (int): 2 (``Conv2d``) or 1 (``Conv1d``). Defaults to 2.
     """
     # A constant to TorchScript: a scripted module has either the branches
     # or the folded conv, and compiles only the path it has.
@@ -177,28 +206,31 @@ class RepDWConv(nn.Module):
                  kernel_sizes: Sequence[KernelSize] = (7, 3),
                  stride: int = 1,
                  norm_cfg: dict = dict(type='BN'),
-                 deploy: bool = False):
+                 deploy: bool = False,
+                 spatial_dims: int = 2):
         super().__init__()
         if out_channels % in_channels:
             raise ValueError(f'out_channels ({out_channels}) must be a '
                              f'multiple of in_channels ({in_channels})')
-        kernel_sizes = [_pair(k) for k in kernel_sizes]
-        for kh, kw in kernel_sizes:
-            if kh % 2 == 0 or kw % 2 == 0:
-                raise ValueError(f'kernel sizes must be odd, got {kh}x{kw}')
-        self.kernel_size = (max(k[0] for k in kernel_sizes),
-                            max(k[1] for k in kernel_sizes))
+        conv_class = _conv_class(spatial_dims)
+        kernel_sizes = [_ntuple(k, spatial_dims) for k in kernel_sizes]
+        for k in kernel_sizes:
+            if any(size % 2 == 0 for size in k):
+                raise ValueError(f'kernel sizes must be odd, got '
+                                 f'{"x".join(map(str, k))}')
+        self.kernel_size = tuple(map(max, zip(*kernel_sizes)))
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
+        self.spatial_dims = spatial_dims
         self.deploy = deploy
         if deploy:
-            self.conv = nn.Conv2d(
+            self.conv = conv_class(
                 in_channels,
                 out_channels,
                 self.kernel_size,
                 stride=stride,
-                padding=(self.kernel_size[0] // 2, self.kernel_size[1] // 2),
+                padding=_centred_padding(self.kernel_size),
                 groups=in_channels,
                 bias=True)
         else:
@@ -209,7 +241,8 @@ class RepDWConv(nn.Module):
                     k,
                     stride=stride,
                     groups=in_channels,
-                    norm_cfg=norm_cfg) for k in kernel_sizes
+                    norm_cfg=norm_cfg,
+                    spatial_dims=spatial_dims) for k in kernel_sizes
             ])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -236,12 +269,12 @@ class RepDWConv(nn.Module):
         if self.deploy:
             return
         weight, bias = self.fused_weight_bias()
-        self.conv = nn.Conv2d(
+        self.conv = _conv_class(self.spatial_dims)(
             self.in_channels,
             self.out_channels,
             self.kernel_size,
             stride=self.stride,
-            padding=(self.kernel_size[0] // 2, self.kernel_size[1] // 2),
+            padding=_centred_padding(self.kernel_size),
             groups=self.in_channels,
             bias=True).to(weight)
         self.conv.weight.copy_(weight)
