@@ -28,5 +28,6 @@ if find_spec('mmcv') is not None:
         'PackSRInputs', 'PairedAugment', 'PairedImageDataset',
         'PairedRandomCrop'
     ]
+from .demo.forecasting import DemoTemperaturesDataset
 from .forecasting import ForecastingDataset
-__all__ += ['ForecastingDataset']
+__all__ += ['DemoTemperaturesDataset', 'ForecastingDataset']

@@ -10,11 +10,13 @@ from .base import (Prediction, Task, TaskError, get_task, register_task,
                    task_names, task_of, tasks)
 from .classification import Classification
 from .detection import Detection
+from .forecasting import ForecastInferencer, Forecasting
 from .segmentation import Segmentation
 from .super_resolution import SRInferencer, SuperResolution
 
 __all__ = [
-    'Classification', 'Detection', 'Prediction', 'SRInferencer',
+    'Classification', 'Detection', 'ForecastInferencer', 'Forecasting',
+    'Prediction', 'SRInferencer',
     'Segmentation', 'SuperResolution', 'Task', 'TaskError', 'get_task',
     'register_task', 'task_names', 'task_of', 'tasks'
 ]

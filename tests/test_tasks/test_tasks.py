@@ -12,7 +12,10 @@ from mmffnet.tasks import (Task, TaskError, get_task, register_task,
 from mmffnet.tasks.base import _TASKS
 from tests.utils import REPO_ROOT
 
-NAMES = ['classification', 'detection', 'segmentation', 'super_resolution']
+NAMES = [
+    'classification', 'detection', 'forecasting', 'segmentation',
+    'super_resolution'
+]
 
 
 def test_one_vocabulary():
@@ -68,23 +71,40 @@ def test_unsupported_scope_lists_the_supported(tmp_path):
         task_of(Config.fromfile(str(path)))
 
 
-def test_a_fifth_task_is_one_class(tmp_path):
+def test_another_task_is_one_class(tmp_path):
     """Registering a task makes it known by name and by scope."""
 
     @register_task
-    class Forecasting(Task):
-        name = 'forecasting'
-        scope = 'mmffnet_ts'
+    class Pose(Task):
+        name = 'pose'
+        scope = 'mmpose_test'
 
     try:
-        assert get_task('forecasting').scope == 'mmffnet_ts'
-        cfg = Config(dict(default_scope='mmffnet_ts'))
-        assert isinstance(task_of(cfg), Forecasting)
+        assert get_task('pose').scope == 'mmpose_test'
+        cfg = Config(dict(default_scope='mmpose_test'))
+        assert isinstance(task_of(cfg), Pose)
         with pytest.raises(KeyError, match='registered twice'):
-            register_task(Forecasting)
+            register_task(Pose)
     finally:
-        _TASKS.pop('forecasting')
+        _TASKS.pop('pose')
     assert task_names() == NAMES
+
+
+def test_tasks_sharing_a_scope_are_told_apart_by_model_type():
+    """mmffnet's own tasks all build in 'mmffnet'."""
+    shared = [task.name for task in tasks() if task.scope == 'mmffnet']
+    assert shared == ['forecasting', 'super_resolution']
+    for model_type, name in (('SRModel', 'super_resolution'),
+                             ('mmffnet.Forecaster', 'forecasting')):
+        cfg = Config(dict(default_scope='mmffnet', model=dict(type=model_type)))
+        assert task_of(cfg).name == name
+    cfg = Config(dict(default_scope='mmffnet', model=dict(type='Net')))
+    with pytest.raises(TaskError) as err:
+        task_of(cfg)
+    assert str(err.value) == (
+        "the config: default_scope 'mmffnet' serves several tasks and model "
+        "type 'Net' is none of theirs: set model.type to one of Forecaster "
+        '(forecasting), SRModel (super_resolution)')
 
 
 def test_nothing_outside_the_tasks_branches_on_a_task_name():

@@ -9,7 +9,11 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        pred_len=720, ffn_ratio=12, dropout=0.9, head_dropout=0.0))
+        num_variables=321,
+        pred_len=720,
+        ffn_ratio=12,
+        dropout=0.9,
+        head_dropout=0.0))
 train_dataloader = dict(batch_size=128, dataset=dict(pred_len=720))
 val_dataloader = dict(batch_size=128, dataset=dict(pred_len=720))
 test_dataloader = dict(batch_size=128, dataset=dict(pred_len=720))

@@ -9,7 +9,11 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        pred_len=336, ffn_ratio=12, dropout=0.7, head_dropout=0.2))
+        num_variables=7,
+        pred_len=336,
+        ffn_ratio=12,
+        dropout=0.7,
+        head_dropout=0.2))
 train_dataloader = dict(batch_size=2048, dataset=dict(pred_len=336))
 val_dataloader = dict(batch_size=2048, dataset=dict(pred_len=336))
 test_dataloader = dict(batch_size=2048, dataset=dict(pred_len=336))

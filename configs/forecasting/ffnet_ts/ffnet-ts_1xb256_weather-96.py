@@ -9,7 +9,11 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        pred_len=96, ffn_ratio=12, dropout=0.6, head_dropout=0.0))
+        num_variables=21,
+        pred_len=96,
+        ffn_ratio=12,
+        dropout=0.6,
+        head_dropout=0.0))
 train_dataloader = dict(batch_size=256, dataset=dict(pred_len=96))
 val_dataloader = dict(batch_size=256, dataset=dict(pred_len=96))
 test_dataloader = dict(batch_size=256, dataset=dict(pred_len=96))

@@ -9,7 +9,11 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        pred_len=96, ffn_ratio=2, dropout=0.7, head_dropout=0.0))
+        num_variables=7,
+        pred_len=96,
+        ffn_ratio=2,
+        dropout=0.7,
+        head_dropout=0.0))
 train_dataloader = dict(batch_size=512, dataset=dict(pred_len=96))
 val_dataloader = dict(batch_size=512, dataset=dict(pred_len=96))
 test_dataloader = dict(batch_size=512, dataset=dict(pred_len=96))

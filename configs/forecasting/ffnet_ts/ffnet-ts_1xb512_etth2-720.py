@@ -9,7 +9,11 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        pred_len=720, ffn_ratio=8, dropout=0.85, head_dropout=0.5))
+        num_variables=7,
+        pred_len=720,
+        ffn_ratio=8,
+        dropout=0.85,
+        head_dropout=0.5))
 train_dataloader = dict(batch_size=512, dataset=dict(pred_len=720))
 val_dataloader = dict(batch_size=512, dataset=dict(pred_len=720))
 test_dataloader = dict(batch_size=512, dataset=dict(pred_len=720))

@@ -17,10 +17,15 @@ from datetime import datetime
 from importlib.util import find_spec
 from typing import Dict, List, Tuple
 
+from mmffnet.registry import DATASETS
+from ..forecasting import ForecastingDataset
+from .common import generate_atomically
+
 PACKAGE = 'vega_datasets'
 SOURCES = (('seattle', 'seattle-temps.csv'), ('san_francisco',
                                               'sf-temps.csv'))
 FILENAME = 'temperatures.csv'
+DATA_ROOT = 'data/ffnet_demo_ts'
 # Every hour of 2010 in local time: 8760 less the hour skipped when daylight
 # saving time starts (2010-03-14 03:00), in both files.
 HOURS = 8759
@@ -81,3 +86,29 @@ def write_dataset(out_dir: str) -> None:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+@DATASETS.register_module()
+class DemoTemperaturesDataset(ForecastingDataset):
+    """The embedded forecasting demo; written on first use.
+
+    The two hourly series of 2010 (see the module), written into
+    ``data_root`` by :func:`write_dataset` when that folder does not exist,
+    read as a :class:`~mmffnet.datasets.forecasting.ForecastingDataset`
+    with the ``custom`` layout (70 / 10 / 20 % of the hours) and San
+    Francisco as the target column.
+
+    Args:
+        data_root (str): Dataset folder. Defaults to
+            ``'data/ffnet_demo_ts'``.
+        **kwargs: Arguments of :class:`ForecastingDataset` (``split``,
+            ``seq_len``, ``pred_len``, ...).
+    """
+    GENERATES_DATA = True
+
+    def __init__(self, data_root: str = DATA_ROOT, **kwargs):
+        generate_atomically(data_root, write_dataset)
+        kwargs.setdefault('ann_file', FILENAME)
+        kwargs.setdefault('layout', 'custom')
+        kwargs.setdefault('target', SOURCES[-1][0])
+        super().__init__(data_root=data_root, **kwargs)

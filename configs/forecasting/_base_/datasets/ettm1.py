@@ -5,7 +5,8 @@
 # (train rows 0-34560, val 34560-46080, test 46080-57600; later rows unused).
 # The scaler is fitted on the training rows and the metrics are computed in
 # the scaled space. Nothing is downloaded: put the CSV at data/ETT-small/ETTm1.csv.
-# The leaf configs set each script line's pred_len and batch_size.
+# The leaf configs set each script line's pred_len and batch_size, and the
+# model's num_variables (7, --enc_in).
 data_root = 'data/ETT-small/'
 train_dataloader = dict(
     batch_size=32,
@@ -56,5 +57,3 @@ test_dataloader = dict(
         pred_len=96))
 val_evaluator = dict(type='ForecastMetric')
 test_evaluator = val_evaluator
-
-model = dict(backbone=dict(num_variables=7))

@@ -5,7 +5,8 @@
 # (val and test windows start seq_len rows before their borders; OT last).
 # The scaler is fitted on the training rows and the metrics are computed in
 # the scaled space. Nothing is downloaded: put the CSV at data/weather/weather.csv.
-# The leaf configs set each script line's pred_len and batch_size.
+# The leaf configs set each script line's pred_len and batch_size, and the
+# model's num_variables (21, --enc_in).
 data_root = 'data/weather/'
 train_dataloader = dict(
     batch_size=32,
@@ -56,5 +57,3 @@ test_dataloader = dict(
         pred_len=96))
 val_evaluator = dict(type='ForecastMetric')
 test_evaluator = val_evaluator
-
-model = dict(backbone=dict(num_variables=21))
