@@ -43,7 +43,7 @@ from mmengine.registry import Registry
 ROOT_MODELS = MMENGINE_MODELS
 
 # Models: FFNetSR and its SR model, data preprocessor and losses; the
-# distilled classifier.
+# distilled classifier; FFNetTS and its forecaster and data preprocessor.
 MODELS = Registry(
     'model',
     parent=MMENGINE_MODELS,

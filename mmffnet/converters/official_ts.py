@@ -201,9 +201,10 @@ def adapt_official_ts(
     if unknown:
         raise CheckpointMismatchError(
             f'looks like {what}, but {len(unknown)} of its keys have no '
-            f'mmffnet counterpart: {abbreviate(unknown)}. FFNetTS is the '
-            'model of the official scripts (non-affine RevIN, one stage, '
-            'no decomposition, small_kernel_merged False).')
+            f'mmffnet counterpart: {abbreviate(unknown)}. Use a checkpoint '
+            'trained with the settings of the official scripts (--affine 0, '
+            '--decomposition 0, --small_kernel_merged False, one stage), '
+            'the model FFNetTS is.')
     ordered = OrderedDict((k, renamed[k]) for k in target if k in renamed)
     ordered.update(renamed)
     return ordered, what

@@ -94,14 +94,13 @@ class TSTokenMixer(nn.Module):
             channels * ratio, channels, 1, groups=num_variables)
         self.ffn_drop2 = nn.Dropout(dropouts[1])
         self.norm = nn.Identity() if deploy else nn.BatchNorm1d(embed_dims)
-        self.dw1 = nn.Conv1d(
-            channels,
-            channels,
-            kernel_size,
-            padding=kernel_size // 2,
-            groups=channels)
+        self.dw1 = self.depthwise(channels, kernel_size)
         self.act2 = nn.GELU()
-        self.dw2 = nn.Conv1d(
+        self.dw2 = self.depthwise(channels, kernel_size)
+
+    @staticmethod
+    def depthwise(channels: int, kernel_size: int) -> nn.Conv1d:
+        return nn.Conv1d(
             channels,
             channels,
             kernel_size,
@@ -399,8 +398,8 @@ class FFNetTS(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Forecast ``(B, seq_len, M)`` windows: ``(B, pred_len, M)``."""
-        if not torch.jit.is_scripting():
-            self.check_inputs(x)
+        if not (torch.jit.is_scripting() or torch.jit.is_tracing()):
+            self.check_inputs(x)  # user data; an export fixes the shape
         if self.revin:
             x, mean, std = instance_normalize(x)
         x = self.embed(x)

@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.registry import DefaultScope
 
 import mmffnet  # noqa: F401
 from mmffnet.models import FFNetTS, reparameterize_model
@@ -63,8 +64,9 @@ def test_parameter_count_is_the_official_minus_its_unused_layers(
 
 
 def test_forecast_shape_and_registration():
-    model = MODELS.build(
-        dict(type='FFNetTS', num_variables=7, pred_len=24, dropout=0.7))
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        model = MODELS.build(
+            dict(type='FFNetTS', num_variables=7, pred_len=24, dropout=0.7))
     assert isinstance(model, FFNetTS)
     assert model.num_patches == 48  # (96 + 4 - 2 - 4) // 2 + 1
     assert model.head.linear.in_features == 64 * 48

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 import mmffnet  # noqa: F401
@@ -40,10 +41,16 @@ def items(num=4, seq_len=SEQ_LEN, pred_len=PRED_LEN, variables=VARIABLES,
     return dict(inputs=inputs, data_samples=samples)
 
 
+def build(**kwargs) -> Forecaster:
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        return MODELS.build(
+            dict(type='Forecaster', backbone=BACKBONE, **kwargs))
+
+
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    return MODELS.build(dict(type='Forecaster', backbone=BACKBONE))
+    return build()
 
 
 def test_build_from_config(model):
@@ -166,8 +173,7 @@ def test_switch_to_deploy_is_exact_and_a_deploy_model_loads_it(model):
     assert count_params(folded) < count_params(model)
     with torch.no_grad():
         assert relative_error(folded(batch, mode='tensor'), before) < 1e-5
-    built = MODELS.build(
-        dict(type='Forecaster', backbone=BACKBONE, deploy=True)).eval()
+    built = build(deploy=True).eval()
     assert built.deploy
     built.load_state_dict(folded.state_dict())
     with torch.no_grad():
