@@ -143,7 +143,7 @@ class Forecasting(Task):
     model_types = ('Forecaster', )
     input_noun = 'CSV'
     demo_config = ('forecasting/ffnet_ts/'
-                   'ffnet-ts_1xb32_demo-temperatures-24.py')
+                   'ffnet-ts_1xb32_demo-temperatures-96.py')
     demo_data = 'ffnet_demo_ts'
     sync_bn_keys = ()
     benchmark_skips = {

@@ -31,7 +31,7 @@ SCRIPTS = {
 }
 LINES = [(data, h, recipe) for data, (_, _, _, recipes) in SCRIPTS.items()
          for h, recipe in zip(HORIZONS, recipes)]
-DEMO = 'ffnet-ts_1xb32_demo-temperatures-24'
+DEMO = 'ffnet-ts_1xb32_demo-temperatures-96'
 
 
 def _name(data, horizon, batch):

@@ -16,7 +16,7 @@ from mmffnet.datasets.demo.forecasting import FILENAME, HOURS
 from tests.utils import REPO_ROOT, run_tool
 
 DEMO = osp.join(REPO_ROOT, 'configs', 'forecasting', 'ffnet_ts',
-                'ffnet-ts_1xb32_demo-temperatures-24.py')
+                'ffnet-ts_1xb32_demo-temperatures-96.py')
 
 
 def write_series(path, rows, seed=0, columns=('a', 'b')):
@@ -49,17 +49,17 @@ def test_demo_data_are_the_two_vega_series(tmp_path):
     with DefaultScope.overwrite_default_scope('mmffnet'):
         train = DATASETS.build(
             dict(type='DemoTemperaturesDataset', data_root=root,
-                 split='train', pred_len=24))
+                 split='train', pred_len=96))
         test = DATASETS.build(
             dict(type='DemoTemperaturesDataset', data_root=root,
-                 split='test', pred_len=24))
+                 split='test', pred_len=96))
     # custom layout: 70 % of the rows for training, the last 20 % for test
-    assert len(train) == int(HOURS * .7) - 96 - 24 + 1
-    assert len(test) == int(HOURS * .2) - 24 + 1
+    assert len(train) == int(HOURS * .7) - 96 - 96 + 1
+    assert len(test) == int(HOURS * .2) - 96 + 1
     assert train.metainfo['variables'] == ('seattle', 'san_francisco')
     item = test[0]
     assert item['inputs'].shape == (96, 2)
-    assert item['data_samples'].target.shape == (24, 2)
+    assert item['data_samples'].target.shape == (96, 2)
 
 
 def _random_checkpoint(cfg, path, meta=None):
@@ -71,7 +71,7 @@ def _random_checkpoint(cfg, path, meta=None):
 def test_infer_forecasts_after_the_last_rows(tmp_path):
     data = tmp_path / 'data'
     data.mkdir()
-    write_series(data / FILENAME, 400, columns=('seattle', 'san_francisco'))
+    write_series(data / FILENAME, 1200, columns=('seattle', 'san_francisco'))
     cfg_options = [
         f'{loader}.dataset.data_root={data}'
         for loader in ('train_dataloader', 'val_dataloader',
@@ -82,14 +82,14 @@ def test_infer_forecasts_after_the_last_rows(tmp_path):
     checkpoint = _random_checkpoint(cfg, str(tmp_path / 'random.pth'))
     history = write_series(tmp_path / 'history.csv', 120, seed=1,
                            columns=('seattle', 'san_francisco'))
-    truth = write_series(tmp_path / 'truth.csv', 30, seed=2,
+    truth = write_series(tmp_path / 'truth.csv', 100, seed=2,
                          columns=('seattle', 'san_francisco'))
     out = str(tmp_path / 'forecast.png')
     printed = run_tool('tools/infer.py', DEMO, checkpoint, history, '--gt',
                        truth, '--out', out, '--device', 'cpu',
                        '--cfg-options', *cfg_options,
                        in_process=True).stdout
-    assert 'history.csv: last 96 rows -> forecast of the next 24 rows' \
+    assert 'history.csv: last 96 rows -> forecast of the next 96 rows' \
         in printed
     assert 'seattle' in printed and 'san_francisco' in printed
     assert 'FFNet' in printed and 'last value' in printed
@@ -120,12 +120,12 @@ def test_training_tests_the_best_epoch_then_exports(tmp_path):
     run from that checkpoint."""
     data = tmp_path / 'data'
     data.mkdir()
-    write_series(data / FILENAME, 900, columns=('seattle', 'san_francisco'))
+    write_series(data / FILENAME, 1500, columns=('seattle', 'san_francisco'))
     options = [
         f'{loader}.dataset.data_root={data}'
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader')
-    ] + ['train_cfg.max_epochs=3', 'model.backbone.embed_dims=16']
+    ] + ['train_cfg.max_epochs=5', 'model.backbone.embed_dims=16']
     work_dir = str(tmp_path / 'work')
     log = run_tool('tools/train.py', DEMO, '--work-dir', work_dir,
                    '--cfg-options', *options, threads=2)
@@ -133,7 +133,7 @@ def test_training_tests_the_best_epoch_then_exports(tmp_path):
         log.stderr
     records = _json_logs(work_dir)
     val = [r for r in records if 'mse_repeat24' in r and 'epoch' in r]
-    assert len(val) == 3
+    assert len(val) == 5
     best = glob.glob(osp.join(work_dir, 'best_mse_epoch_*.pth'))
     assert len(best) == 1
     best_epoch = int(best[0][:-4].rsplit('_', 1)[1])
