@@ -10,7 +10,6 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DATASETS, DefaultScope
 
-from mmffnet.datasets.check import Finding
 from mmffnet.datasets.forecasting import DataError, read_series
 from mmffnet.utils import load_checkpoint_strict
 from .base import Prediction, Task, register_task
@@ -150,6 +149,11 @@ class Forecasting(Task):
         'OpenVINO int8': 'export.py offers no int8 for forecasting'
     }
 
+    def gpu_check_options(self, data_root: str) -> dict:
+        """The check trains a few iterations without a best checkpoint, so
+        the best-epoch test at the end of training is left out."""
+        return {'custom_hooks': []}
+
     def default_input_shape(self, cfg: Config) -> Tuple[int, int]:
         """(seq_len, variables) of the config's model."""
         backbone = cfg.model.backbone
@@ -216,16 +220,6 @@ class Forecasting(Task):
         """No files per sample: the CSV is checked whole when the dataset
         loads (every value, every column, the split's length)."""
         return []
-
-    def dataset_findings(self, dataset) -> List[Finding]:
-        """Variables whose training rows are constant: the scaler divides
-        by their std (the official one too), so they stay at zero."""
-        std = dataset.metainfo.get('std') or ()
-        names = dataset.metainfo.get('variables') or ()
-        where = getattr(dataset, 'ann_file', '')
-        return [('warning', 'annotation', where,
-                 f'column {name!r} is constant over the training rows')
-                for name, value in zip(names, std) if value == 0]
 
     def export_problem(self, backbone_only: bool) -> Optional[str]:
         if backbone_only:
