@@ -105,9 +105,10 @@ def test_infer_forecasts_after_the_last_rows(tmp_path):
 
 
 def _json_logs(work_dir):
+    """The scalars mmengine's LocalVisBackend wrote for the run."""
     lines = []
     for log in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                         '*.json'))):
+                                         'scalars.json'))):
         with open(log) as f:
             lines += [json.loads(line) for line in f if line.strip()]
     return lines
@@ -129,18 +130,19 @@ def test_training_tests_the_best_epoch_then_exports(tmp_path):
     work_dir = str(tmp_path / 'work')
     log = run_tool('tools/train.py', DEMO, '--work-dir', work_dir,
                    '--cfg-options', *options, threads=2)
-    assert 'Testing the best checkpoint best_mse_epoch_' in log.stdout + \
-        log.stderr
+    output = log.stdout + log.stderr
     records = _json_logs(work_dir)
-    val = [r for r in records if 'mse_repeat24' in r and 'epoch' in r]
+    # one validation per epoch (the test metrics go to the log only)
+    val = [r for r in records if 'mse_repeat24' in r]
     assert len(val) == 5
     best = glob.glob(osp.join(work_dir, 'best_mse_epoch_*.pth'))
     assert len(best) == 1
     best_epoch = int(best[0][:-4].rsplit('_', 1)[1])
     assert val[best_epoch - 1]['mse'] == min(r['mse'] for r in val)
     # the test of the best epoch, logged at the end of training
-    tested = [r for r in records if 'mse' in r and 'epoch' not in r]
-    assert tested, records[-3:]
+    tested = output.split('Testing the best checkpoint ' +
+                          osp.basename(best[0]))
+    assert len(tested) == 2 and 'Epoch(test)' in tested[1], output[-2000:]
     run_tool('tools/test.py', DEMO, best[0], '--deploy', '--work-dir',
              str(tmp_path / 'test'), '--cfg-options', *options, threads=2)
     onnx = str(tmp_path / 'forecaster.onnx')
@@ -148,4 +150,4 @@ def test_training_tests_the_best_epoch_then_exports(tmp_path):
                         best[0], '--format', 'onnx', '--out', onnx,
                         '--cfg-options', *options, threads=2)
     assert osp.isfile(onnx)
-    assert 'PASS' in exported.stdout or 'passed' in exported.stdout.lower()
+    assert 'parity OK' in exported.stdout
