@@ -3,15 +3,17 @@ and MMEngine only), and the heads and classifiers that extend mmpretrain /
 mmseg, loaded where those are installed."""
 from importlib.util import find_spec
 
-from .backbones import FFNet, FFNetSeg
+from .backbones import FFNet, FFNet3D, FFNetSeg
 from .editors import FFNetSR, SRDataPreprocessor, SRModel
 from .layers import LayerNorm2d  # noqa: F401 (registers 'LN2d')
-from .losses import FFTLoss, L1Loss
+from .losses import CrossEntropyLoss, FFTLoss, L1Loss, LovaszLoss
+from .segmentors import PointSegmentor
 from .utils import reparameterize_model
 
 __all__ = [
     'FFNet', 'FFNetSR', 'FFNetSeg', 'FFTLoss', 'L1Loss', 'LayerNorm2d',
-    'SRDataPreprocessor', 'SRModel', 'reparameterize_model'
+    'SRDataPreprocessor', 'SRModel', 'reparameterize_model', 'FFNet3D',
+    'CrossEntropyLoss', 'LovaszLoss', 'PointSegmentor'
 ]
 
 if find_spec('mmpretrain') is not None:

@@ -1,0 +1,222 @@
+"""Submanifold sparse 3-D convolution with two backends.
+
+``SubMConv3d`` computes, at every occupied voxel ``p``,
+``out[p] = bias + sum_k W[k] @ feat[p + k - r]`` over the kernel offsets
+``k`` (``r = kernel_size // 2``) whose voxel is occupied in the same cloud:
+a dense ``conv3d`` with zero padding, read at the occupied voxels only. The
+weight is ``(C_out, k, k, k, C_in)``, spconv's layout, indexed by the
+offsets along ``grid_coord``'s three columns, so that spconv (and
+Pointcept) state dicts load unchanged.
+
+Backends:
+
+* ``'torch'``: pure PyTorch, on any device: the neighbours are found by
+  binary search among the sorted voxel keys, then gathered, multiplied per
+  offset and summed back with ``index_add``.
+* ``'spconv'``: `spconv <https://github.com/traveller59/spconv>`_ 2.x where
+  it is installed; on the CPU with two workarounds (its backward asks for
+  the current CUDA stream even for CPU tensors, which fails without a
+  driver; and its inference path fuses the bias with a CUDA-only kernel,
+  so the bias is added here).
+* ``'auto'``: spconv where it is installed, the torch backend otherwise.
+"""
+import math
+from importlib.util import find_spec
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+
+from .structure import PointBatch, PointModule
+
+BACKENDS = ('auto', 'torch', 'spconv')
+
+
+def spconv_available() -> bool:
+    """Whether ``spconv.pytorch`` can be imported."""
+    return find_spec('spconv') is not None
+
+
+def _voxel_keys(batch: torch.Tensor, coord: torch.Tensor,
+                dims: torch.Tensor) -> torch.Tensor:
+    """One int64 per (cloud, voxel): ``coord`` in ``[0, dims)``."""
+    key = batch
+    for axis in range(3):
+        key = key * dims[axis] + coord[..., axis]
+    return key
+
+
+def kernel_offsets(kernel_size: int, device=None) -> torch.Tensor:
+    """(k^3, 3) offsets ``k - r`` in the order of the weight's kernel dims
+    (the last column fastest)."""
+    r = torch.arange(kernel_size, device=device) - kernel_size // 2
+    grid = torch.meshgrid(r, r, r, indexing='ij')
+    return torch.stack(grid, dim=-1).reshape(-1, 3)
+
+
+def neighbour_pairs(points: PointBatch,
+                    kernel_size: int) -> Tuple[torch.Tensor, List[int]]:
+    """The (input, output) point pairs of a submanifold convolution.
+
+    Returns:
+        tuple: ``pairs`` (2, P) int64, the input point (row 0) that each
+        output point (row 1) reads, grouped by kernel offset in the
+        weight's order, and ``counts``, the number of pairs per offset.
+    """
+    radius = kernel_size // 2
+    coord = points.grid_coord.long() + radius
+    batch = points.batch
+    dims = coord.amax(0) + radius + 1
+    keys, order = _voxel_keys(batch, coord, dims).sort()
+    offsets = kernel_offsets(kernel_size, coord.device)
+    # (k^3, N) keys of every output voxel's neighbours, offset-major.
+    query = _voxel_keys(batch, coord + offsets[:, None], dims)
+    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
+    found = keys[pos] == query
+    offset_index, out_index = found.nonzero(as_tuple=True)
+    in_index = order[pos[offset_index, out_index]]
+    return (torch.stack([in_index, out_index]), found.sum(1).tolist())
+
+
+def _torch_subm_conv(points: PointBatch, feat: torch.Tensor,
+                     weight: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """``sum_k W[k] @ feat[neighbour k]`` by gather, matmul, index_add."""
+    key = ('torch_pairs', kernel_size)
+    if key not in points.cache:
+        points.cache[key] = neighbour_pairs(points, kernel_size)
+    pairs, counts = points.cache[key]
+    # (C_out, k, k, k, C_in) -> (k^3, C_in, C_out)
+    weight = weight.flatten(1, 3).permute(1, 2, 0)
+    gathered = feat[pairs[0]].split(counts)
+    products = torch.cat(
+        [part @ w for part, w in zip(gathered, weight.unbind(0))])
+    out = products.new_zeros(feat.shape[0], products.shape[1])
+    return out.index_add(0, pairs[1], products)
+
+
+def _patch_spconv_for_cpu():
+    """Let spconv's backward run on a machine without a CUDA driver.
+
+    spconv 2.3 asks for the current CUDA stream in its backward whatever
+    the device of the tensors; its CPU kernels ignore the stream, so a
+    null stream is given where there is no CUDA.
+    """
+    import spconv.pytorch.ops as ops
+    if not torch.cuda.is_available():
+        ops.get_current_stream = lambda: 0
+
+
+def _spconv_tensor(points: PointBatch, feat: torch.Tensor):
+    """spconv's tensor for ``points`` with ``feat``; it carries the
+    neighbour maps computed so far on this geometry."""
+    from spconv.pytorch import SparseConvTensor
+    if 'spconv' not in points.cache:
+        indices = torch.cat([points.batch[:, None], points.grid_coord],
+                            dim=1).int().contiguous()
+        shape = (points.grid_coord.amax(0) + 1).tolist()
+        points.cache['spconv'] = SparseConvTensor(feat, indices, shape,
+                                                  len(points.offset))
+    return points.cache['spconv'].replace_feature(feat)
+
+
+class SubMConv3d(PointModule):
+    """Submanifold 3-D convolution of a :class:`PointBatch` (see the
+    module doc).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Odd edge of the cubic kernel.
+        bias (bool): Whether to add a bias. Defaults to True.
+        backend (str): ``'auto'``, ``'torch'`` or ``'spconv'``. Defaults to
+            ``'auto'``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 bias: bool = True,
+                 backend: str = 'auto'):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f'SubMConv3d needs an odd kernel_size (a '
+                             f'centred window), got {kernel_size}')
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got '
+                             f'{backend!r}')
+        if backend == 'spconv' and not spconv_available():
+            raise ValueError("backend='spconv' needs spconv: pip install "
+                             'spconv==2.3.8 (CPU) or spconv-cu126 (CUDA '
+                             "12), or use backend='torch'")
+        if backend == 'auto':
+            backend = 'spconv' if spconv_available() else 'torch'
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.backend = backend
+        self.weight = nn.Parameter(
+            torch.empty(out_channels, kernel_size, kernel_size, kernel_size,
+                        in_channels))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self._spconv_ops = {}
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """As ``nn.Conv3d`` (and spconv): Kaiming-uniform weight, uniform
+        bias within ``1 / sqrt(fan_in)``."""
+        fan_in = self.in_channels * self.kernel_size**3
+        bound = 1 / math.sqrt(fan_in)
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, points: PointBatch) -> PointBatch:
+        if points.feat.shape[1] != self.in_channels:
+            raise ValueError(f'SubMConv3d expects {self.in_channels} input '
+                             f'channels, got {points.feat.shape[1]}')
+        if self.backend == 'spconv':
+            feat = self._spconv_forward(points)
+        else:
+            feat = _torch_subm_conv(points, points.feat, self.weight,
+                                    self.kernel_size)
+        if self.bias is not None:
+            feat = feat + self.bias
+        return points.replace(feat=feat)
+
+    def _spconv_op(self, device: torch.device):
+        """A parameterless spconv ``SubMConv3d`` with this configuration
+        for ``device`` (its CPU build has one algorithm, its CUDA build a
+        faster one that is CUDA-only)."""
+        if device.type not in self._spconv_ops:
+            from spconv.pytorch import ConvAlgo
+            from spconv.pytorch import SubMConv3d as SpconvSubMConv3d
+            if device.type == 'cpu':
+                _patch_spconv_for_cpu()
+            # On 'meta', its unused weight takes no memory and no draw of
+            # the random generator.
+            with torch.device('meta'):
+                op = SpconvSubMConv3d(
+                    self.in_channels,
+                    self.out_channels,
+                    self.kernel_size,
+                    bias=False,
+                    indice_key=f'subm{self.kernel_size}',
+                    algo=ConvAlgo.Native if device.type == 'cpu' else None)
+            op.weight = None  # the weight is this module's
+            self._spconv_ops[device.type] = op
+        return self._spconv_ops[device.type]
+
+    def _spconv_forward(self, points: PointBatch) -> torch.Tensor:
+        op = self._spconv_op(points.feat.device)
+        out = op._conv_forward(self.training,
+                               _spconv_tensor(points, points.feat),
+                               self.weight, None)
+        # Keep the output's neighbour maps for the next conv of the level.
+        points.cache['spconv'] = out
+        return out.features
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, {self.out_channels}, '
+                f'kernel_size={self.kernel_size}, '
+                f'bias={self.bias is not None}, backend={self.backend!r}')
