@@ -22,7 +22,7 @@ Backends:
 """
 import math
 from importlib.util import find_spec
-from typing import List, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -30,6 +30,8 @@ import torch.nn as nn
 from .structure import PointBatch, PointModule
 
 BACKENDS = ('auto', 'torch', 'spconv')
+# Per kernel offset, the indices of the points of the pairs.
+Pairs = Tuple[torch.Tensor, ...]
 
 
 def spconv_available() -> bool:
@@ -55,43 +57,83 @@ def kernel_offsets(kernel_size: int, device=None) -> torch.Tensor:
 
 
 def neighbour_pairs(points: PointBatch,
-                    kernel_size: int) -> Tuple[torch.Tensor, List[int]]:
+                    kernel_size: int) -> Tuple[Pairs, Pairs]:
     """The (input, output) point pairs of a submanifold convolution.
 
+    The voxel keys are linear in the coordinates, so the keys of the
+    neighbours at one offset are the sorted keys plus a constant: still
+    sorted, found by one binary search each. The pairs of offset ``-d``
+    are those of ``d`` reversed.
+
     Returns:
-        tuple: ``pairs`` (2, P) int64, the input point (row 0) that each
-        output point (row 1) reads, grouped by kernel offset in the
-        weight's order, and ``counts``, the number of pairs per offset.
+        tuple: ``inputs`` and ``outputs``, per kernel offset in the
+        weight's order an int64 tensor: output point ``outputs[k][j]``
+        reads input point ``inputs[k][j]``.
     """
     radius = kernel_size // 2
+    # The margin keeps every neighbour's coordinates in range.
     coord = points.grid_coord.long() + radius
-    batch = points.batch
     dims = coord.amax(0) + radius + 1
-    keys, order = _voxel_keys(batch, coord, dims).sort()
-    offsets = kernel_offsets(kernel_size, coord.device)
-    # (k^3, N) keys of every output voxel's neighbours, offset-major.
-    query = _voxel_keys(batch, coord + offsets[:, None], dims)
-    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
-    found = keys[pos] == query
-    offset_index, out_index = found.nonzero(as_tuple=True)
-    in_index = order[pos[offset_index, out_index]]
-    return (torch.stack([in_index, out_index]), found.sum(1).tolist())
+    keys, order = _voxel_keys(points.batch, coord, dims).sort()
+    strides = torch.stack([dims[1] * dims[2], dims[2], dims[2].new_ones(())])
+    shifts = (kernel_offsets(kernel_size, coord.device) * strides).sum(1)
+    inputs, outputs = [], []
+    for shift in shifts[:len(shifts) // 2]:
+        wanted = keys + shift
+        pos = torch.searchsorted(keys, wanted).clamp_(max=len(keys) - 1)
+        hit = keys[pos] == wanted
+        inputs.append(order[pos[hit]])
+        outputs.append(order[hit])
+    # The centre reads the point itself; the mirrored offsets follow.
+    return (tuple(inputs + [order] + outputs[::-1]),
+            tuple(outputs + [order] + inputs[::-1]))
+
+
+def _gather_mm_scatter(feat: torch.Tensor, weight: torch.Tensor,
+                       inputs: Pairs, outputs: Pairs) -> torch.Tensor:
+    """``out[outputs[k]] += feat[inputs[k]] @ weight[k]`` for each k."""
+    out = feat.new_zeros(feat.shape[0], weight.shape[2])
+    for w, i, o in zip(weight, inputs, outputs):
+        out.index_add_(0, o, (feat[i] @ w).to(out.dtype))
+    return out
+
+
+class _SubMConvFunction(torch.autograd.Function):
+    """The torch backend's convolution; its backward gathers again rather
+    than keeping the gathered features (P x C_in) for it."""
+
+    @staticmethod
+    def forward(ctx, feat, weight, inputs, outputs):
+        ctx.save_for_backward(feat, weight)
+        ctx.pairs = inputs, outputs
+        return _gather_mm_scatter(feat, weight, inputs, outputs)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        feat, weight = ctx.saved_tensors
+        inputs, outputs = ctx.pairs
+        grad_feat = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            # The transposed convolution: the pairs reversed.
+            grad_feat = _gather_mm_scatter(grad_out, weight.transpose(1, 2),
+                                           outputs, inputs)
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.stack([
+                feat[i].t() @ grad_out[o].to(feat.dtype)
+                for i, o in zip(inputs, outputs)
+            ])
+        return grad_feat, grad_weight, None, None
 
 
 def _torch_subm_conv(points: PointBatch, feat: torch.Tensor,
                      weight: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """``sum_k W[k] @ feat[neighbour k]`` by gather, matmul, index_add."""
+    """The convolution by gather, matmul and ``index_add`` per offset."""
     key = ('torch_pairs', kernel_size)
     if key not in points.cache:
         points.cache[key] = neighbour_pairs(points, kernel_size)
-    pairs, counts = points.cache[key]
     # (C_out, k, k, k, C_in) -> (k^3, C_in, C_out)
     weight = weight.flatten(1, 3).permute(1, 2, 0)
-    gathered = feat[pairs[0]].split(counts)
-    products = torch.cat(
-        [part @ w for part, w in zip(gathered, weight.unbind(0))])
-    out = products.new_zeros(feat.shape[0], products.shape[1])
-    return out.index_add(0, pairs[1], products)
+    return _SubMConvFunction.apply(feat, weight, *points.cache[key])
 
 
 def _patch_spconv_for_cpu():
