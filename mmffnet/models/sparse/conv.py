@@ -14,13 +14,17 @@ Backends:
   binary search among the sorted voxel keys, then gathered, multiplied per
   offset and summed back with ``index_add``.
 * ``'spconv'``: `spconv <https://github.com/traveller59/spconv>`_ 2.x where
-  it is installed; on the CPU with two workarounds (its backward asks for
+  it is installed. On the CPU, three workarounds: its backward asks for
   the current CUDA stream even for CPU tensors, which fails without a
-  driver; and its inference path fuses the bias with a CUDA-only kernel,
-  so the bias is added here).
+  driver (a null stream is given); its inference path fuses the bias with
+  a CUDA-only kernel (the bias is added here); and its CPU forward gives
+  wrong outputs on more than one thread (spconv 2.3.8 on 2 threads: 9 of
+  20 random scenes off by up to 0.2; traveller59/spconv#679), so it runs
+  on one.
 * ``'auto'``: spconv where it is installed, the torch backend otherwise.
 """
 import math
+from contextlib import contextmanager, nullcontext
 from importlib.util import find_spec
 from typing import Tuple
 
@@ -148,6 +152,17 @@ def _patch_spconv_for_cpu():
         ops.get_current_stream = lambda: 0
 
 
+@contextmanager
+def _one_thread():
+    """Run the block on one intra-op thread, then restore the count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _spconv_tensor(points: PointBatch, feat: torch.Tensor):
     """spconv's tensor for ``points`` with ``feat``; it carries the
     neighbour maps computed so far on this geometry."""
@@ -250,10 +265,12 @@ class SubMConv3d(PointModule):
         return self._spconv_ops[device.type]
 
     def _spconv_forward(self, points: PointBatch) -> torch.Tensor:
-        op = self._spconv_op(points.feat.device)
-        out = op._conv_forward(self.training,
-                               _spconv_tensor(points, points.feat),
-                               self.weight, None)
+        device = points.feat.device
+        op = self._spconv_op(device)
+        with _one_thread() if device.type == 'cpu' else nullcontext():
+            out = op._conv_forward(self.training,
+                                   _spconv_tensor(points, points.feat),
+                                   self.weight, None)
         # Keep the output's neighbour maps for the next conv of the level.
         points.cache['spconv'] = out
         return out.features
