@@ -58,8 +58,11 @@ def pool_geometry(points: PointBatch, stride: int):
     rows = torch.cat([points.batch[:, None].to(parent.dtype), parent], 1)
     rows, inverse, counts = torch.unique(
         rows, dim=0, return_inverse=True, return_counts=True)
-    batch = rows[:, 0].long()
-    offset = torch.bincount(batch, minlength=len(points.offset)).cumsum(0)
+    # The rows are sorted, the cloud first: each cloud ends where the
+    # next begins.
+    clouds = torch.arange(len(points.offset), device=rows.device)
+    offset = torch.searchsorted(rows[:, 0].contiguous(),
+                                clouds.to(rows.dtype), right=True)
     return rows[:, 1:], offset, inverse, counts
 
 
