@@ -17,9 +17,10 @@ Backends:
   it is installed. On the CPU, three workarounds: its backward asks for
   the current CUDA stream even for CPU tensors, which fails without a
   driver (a null stream is given); its inference path fuses the bias with
-  a CUDA-only kernel (the bias is added here); and its CPU forward gives
-  wrong outputs on more than one thread (spconv 2.3.8 on 2 threads: 9 of
-  20 random scenes off by up to 0.2; traveller59/spconv#679), so it runs
+  a CUDA-only kernel (the bias is added here); and its CPU kernels give
+  wrong results on more than one thread (spconv 2.3.8 on 2 threads: the
+  outputs of 9 of 20 random scenes and the input gradients of 1 of 30 off
+  by up to 0.2; traveller59/spconv#679), so its forward and backward run
   on one.
 * ``'auto'``: spconv where it is installed, the torch backend otherwise.
 """
@@ -163,6 +164,24 @@ def _one_thread():
         torch.set_num_threads(threads)
 
 
+def _backward_on_one_thread(output: torch.Tensor):
+    """Run the backward of the op that gave ``output`` on one thread."""
+    node = output.grad_fn
+    if node is None:
+        return
+    threads = []
+
+    def before(grad_outputs):
+        threads.append(torch.get_num_threads())
+        torch.set_num_threads(1)
+
+    def after(grad_inputs, grad_outputs):
+        torch.set_num_threads(threads.pop())
+
+    node.register_prehook(before)
+    node.register_hook(after)
+
+
 def _spconv_tensor(points: PointBatch, feat: torch.Tensor):
     """spconv's tensor for ``points`` with ``feat``; it carries the
     neighbour maps computed so far on this geometry."""
@@ -271,6 +290,8 @@ class SubMConv3d(PointModule):
             out = op._conv_forward(self.training,
                                    _spconv_tensor(points, points.feat),
                                    self.weight, None)
+        if device.type == 'cpu':
+            _backward_on_one_thread(out.features)
         # Keep the output's neighbour maps for the next conv of the level.
         points.cache['spconv'] = out
         return out.features
