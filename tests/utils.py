@@ -320,3 +320,24 @@ def _run_in_process(command: List[str], cwd: str, env: dict,
 def _last_line(text: str) -> Optional[str]:
     lines = text.strip().splitlines()
     return lines[-1] if lines else None
+
+
+def random_point_inputs(num_points: Sequence[int] = (300, 200),
+                        span: int = 12,
+                        channels: int = 6,
+                        seed: int = 0) -> dict:
+    """A collated batch of random voxelized clouds (``coord``,
+    ``grid_coord``, ``feat``, ``offset``), at most ``num_points[i]``
+    distinct voxels in ``[0, span)^3`` for cloud ``i``."""
+    gen = torch.Generator().manual_seed(seed)
+    grids = [
+        torch.unique(torch.randint(0, span, (n, 3), generator=gen), dim=0)
+        for n in num_points
+    ]
+    grid_coord = torch.cat(grids)
+    num = len(grid_coord)
+    return dict(
+        coord=(grid_coord + torch.rand(num, 3, generator=gen)) * 0.02,
+        grid_coord=grid_coord,
+        feat=torch.randn(num, channels, generator=gen),
+        offset=torch.tensor([len(g) for g in grids]).cumsum(0))
