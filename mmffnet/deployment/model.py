@@ -134,8 +134,8 @@ def prepare(cfg: Config,
     inputs = dummy_inputs(shape, batch_size, raw_pixels=with_normalize)
     with torch.no_grad():
         num_outputs = len(folded(inputs))
-    names = ['output'] if num_outputs == 1 else [
+    names = folded.output_names or (['output'] if num_outputs == 1 else [
         f'output{i}' for i in range(num_outputs)
-    ]
+    ])
     return DeployModel(unfolded, folded, inputs, task, names,
                        model.data_preprocessor)

@@ -228,6 +228,12 @@ class Task:
         plain ``images -> tensors`` graph, with the fix; None if it can."""
         return None
 
+    def export_module(self, model: nn.Module) -> Optional[nn.Module]:
+        """The module that exports the whole ``model`` as ``images ->
+        tensors``, with ``output_names`` if it names its outputs; None: the
+        model's ``mode='tensor'`` forward (:meth:`tensor_data_samples`)."""
+        return None
+
     def tensor_data_samples(self, inputs: torch.Tensor) -> Optional[list]:
         """The data samples the model's ``mode='tensor'`` forward needs
         next to ``inputs`` (None: none)."""

@@ -2,7 +2,7 @@
 FFNet backbone."""
 import warnings
 from collections import Counter
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -11,8 +11,9 @@ from mmengine.registry import MODELS
 from mmffnet.converters import CASCADE
 from mmffnet.datasets.check import Finding, check_instances
 from mmffnet.models import FFNet
+from mmffnet.models.detectors import DetectorExport
 from mmffnet.utils import load_checkpoint_strict
-from .base import Prediction, Task, register_task
+from .base import Prediction, Task, TaskError, register_task
 
 
 def _quiet_init(inferencer_cls, cfg: Config, device: str, **kwargs):
@@ -55,6 +56,21 @@ class Detection(Task):
     sync_bn_keys = ('model.backbone.norm_cfg', )
     class_heads = ('bbox_head', 'roi_head.bbox_head')
     official_layouts = (CASCADE, )
+
+    def default_input_shape(self, cfg: Config) -> Tuple[int, int]:
+        """The config's test size: the box its test pipeline's ``Resize``
+        fits images into (landscape, H <= W), padded as the data
+        preprocessor pads (``pad_size_divisor``); 800x1280 without one."""
+        scale = None
+        for transform in cfg.test_dataloader.dataset.get('pipeline') or []:
+            if isinstance(transform, dict) and \
+                    transform.get('type') == 'Resize':
+                scale = transform.get('scale')
+        if not isinstance(scale, (list, tuple)) or len(scale) != 2:
+            return tuple(self.input_shape)
+        preprocessor = cfg.model.get('data_preprocessor') or {}
+        divisor = preprocessor.get('pad_size_divisor', 1)
+        return tuple(-(-side // divisor) * divisor for side in sorted(scale))
 
     def check_model_cfg(self, model_cfg: dict) -> None:
         """An FFNet backbone's outputs (``out_indices``) must be what the
@@ -150,12 +166,15 @@ class Detection(Task):
     def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
         return check_instances(sample, size)
 
-    def export_problem(self, backbone_only: bool) -> Optional[str]:
-        if backbone_only:
-            return None
-        return ('a full mmdet detector cannot be exported (its '
-                'post-processing depends on the detections); pass '
-                '--backbone-only to export the multi-scale backbone')
+    def export_module(self, model) -> DetectorExport:
+        """The detector with its post-processing (score threshold, NMS,
+        ``max_per_img``) in the graph: :class:`~mmffnet.models.detectors.
+        DetectorExport`, whose outputs are ``num_dets, boxes, scores,
+        labels`` (and ``masks`` at box resolution)."""
+        try:
+            return DetectorExport(model)
+        except ValueError as err:
+            raise TaskError(str(err)) from err
 
     def tensor_data_samples(self, inputs: torch.Tensor) -> list:
         """Detectors need image metas even in tensor mode: ones that
