@@ -17,6 +17,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from .formats import FORMATS, ExportFormat
+from .image_check import check_on_images
 from .int8 import export_int8, int8_images
 from .model import input_shape_of, prepare
 from .options import ExportOptions, ExportReport
@@ -120,4 +121,9 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
         raise ExportError(f'{fmt.name} export of the {deploy.task} model '
                           f'failed ({type(err).__name__}: {first_line})'
                           f'{hint}') from err
+    if deploy.task.export_checked_on_images and not options.backbone_only \
+            and report.export_abs_err is not None:
+        report.agreement, note = check_on_images(
+            cfg, deploy, fmt.runner(options.out), fmt.runtime, options)
+        report.notes.append(note)
     return report

@@ -80,6 +80,9 @@ class Task:
             ``--task`` accepts.
         int8 (bool): Whether int8 exports are calibrated and judged on the
             config's labelled images (:meth:`compare_runtimes`).
+        export_checked_on_images (bool): Whether whole fp32 exports are
+            judged on the validation images too (:meth:`compare_runtimes`;
+            detectors, whose thresholds and NMS decide their outputs).
     """
     name: ClassVar[str] = ''
     scope: ClassVar[str] = ''
@@ -92,6 +95,7 @@ class Task:
     class_heads: ClassVar[Tuple[str, ...]] = ()
     official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
+    export_checked_on_images: ClassVar[bool] = False
     benchmark_skips: ClassVar[Dict[str, str]] = {}
 
     def __repr__(self) -> str:

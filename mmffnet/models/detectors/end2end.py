@@ -149,6 +149,8 @@ class DetectorExport(nn.Module):
             rcnn_cfg = detector.bbox_head.test_cfg
             self.with_mask = False
         self.max_per_img = int(rcnn_cfg.max_per_img)
+        # where mmdet binarizes the pasted masks
+        self.mask_thr = float(_cfg(rcnn_cfg, 'mask_thr_binary', 0.5))
         self.output_names = ['num_dets', 'boxes', 'scores', 'labels']
         if self.with_mask:
             self.output_names.append('masks')
