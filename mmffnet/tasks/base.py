@@ -238,6 +238,14 @@ class Task:
         model's ``mode='tensor'`` forward (:meth:`tensor_data_samples`)."""
         return None
 
+    def exported_results(self, model: nn.Module, outputs: Sequence,
+                         data_samples: Sequence) -> list:
+        """The data samples with the predictions of an exported model's
+        ``outputs`` (``model``: the task model of the same config), as the
+        model's ``test_step`` returns them, for the task's inferencer."""
+        raise TaskError(f'running exported {self.name} models through the '
+                        'inferencer is not implemented; run the checkpoint')
+
     def tensor_data_samples(self, inputs: torch.Tensor) -> Optional[list]:
         """The data samples the model's ``mode='tensor'`` forward needs
         next to ``inputs`` (None: none)."""

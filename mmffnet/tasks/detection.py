@@ -212,6 +212,18 @@ class Detection(Task):
             results.append(dets)
         return results
 
+    def exported_results(self, model, outputs, data_samples) -> list:
+        """``pred_instances`` from :meth:`detections`, masks binarized at
+        the model's ``mask_thr_binary``."""
+        from mmengine.structures import InstanceData
+        rcnn_cfg = model.test_cfg.get('rcnn') if model.test_cfg else None
+        mask_thr = (rcnn_cfg or {}).get('mask_thr_binary', 0.5)
+        for sample, dets in zip(data_samples,
+                                self.detections(outputs, data_samples,
+                                                mask_thr)):
+            sample.pred_instances = InstanceData(**dets)
+        return list(data_samples)
+
     def labels(self, data_samples: Sequence) -> list:
         """The data samples themselves: image ids and shapes for
         :meth:`compare_runtimes` (the metric reads the annotation file)."""
