@@ -96,6 +96,11 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
         shape = calib.shape
     deploy = prepare(cfg, options.checkpoint, shape, options.backbone_only,
                      options.with_normalize)
+    if options.dynamic_batch and any(
+            getattr(m, 'fixed_batch', False) for m in deploy.folded.modules()):
+        raise ExportError(f'the whole {deploy.task} model exports a fixed '
+                          'batch (its post-processing runs per image); drop '
+                          '--dynamic-batch, or add --backbone-only')
     report = ExportReport(
         options.out,
         fmt.name,

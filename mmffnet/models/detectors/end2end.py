@@ -136,6 +136,10 @@ class DetectorExport(nn.Module):
             implement, naming it.
     """
 
+    # The images of a batch are post-processed one by one, unrolled when
+    # traced: an export holds the batch size it was traced with.
+    fixed_batch = True
+
     def __init__(self, detector: nn.Module):
         super().__init__()
         self.detector = detector
