@@ -92,7 +92,8 @@ def select(boxes: Tensor, scores: Tensor, idxs: Tensor, valid: Tensor,
     boxes = torch.cat([boxes[keep], pad_box])
     scores = torch.cat([scores[keep], scores.new_full((1, ), _PAD_SCORE)])
     idxs = torch.cat([idxs[keep], idxs.new_zeros(1)])
-    keep = batched_nms(boxes, scores, idxs, iou)
+    # fp32 NMS whatever the model runs in (torchvision has no bf16 NMS)
+    keep = batched_nms(boxes.float(), scores.float(), idxs, iou)
     boxes = torch.cat([boxes[keep], boxes.new_zeros(k, 4)])
     scores = torch.cat([scores[keep], scores.new_full((k, ), _PAD_SCORE)])
     idxs = torch.cat([idxs[keep], idxs.new_zeros(k)])
@@ -111,8 +112,10 @@ def roi_features(extractor, feats: Sequence[Tensor], boxes: Tensor) -> Tensor:
     levels = extractor.map_roi_levels(rois, len(feats))
     out = None
     for level, (feat, layer) in enumerate(zip(feats, extractor.roi_layers)):
-        pooled = roi_align(feat, rois, layer.output_size, layer.spatial_scale,
-                           layer.sampling_ratio, layer.aligned)
+        # fp32 pooling whatever the model runs in (no bf16 kernel)
+        pooled = roi_align(feat.float(), rois.float(), layer.output_size,
+                           layer.spatial_scale, layer.sampling_ratio,
+                           layer.aligned).to(feat.dtype)
         if out is None:
             out = pooled
         else:
@@ -139,6 +142,11 @@ class DetectorExport(nn.Module):
     # The images of a batch are post-processed one by one, unrolled when
     # traced: an export holds the batch size it was traced with.
     fixed_batch = True
+    # Formats whose converters lack an op the graph needs, with the reason.
+    format_problems = {
+        'coreml': 'coremltools converts neither torchvision\'s roi_align '
+        'nor the data-dependent shapes of NMS'
+    }
 
     def __init__(self, detector: nn.Module):
         super().__init__()
