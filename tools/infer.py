@@ -1,8 +1,8 @@
 """Run a trained model on one image: classification, detection,
 segmentation or super-resolution, whichever task the config is for.
 
-    python tools/infer.py CONFIG CHECKPOINT|EXPORTED IMAGE [--out PNG] [--device DEV]
-        [--deploy] [--topk 5] [--score-thr 0.3] [--opacity 0.5]
+    python tools/infer.py CONFIG CHECKPOINT|EXPORTED IMAGE [--out PNG]
+        [--device DEV] [--deploy] [--topk 5] [--score-thr 0.3] [--opacity 0.5]
         [--gt HR_IMAGE] [--cfg-options k=v ...]
 
 Prints the prediction (classification: the top-k classes and scores;

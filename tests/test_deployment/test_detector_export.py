@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from mmffnet.apis import build_model, load_config
-from mmffnet.deployment import ExportOptions, export_model, prepare
+from mmffnet.deployment import (ExportError, ExportOptions, export_model,
+                                prepare)
 from mmffnet.evaluation.agreement import match_detections
 from mmffnet.models.detectors import DetectorExport
 from mmffnet.tasks import get_task
@@ -29,7 +30,8 @@ def mmdet_and_export(config, shape, **cfg_changes):
     cfg.merge_from_dict(cfg_changes)
     torch.manual_seed(0)
     model = build_model(cfg).eval()
-    images = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(1)
+    images = torch.randn(1, 3, *shape, generator=generator)
     task = get_task('detection')
     with torch.no_grad():
         expected = model.predict(images, task.tensor_data_samples(images),
@@ -91,6 +93,18 @@ def test_retinanet_exports_whole(fmt, suffix, tmp_path):
         load_config(RETINANET), ExportOptions(fmt, out, shape=(96, 128)))
     assert report.passed, report.lines()
     assert any('random weights' in note for note in report.notes)
+
+
+def test_coreml_and_dynamic_batch_refused_in_one_line(tmp_path):
+    cfg = load_config(RETINANET)
+    with pytest.raises(ExportError, match='cannot be exported to coreml'):
+        export_model(
+            cfg,
+            ExportOptions(
+                'coreml', str(tmp_path / 'x.mlpackage'), shape=(64, 64)))
+    with pytest.raises(ExportError, match='exports a fixed batch'):
+        export_model(cfg, ExportOptions('onnx', str(tmp_path / 'x.onnx'),
+                                        shape=(64, 64), dynamic_batch=True))
 
 
 @pytest.fixture(scope='module')
