@@ -307,9 +307,7 @@ class DetectorExport(nn.Module):
             cls, reg = head(roi_features(extractor, feats, rois))
             logits.append(cls)
             if cascade and stage < roi_head.num_stages - 1:
-                label = cls[:, :-1].argmax(1)
-                rois = head.regress_by_class(rois, label, reg,
-                                             dict(img_shape=shape))
+                rois = self._refine(head, rois, cls, reg, shape)
         cls = torch.stack(logits).mean(0) if cascade else logits[0]
         boxes, scores, labels, found = self._rcnn_select(
             head, cls, reg, rois, found, shape)
@@ -321,6 +319,19 @@ class DetectorExport(nn.Module):
             masks = torch.stack(masks).mean(0)
             outputs += (masks * found.to(masks.dtype)[:, None, None], )
         return outputs
+
+    @staticmethod
+    def _refine(head, rois, cls, reg, shape):
+        """A cascade stage's boxes for the next (mmdet's
+        ``regress_by_class`` with the argmax class; its decode takes an
+        ONNX branch of mmdet 2.x when exported)."""
+        if not head.reg_class_agnostic:
+            dim = head.bbox_coder.encode_size
+            label = cls[:, :-1].argmax(1)
+            index = (label * dim)[:, None] + torch.arange(
+                dim, device=reg.device)
+            reg = reg.gather(1, index)
+        return decode_boxes(head.bbox_coder, rois, reg, shape)
 
     @staticmethod
     def _stage(roi_head, what: str, stage: Optional[int]):
