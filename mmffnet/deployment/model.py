@@ -31,7 +31,7 @@ def add_model_args(parser: argparse.ArgumentParser,
         nargs='+',
         help='input H W, or one number for a square (default: 256 256 for '
         'classification and super-resolution (the LR image), the crop size '
-        'for segmentation, 800 1280 for detection)')
+        'for segmentation, the test size for detection: 800 1344 on COCO)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -50,8 +50,9 @@ def input_shape_of(cfg: Config,
 
     Returns:
         tuple[int, int]: ``shape``; without it 256x256 for classifiers
-        and super-resolution models (the low-resolution input), 800x1280
-        for detectors and ``crop_size`` for segmentors.
+        and super-resolution models (the low-resolution input), the test
+        size for detectors (800x1344 on COCO) and ``crop_size`` for
+        segmentors.
 
     Raises:
         ExportError: ``shape`` is not one or two positive integers.
