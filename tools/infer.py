@@ -1,8 +1,8 @@
 """Run a trained model on one image: classification, detection,
 segmentation or super-resolution, whichever task the config is for.
 
-    python tools/infer.py CONFIG CHECKPOINT IMAGE [--out PNG] [--device DEV]
-        [--deploy] [--topk 5] [--score-thr 0.3] [--opacity 0.5]
+    python tools/infer.py CONFIG CHECKPOINT|EXPORTED IMAGE [--out PNG]
+        [--device DEV] [--deploy] [--topk 5] [--score-thr 0.3] [--opacity 0.5]
         [--gt HR_IMAGE] [--cfg-options k=v ...]
 
 Prints the prediction (classification: the top-k classes and scores;
@@ -15,6 +15,11 @@ output and, with --gt, the HR image). Built on each task's inferencer
 (:func:`mmffnet.apis.get_inferencer`): the checkpoint must match the config
 exactly (mismatched keys are an error, not a warning), and a checkpoint
 without class names takes them from the config's test dataset.
+
+A detector exported whole by ``tools/deployment/export.py`` (``.onnx``,
+``.xml`` or ``.pt``, at the config's input size) runs in place of the
+checkpoint, on the CPU: the same pipeline, printing and drawing as PyTorch
+(:mod:`mmffnet.deployment.inference`).
 """
 import argparse
 import os
@@ -24,6 +29,7 @@ import mmcv
 from mmengine.config import DictAction
 
 from mmffnet.apis import infer, load_config
+from mmffnet.deployment.inference import exported_format, infer_exported
 from mmffnet.utils.cli import (fraction, one_line_argument_errors,
                                positive_int, user_errors)
 from mmffnet.utils.files import check_output_path
@@ -34,7 +40,10 @@ def parse_args():
         description='Predict on one image with a classification, detection, '
         'segmentation or super-resolution config')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file, or a detector exported by '
+        'tools/deployment/export.py (.onnx, .xml, .pt; run on the CPU)')
     parser.add_argument('image', help='image file')
     parser.add_argument(
         '--out', help='write the image with the prediction drawn on it here')
@@ -75,16 +84,22 @@ def main():
         if args.out:
             check_output_path(args.out, '--out')
         cfg = load_config(args.config, args.cfg_options)
-        lines, picture = infer(
-            cfg,
-            args.checkpoint,
-            args.image,
-            device=args.device,
-            deploy=args.deploy,
+        options = dict(
             topk=args.topk,
             score_thr=args.score_thr,
             opacity=args.opacity,
             gt=args.gt)
+        if exported_format(args.checkpoint):
+            lines, picture = infer_exported(cfg, args.checkpoint, args.image,
+                                            **options)
+        else:
+            lines, picture = infer(
+                cfg,
+                args.checkpoint,
+                args.image,
+                device=args.device,
+                deploy=args.deploy,
+                **options)
     print(f'{args.image}:')
     for line in lines:
         print(f'  {line}')

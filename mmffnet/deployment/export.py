@@ -17,8 +17,9 @@ import os.path as osp
 from mmengine.config import Config
 
 from .formats import FORMATS, ExportFormat
+from .image_check import check_on_images
 from .int8 import export_int8, int8_images
-from .model import input_shape_of, prepare
+from .model import DeployModel, input_shape_of, prepare
 from .options import ExportOptions, ExportReport
 from .wrappers import ExportError
 
@@ -74,6 +75,24 @@ def _check_int8_options(options: ExportOptions, fmt: ExportFormat) -> None:
                           '--dynamic-batch')
 
 
+def _check_model_options(deploy: DeployModel,
+                         options: ExportOptions) -> None:
+    """Options the wrapped model cannot serve (its modules say: a
+    ``fixed_batch``, ``format_problems``), with the fix."""
+    for module in deploy.folded.modules():
+        if options.dynamic_batch and getattr(module, 'fixed_batch', False):
+            raise ExportError(f'the whole {deploy.task} model exports a '
+                              'fixed batch (its post-processing runs per '
+                              'image); drop --dynamic-batch, or add '
+                              '--backbone-only')
+        problem = getattr(module, 'format_problems', {}).get(options.format)
+        if problem:
+            raise ExportError(f'the whole {deploy.task} model cannot be '
+                              f'exported to {options.format}: {problem}; use '
+                              '--format onnx, openvino or torchscript, or '
+                              '--backbone-only')
+
+
 def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
     """Fold the model of ``cfg``, export it and verify it against PyTorch.
 
@@ -95,6 +114,7 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
         shape = calib.shape
     deploy = prepare(cfg, options.checkpoint, shape, options.backbone_only,
                      options.with_normalize)
+    _check_model_options(deploy, options)
     report = ExportReport(
         options.out,
         fmt.name,
@@ -120,4 +140,9 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
         raise ExportError(f'{fmt.name} export of the {deploy.task} model '
                           f'failed ({type(err).__name__}: {first_line})'
                           f'{hint}') from err
+    if deploy.task.export_checked_on_images and not options.backbone_only \
+            and report.export_abs_err is not None:
+        report.agreement, note = check_on_images(
+            cfg, deploy, fmt.runner(options.out), fmt.runtime, options)
+        report.notes.append(note)
     return report

@@ -31,7 +31,7 @@ def add_model_args(parser: argparse.ArgumentParser,
         nargs='+',
         help='input H W, or one number for a square (default: 256 256 for '
         'classification and super-resolution (the LR image), the crop size '
-        'for segmentation, 800 1280 for detection)')
+        'for segmentation, the test size for detection: 800 1344 on COCO)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -50,8 +50,9 @@ def input_shape_of(cfg: Config,
 
     Returns:
         tuple[int, int]: ``shape``; without it 256x256 for classifiers
-        and super-resolution models (the low-resolution input), 800x1280
-        for detectors and ``crop_size`` for segmentors.
+        and super-resolution models (the low-resolution input), the test
+        size for detectors (800x1344 on COCO) and ``crop_size`` for
+        segmentors.
 
     Raises:
         ExportError: ``shape`` is not one or two positive integers.
@@ -122,8 +123,8 @@ def prepare(cfg: Config,
     inputs = task.example_inputs(shape, batch_size, raw_pixels=with_normalize)
     with torch.no_grad():
         num_outputs = len(folded(inputs))
-    names = ['output'] if num_outputs == 1 else [
+    names = folded.output_names or (['output'] if num_outputs == 1 else [
         f'output{i}' for i in range(num_outputs)
-    ]
+    ])
     return DeployModel(unfolded, folded, inputs, task, names,
                        model.data_preprocessor)

@@ -66,8 +66,9 @@ class ExportReport:
     notes: List[str] = field(default_factory=list)
     tolerance: float = 1e-4
     int8: bool = False
-    agreement: Optional[AgreementReport] = None  # int8: on val images
+    agreement: Optional[AgreementReport] = None  # int8, detectors: images
     min_agreement: float = 0.99
+    max_metric_gap: float = 0.005  # detectors: mAP within 0.5 points
 
     @property
     def int8_agreement(self) -> Optional[float]:
@@ -82,8 +83,16 @@ class ExportReport:
         errors = [self.fold_rel_err, self.export_rel_err]
         if not all(e is None or e <= self.tolerance for e in errors):
             return False
-        return not self.int8 or (self.int8_agreement is not None and
-                                 self.int8_agreement >= self.min_agreement)
+        if not self.int8:
+            return self.agreement is None or self._detections_agree
+        return (self.int8_agreement is not None and
+                self.int8_agreement >= self.min_agreement)
+
+    @property
+    def _detections_agree(self) -> bool:
+        """fp32 detectors on images: boxes found and mAP kept."""
+        return (self.int8_agreement >= self.min_agreement
+                and self.agreement.metric_gap() <= self.max_metric_gap)
 
     def lines(self) -> List[str]:
         """What was measured, and the verdict when it passed."""
@@ -104,6 +113,13 @@ class ExportReport:
                          f'{100 * self.min_agreement:g}%')
         elif self.passed:
             lines.append(f'parity OK (tolerance {self.tolerance:g})')
+            if self.agreement is not None:
+                lines.append(
+                    f'detections OK: {self._agreement_what} '
+                    f'{100 * self.int8_agreement:.2f}% >= '
+                    f'{100 * self.min_agreement:g}%, mAP within '
+                    f'{100 * self.agreement.metric_gap():.2f} <= '
+                    f'{100 * self.max_metric_gap:g} points')
         return lines
 
     def error(self) -> Optional[str]:
@@ -111,6 +127,15 @@ class ExportReport:
         passed."""
         if self.passed:
             return None
+        if not self.int8 and self.agreement is not None and \
+                not self._detections_agree:
+            return (f'{self._agreement_what} '
+                    f'{100 * self.int8_agreement:.2f}% (min '
+                    f'{100 * self.min_agreement:g}%), mAP gap '
+                    f'{100 * self.agreement.metric_gap():.2f} points (max '
+                    f'{100 * self.max_metric_gap:g}): the export does not '
+                    "find PyTorch's detections; check the exporter's "
+                    'warnings, or use --backbone-only')
         if self.int8:
             return (f'{self._int8_what} {100 * (self.int8_agreement or 0):.2f}'
                     f'% is below --min-agreement {self.min_agreement:g} (or '
@@ -121,6 +146,10 @@ class ExportReport:
                 'raise --tolerance if the difference is expected')
 
     @property
-    def _int8_what(self) -> str:
+    def _agreement_what(self) -> str:
         unit = self.agreement.unit if self.agreement else ''
-        return f'int8 {unit}agreement'
+        return f'{unit}agreement'
+
+    @property
+    def _int8_what(self) -> str:
+        return f'int8 {self._agreement_what}'

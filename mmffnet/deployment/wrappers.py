@@ -61,11 +61,17 @@ class TensorForward(nn.Module):
 
 
 class TupleOutputs(nn.Module):
-    """Return a tuple of tensors always (backbones, heads with lists)."""
+    """Return a tuple of tensors always (backbones, heads with lists).
 
-    def __init__(self, model: nn.Module):
+    ``output_names`` are the names the model gives its outputs (None:
+    numbered)."""
+
+    def __init__(self,
+                 model: nn.Module,
+                 output_names: Optional[Sequence[str]] = None):
         super().__init__()
         self.model = model
+        self.output_names = list(output_names) if output_names else None
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return as_tuple(self.model(x))
@@ -119,11 +125,14 @@ def deploy_module(model: nn.Module,
                               '--backbone-only')
         core = model.backbone
     else:
-        core = TensorForward(model, task)
+        core = task.export_module(model)
+        if core is None:
+            core = TensorForward(model, task)
+    names = getattr(core, 'output_names', None)
     if with_normalize:
         normalize = normalize_of(model)
         if normalize is None:
             raise ExportError('the config has no data_preprocessor mean/std '
                               'to put in the graph; drop --with-normalize')
         core = WithNormalize(normalize, core)
-    return TupleOutputs(core).eval()
+    return TupleOutputs(core, names).eval()

@@ -1,11 +1,14 @@
 """How far a runtime's outputs are from a reference: numeric error, and
-agreement of the predicted classes on labelled images (top-1 / mIoU).
+agreement of the predictions on labelled images (top-1 / mIoU / COCO mAP).
 
 The tasks (:mod:`mmffnet.tasks`) judge reduced precision (int8) with
 these; exports and benchmarks compare outputs with the error functions.
 """
+import contextlib
+import io
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterable, List, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 import torch
@@ -58,6 +61,7 @@ class AgreementResult:
     agreement: float  # share of images (pixels) with the reference's class
     max_rel_err: float  # logits, relative to the reference's largest
     num_images: int
+    extra: Dict[str, float] = field(default_factory=dict)  # more metrics
 
 
 @dataclass
@@ -66,18 +70,33 @@ class AgreementReport:
     results: List[AgreementResult] = field(default_factory=list)
     metric: str = 'top-1'
     unit: str = ''  # what agrees: images ('') or 'pixel '
+    compared: str = 'logits'  # what max rel err is measured on
 
     def __getitem__(self, name: str) -> AgreementResult:
         return next(r for r in self.results if r.name == name)
 
+    def metric_gap(self) -> float:
+        """The largest difference of any result's metrics (``top1`` and
+        ``extra``) from the reference's, as a fraction."""
+        ref = self[self.reference]
+        return max(
+            max([abs(r.top1 - ref.top1)] +
+                [abs(v - ref.extra[k]) for k, v in r.extra.items()])
+            for r in self.results)
+
     def table(self) -> str:
+        extra = list(self.results[0].extra) if self.results else []
         rows = [
-            f'| runtime | {self.metric} % | {self.unit}agreement with '
-            f'{self.reference} % | max rel err (logits) | images |',
-            '|---|---:|---:|---:|---:|'
+            f'| runtime | {self.metric} % | ' +
+            ''.join(f'{name} % | ' for name in extra) +
+            f'{self.unit}agreement with {self.reference} % | max rel err '
+            f'({self.compared}) | images |',
+            '|---|---:|' + '---:|' * len(extra) + '---:|---:|---:|'
         ]
         for r in self.results:
-            rows.append(f'| {r.name} | {100 * r.top1:.2f} | '
+            rows.append(f'| {r.name} | {100 * r.top1:.2f} | ' +
+                        ''.join(f'{100 * r.extra[name]:.2f} | '
+                                for name in extra) +
                         f'{100 * r.agreement:.2f} | {r.max_rel_err:.1e} | '
                         f'{r.num_images} |')
         return '\n'.join(rows)
@@ -169,4 +188,113 @@ def compare_segmentors(
         report.results.append(
             AgreementResult(name, miou, agree[name] / max(pixels, 1),
                             worst[name], images))
+    return report
+
+
+def box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
+    """IoU of every pair of xyxy boxes, (N, M)."""
+    lt = np.maximum(boxes1[:, None, :2], boxes2[None, :, :2])
+    rb = np.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+
+    def area(b):
+        return np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+
+    union = area(boxes1)[:, None] + area(boxes2)[None] - inter
+    return inter / np.maximum(union, 1e-12)
+
+
+def match_detections(reference: dict,
+                     detections: dict,
+                     min_iou: float = 0.99) -> Tuple[int, int, float]:
+    """Match ``reference`` detections one to one, best score first, with
+    ``detections`` of the same label overlapping them by ``min_iou``.
+
+    Both are dicts of arrays: ``bboxes`` (N, 4) xyxy, ``scores`` (N,) and
+    ``labels`` (N,).
+
+    Returns:
+        tuple: (matched, reference detections, largest |box difference| of
+        the matched pairs).
+    """
+    ref_boxes = np.asarray(to_numpy(reference['bboxes']), np.float64)
+    boxes = np.asarray(to_numpy(detections['bboxes']), np.float64)
+    ref_labels = to_numpy(reference['labels'])
+    labels = to_numpy(detections['labels'])
+    iou = box_iou(ref_boxes, boxes)
+    iou[ref_labels[:, None] != labels[None]] = 0
+    taken = np.zeros(len(boxes), bool)
+    matched, worst = 0, 0.
+    for i in np.argsort(-to_numpy(reference['scores']), kind='stable'):
+        candidates = np.where(taken, -1., iou[i])
+        j = int(candidates.argmax()) if len(boxes) else -1
+        if j < 0 or candidates[j] < min_iou:
+            continue
+        taken[j] = True
+        matched += 1
+        worst = max(worst, float(np.abs(boxes[j] - ref_boxes[i]).max()))
+    return matched, len(ref_boxes), worst
+
+
+def compare_detectors(runners: Dict[str, Callable[..., List[dict]]],
+                      batches: Iterable[Tuple[np.ndarray, Sequence]],
+                      make_metric: Callable[[bool], object],
+                      min_iou: float = 0.99,
+                      reference: Optional[str] = None) -> AgreementReport:
+    """COCO mAP of each runner and the share of the reference's
+    detections it finds (same label, IoU >= ``min_iou``).
+
+    Args:
+        runners (dict): name -> ``f(inputs, samples) -> detections``,
+            one dict per image (``bboxes``, ``scores``, ``labels``, and
+            ``masks`` (N, H, W) bool for mask models) in the original
+            image's pixels.
+        batches: (inputs, data samples) pairs; the samples carry the
+            image ids and shapes the metric needs.
+        make_metric: ``f(with_masks)``: a fresh mmdet ``CocoMetric`` (or
+            any metric with ``process`` and ``compute_metrics`` that
+            returns ``bbox_mAP``, and ``segm_mAP`` with masks).
+        min_iou (float): Smallest IoU of a matched pair.
+        reference (str, optional): The runner others are compared with;
+            the first one by default.
+    """
+    reference = reference or next(iter(runners))
+    metrics = {}
+    matched = {name: 0 for name in runners}
+    worst = {name: 0. for name in runners}
+    total, images, scale = 0, 0, 1e-12
+    for inputs, samples in batches:
+        images += len(samples)
+        found = {name: run(inputs, samples) for name, run in runners.items()}
+        for i, sample in enumerate(samples):
+            ref = found[reference][i]
+            if not metrics:
+                metrics = {n: make_metric('masks' in ref) for n in runners}
+            total += len(ref['bboxes'])
+            if len(ref['bboxes']):
+                scale = max(scale,
+                            float(np.abs(to_numpy(ref['bboxes'])).max()))
+            for name, dets in found.items():
+                hits, _, err = match_detections(ref, dets[i], min_iou)
+                matched[name] += hits
+                worst[name] = max(worst[name], err)
+                metrics[name].process({}, [
+                    dict(
+                        img_id=sample.img_id,
+                        ori_shape=sample.ori_shape,
+                        pred_instances=dets[i])
+                ])
+    if not images:
+        raise ValueError('no images to compare the runtimes on')
+    report = AgreementReport(
+        reference, metric='bbox mAP', unit='box ', compared='boxes')
+    for name, metric in metrics.items():
+        with contextlib.redirect_stdout(io.StringIO()):  # COCO's tables
+            values = metric.compute_metrics(metric.results)
+        extra = {'segm mAP': values['segm_mAP']} \
+            if 'segm_mAP' in values else {}
+        report.results.append(
+            AgreementResult(name, values['bbox_mAP'],
+                            matched[name] / max(total, 1),
+                            worst[name] / scale, images, extra))
     return report

@@ -86,6 +86,9 @@ class Task:
             all build in ``'mmffnet'``): :func:`task_of` picks the task by
             it there.
         input_noun (str): What ``tools/infer.py`` reads, for messages.
+        export_checked_on_images (bool): Whether whole fp32 exports are
+            judged on the validation images too (:meth:`compare_runtimes`;
+            detectors, whose thresholds and NMS decide their outputs).
     """
     name: ClassVar[str] = ''
     scope: ClassVar[str] = ''
@@ -98,6 +101,7 @@ class Task:
     class_heads: ClassVar[Tuple[str, ...]] = ()
     official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
+    export_checked_on_images: ClassVar[bool] = False
     benchmark_skips: ClassVar[Dict[str, str]] = {}
     model_types: ClassVar[Tuple[str, ...]] = ()
     input_noun: ClassVar[str] = 'image'
@@ -254,6 +258,20 @@ class Task:
         """Why the whole model (or its backbone) cannot be exported as a
         plain ``images -> tensors`` graph, with the fix; None if it can."""
         return None
+
+    def export_module(self, model: nn.Module) -> Optional[nn.Module]:
+        """The module that exports the whole ``model`` as ``images ->
+        tensors``, with ``output_names`` if it names its outputs; None: the
+        model's ``mode='tensor'`` forward (:meth:`tensor_data_samples`)."""
+        return None
+
+    def exported_results(self, model: nn.Module, outputs: Sequence,
+                         data_samples: Sequence) -> list:
+        """The data samples with the predictions of an exported model's
+        ``outputs`` (``model``: the task model of the same config), as the
+        model's ``test_step`` returns them, for the task's inferencer."""
+        raise TaskError(f'running exported {self.name} models through the '
+                        'inferencer is not implemented; run the checkpoint')
 
     def tensor_data_samples(self, inputs: torch.Tensor) -> Optional[list]:
         """The data samples the model's ``mode='tensor'`` forward needs

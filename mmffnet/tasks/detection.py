@@ -2,7 +2,7 @@
 FFNet backbone."""
 import warnings
 from collections import Counter
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -10,9 +10,11 @@ from mmengine.registry import MODELS
 
 from mmffnet.converters import CASCADE
 from mmffnet.datasets.check import Finding, check_instances
+from mmffnet.evaluation.agreement import compare_detectors, to_numpy
 from mmffnet.models import FFNet
+from mmffnet.models.detectors import DetectorExport
 from mmffnet.utils import load_checkpoint_strict
-from .base import Prediction, Task, register_task
+from .base import Prediction, Task, TaskError, register_task
 
 
 def _quiet_init(inferencer_cls, cfg: Config, device: str, **kwargs):
@@ -55,6 +57,22 @@ class Detection(Task):
     sync_bn_keys = ('model.backbone.norm_cfg', )
     class_heads = ('bbox_head', 'roi_head.bbox_head')
     official_layouts = (CASCADE, )
+    export_checked_on_images = True
+
+    def default_input_shape(self, cfg: Config) -> Tuple[int, int]:
+        """The config's test size: the box its test pipeline's ``Resize``
+        fits images into (landscape, H <= W), padded as the data
+        preprocessor pads (``pad_size_divisor``); 800x1280 without one."""
+        scale = None
+        for transform in cfg.test_dataloader.dataset.get('pipeline') or []:
+            if isinstance(transform, dict) and \
+                    transform.get('type') == 'Resize':
+                scale = transform.get('scale')
+        if not isinstance(scale, (list, tuple)) or len(scale) != 2:
+            return tuple(self.input_shape)
+        preprocessor = cfg.model.get('data_preprocessor') or {}
+        divisor = preprocessor.get('pad_size_divisor', 1)
+        return tuple(-(-side // divisor) * divisor for side in sorted(scale))
 
     def check_model_cfg(self, model_cfg: dict) -> None:
         """An FFNet backbone's outputs (``out_indices``) must be what the
@@ -150,12 +168,85 @@ class Detection(Task):
     def check_annotation(self, sample: dict, size: tuple) -> List[Finding]:
         return check_instances(sample, size)
 
-    def export_problem(self, backbone_only: bool) -> Optional[str]:
-        if backbone_only:
-            return None
-        return ('a full mmdet detector cannot be exported (its '
-                'post-processing depends on the detections); pass '
-                '--backbone-only to export the multi-scale backbone')
+    def export_module(self, model) -> DetectorExport:
+        """The detector with its post-processing (score threshold, NMS,
+        ``max_per_img``) in the graph: :class:`~mmffnet.models.detectors.
+        DetectorExport`, whose outputs are ``num_dets, boxes, scores,
+        labels`` (and ``masks`` at box resolution)."""
+        try:
+            return DetectorExport(model)
+        except ValueError as err:
+            raise TaskError(str(err)) from err
+
+    def detections(self,
+                   outputs: Sequence,
+                   samples: Sequence,
+                   mask_thr: float = 0.5) -> List[dict]:
+        """The outputs of an exported detector (:class:`~mmffnet.models.
+        detectors.DetectorExport`: ``num_dets, boxes, scores, labels[,
+        masks]``, as tensors or arrays) as mmdet's ``pred_instances`` of
+        each image: boxes in the original image's pixels (divided by the
+        sample's ``scale_factor``), and masks pasted into the image there
+        and thresholded at ``mask_thr``, as mmdet's mask head does."""
+        from mmdet.models.roi_heads.mask_heads.fcn_mask_head import \
+            _do_paste_mask
+        outputs = [torch.as_tensor(to_numpy(o)) for o in outputs]
+        results = []
+        for i, sample in enumerate(samples):
+            num = int(outputs[0][i])
+            scale = torch.tensor(sample.metainfo.get('scale_factor',
+                                                     (1., 1.))).repeat(2)
+            dets = dict(
+                bboxes=outputs[1][i, :num].float() / scale,
+                scores=outputs[2][i, :num].float(),
+                labels=outputs[3][i, :num].long())
+            if len(outputs) > 4:
+                h, w = sample.ori_shape[:2]
+                masks = torch.zeros(num, h, w, dtype=torch.bool)
+                for j in range(num):
+                    pasted, where = _do_paste_mask(
+                        outputs[4][i, j][None, None].float(),
+                        dets['bboxes'][j:j + 1], h, w)
+                    masks[(j, ) + where] = pasted[0] >= mask_thr
+                dets['masks'] = masks
+            results.append(dets)
+        return results
+
+    def exported_results(self, model, outputs, data_samples) -> list:
+        """``pred_instances`` from :meth:`detections`, masks binarized at
+        the model's ``mask_thr_binary``."""
+        from mmengine.structures import InstanceData
+        rcnn_cfg = model.test_cfg.get('rcnn') if model.test_cfg else None
+        mask_thr = (rcnn_cfg or {}).get('mask_thr_binary', 0.5)
+        for sample, dets in zip(data_samples,
+                                self.detections(outputs, data_samples,
+                                                mask_thr)):
+            sample.pred_instances = InstanceData(**dets)
+        return list(data_samples)
+
+    def labels(self, data_samples: Sequence) -> list:
+        """The data samples themselves: image ids and shapes for
+        :meth:`compare_runtimes` (the metric reads the annotation file)."""
+        return list(data_samples)
+
+    def compare_runtimes(self, runners, batches, images):
+        """COCO mAP (bbox, and segm for masks) and the share of the first
+        runner's detections each finds (:func:`compare_detectors`).
+
+        ``runners`` return detections per image (:meth:`detections`),
+        given the inputs and the data samples; ``images`` has the
+        ``dataset`` whose annotation file the metric reads."""
+        from mmdet.evaluation import CocoMetric
+        dataset = images.dataset
+
+        def make_metric(with_masks: bool):
+            metric = CocoMetric(
+                ann_file=dataset.ann_file,
+                metric=['bbox', 'segm'] if with_masks else ['bbox'])
+            metric.dataset_meta = dataset.metainfo
+            return metric
+
+        return compare_detectors(runners, batches, make_metric)
 
     def tensor_data_samples(self, inputs: torch.Tensor) -> list:
         """Detectors need image metas even in tensor mode: ones that

@@ -1,6 +1,6 @@
 # A small RetinaNet on FFNet-1 for the deployment tests: the backbone
 # exports with --backbone-only (three output stages), the full detector
-# must be refused. The RetinaNet FFNet model of configs/detection, narrowed
+# whole (boxes, scores, labels after NMS). The RetinaNet FFNet model of configs/detection, narrowed
 # (64-channel FPN of three levels, one head conv, one anchor per place),
 # with plain BN and no ImageNet weights; the stage-3 output also passes the
 # backbone's final BN, so the export folds a BN followed by a LayerNorm.

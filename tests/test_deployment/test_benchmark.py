@@ -80,9 +80,20 @@ def test_classifier_table():
 def test_detector_benchmarks_backbone():
     out = run_benchmark(DET_CONFIG, '--shape', 32, 32, '--iters', 1,
                         '--warmup', 0, '--batch-size', 2, '--matmul-size',
-                        64).stdout
+                        64, '--backbone-only').stdout
     assert '(backbone)' in out and 'Input: 2x3x32x32' in out
     assert float(table_rows(out)['ONNX Runtime'][7]) < 1e-4
+
+
+@pytest.mark.slow  # > 10 s: builds and times every runtime
+def test_detector_benchmarks_whole():
+    out = run_benchmark(DET_CONFIG, '--shape', 64, 96, '--iters', 1,
+                        '--warmup', 0, '--matmul-size', 64, '--skip',
+                        'OpenVINO int8').stdout
+    assert '(backbone)' not in out and 'Input: 1x3x64x96' in out
+    rows = table_rows(out)
+    for path in ('ONNX Runtime', 'OpenVINO'):
+        assert float(rows[path][7]) < 1e-4, out
 
 
 def test_bad_arguments():

@@ -186,7 +186,8 @@ def test_coreml_produces_loadable_spec(tmp_path):
          'two positive integers'),
         ((CLS_CONFIG, '--format', 'onnx', '--shape', '64', '-1'),
          'two positive integers'),
-        ((DET_CONFIG, '--format', 'onnx'), '--backbone-only'),
+        ((DET_CONFIG, '--format', 'onnx', '--dynamic-batch'),
+         'exports a fixed batch'),
         ((CLS_CONFIG, '--format', 'coreml', '--image-input'),
          '--with-normalize'),
         (('no/such/config.py', '--format', 'onnx'),
@@ -194,7 +195,7 @@ def test_coreml_produces_loadable_spec(tmp_path):
     ],
     ids=[
         'unknown-format', 'openvino-suffix', 'zero-shape', 'negative-shape',
-        'full-detector', 'image-input-alone', 'missing-config'
+        'full-detector-dynamic-batch', 'image-input-alone', 'missing-config'
     ])
 def test_bad_arguments_fail_cleanly(argv, expected, tmp_path):
     out = tmp_path / ('x.mlpackage' if 'coreml' in argv else 'x.onnx')

@@ -15,7 +15,8 @@ achieved GFLOP/s (2 x MACs / latency, MACs by mmengine's analysis) and its
 share of a same-loop fp32 matrix multiply, and the max error relative to
 eager folded. The int8 model here is calibrated on random inputs (speed
 only); ``tools/deployment/export.py --int8`` checks accuracy on images.
-Detectors are benchmarked backbone-only.
+Detectors are benchmarked whole, post-processing included
+(``--backbone-only``: the backbone).
 """
 import argparse
 import importlib.metadata as metadata
@@ -52,7 +53,8 @@ def parse_args():
     parser.add_argument(
         '--backbone-only',
         action='store_true',
-        help='benchmark model.backbone (implied for detectors)')
+        help='benchmark model.backbone (implied for models that cannot be '
+        'exported whole)')
     parser.add_argument(
         '--compile',
         action='store_true',

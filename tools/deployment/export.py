@@ -8,10 +8,15 @@
     python tools/deployment/export.py CONFIG --checkpoint CKPT \
         --format openvino --int8 --out ffnet-1-int8.xml
 
-Classifiers and segmentors export whole (their tensor mode); detectors
-export their backbone with ``--backbone-only``. The tool prints the folding
+Classifiers, segmentors and super-resolution models export whole (their
+tensor mode); detectors whole with their post-processing (num_dets, boxes,
+scores, labels, and masks at box resolution; docs/deploy.md), or their
+backbone with ``--backbone-only``. The tool prints the folding
 error and the exported model's error (max abs, and relative to the output
-scale) and exits with 1 when either exceeds ``--tolerance``.
+scale) and exits with 1 when either exceeds ``--tolerance``. Whole
+detectors with ``--checkpoint`` are also checked on the validation images
+against mmdet's predict: COCO mAP within 0.5 points and at least
+``--min-agreement`` of PyTorch's boxes found (same label, IoU >= 0.99).
 
 ``--int8`` (classifiers and segmentors, ONNX or OpenVINO) calibrates on
 training images, quantizes the convolutions, and checks the int8 model on
@@ -85,13 +90,15 @@ def parse_args():
         '--eval-images',
         type=int,
         default=0,
-        help='validation images for the check (default 0: all)')
+        help='validation images for the check (int8, and whole detectors; '
+        'default 0: all)')
     int8.add_argument(
         '--min-agreement',
         type=float,
         default=0.99,
         help='smallest accepted agreement of predicted classes with PyTorch '
-        'fp32, per image or per pixel (default 0.99)')
+        'fp32, per image or per pixel; whole detectors: share of boxes '
+        'found (default 0.99)')
     return parser.parse_args()
 
 
