@@ -23,10 +23,10 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmffnet.models import reparameterize_model
-from mmffnet.tasks import Prediction, SRInferencer, task_of
+from mmffnet.tasks import Prediction, SRInferencer, Task, task_of
 from .builder import load_config
 
-__all__ = ['SRInferencer', 'get_inferencer', 'infer']
+__all__ = ['SRInferencer', 'check_inputs', 'get_inferencer', 'infer']
 
 
 def get_inferencer(model: Union[str, Config],
@@ -65,6 +65,17 @@ def get_inferencer(model: Union[str, Config],
     return task.inferencer(cfg, weights, check_device(device), **kwargs)
 
 
+def check_inputs(task: Task, path: str, gt: Optional[str] = None) -> None:
+    """Raise ``ValueError`` naming the file when ``path`` (or ``gt``) is no
+    input the task's model reads (:meth:`~mmffnet.tasks.Task.
+    input_problem`: an unreadable image, a CSV without numbers...)."""
+    noun = task.input_noun
+    for file, what in ((path, noun), (gt, f'--gt {noun}')):
+        problem = file and task.input_problem(file)
+        if problem:
+            raise ValueError(f'{what} {file!r} {problem}')
+
+
 def check_device(device: Optional[str]) -> str:
     """``device``, or CUDA when available; ``ValueError`` for a CUDA
     device on a machine without one."""
@@ -95,11 +106,7 @@ def infer(cfg: Config,
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
     task = task_of(cfg)
-    noun = task.input_noun
-    for path, what in ((image, noun), (options.get('gt'), f'--gt {noun}')):
-        problem = path and task.input_problem(path)
-        if problem:
-            raise ValueError(f'{what} {path!r} {problem}')
+    check_inputs(task, image, options.get('gt'))
     inferencer = get_inferencer(cfg, checkpoint, check_device(device))
     if deploy:
         reparameterize_model(inferencer.model, inplace=True)

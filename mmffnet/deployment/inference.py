@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmffnet.apis import get_inferencer
-from mmffnet.apis.inference import check_image
+from mmffnet.apis.inference import check_inputs
 from mmffnet.tasks import Prediction, task_of
 from .formats import FORMATS
 from .model import input_shape_of
@@ -83,6 +83,7 @@ def infer_exported(cfg: Config, path: str, image: str,
                    **options) -> Prediction:
     """:func:`mmffnet.apis.infer` with an exported model: what the task
     prints and draws for ``image`` (``options``: the task's options)."""
-    check_image(image)
+    task = task_of(cfg)
+    check_inputs(task, image, options.get('gt'))
     inferencer = exported_inferencer(cfg, path)
-    return task_of(cfg).predict(inferencer, image, **options)
+    return task.predict(inferencer, image, **options)

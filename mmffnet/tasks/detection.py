@@ -64,7 +64,9 @@ class Detection(Task):
         fits images into (landscape, H <= W), padded as the data
         preprocessor pads (``pad_size_divisor``); 800x1280 without one."""
         scale = None
-        for transform in cfg.test_dataloader.dataset.get('pipeline') or []:
+        loader = cfg.get('test_dataloader') or {}
+        dataset = loader.get('dataset') or {}
+        for transform in dataset.get('pipeline') or []:
             if isinstance(transform, dict) and \
                     transform.get('type') == 'Resize':
                 scale = transform.get('scale')
