@@ -62,7 +62,14 @@ def _eager(module: nn.Module, inputs: torch.Tensor) -> Callable:
     return run
 
 
+def _check_images(inputs: torch.Tensor) -> None:
+    if inputs.dim() != 4:
+        raise RuntimeError(f'channels-last is a layout of images (NCHW); '
+                           f'the inputs are {inputs.dim()}-D')
+
+
 def _channels_last(module: nn.Module, inputs: torch.Tensor) -> Callable:
+    _check_images(inputs)
     module = module.to(memory_format=torch.channels_last)
     inputs = inputs.contiguous(memory_format=torch.channels_last)
     return _eager(module, inputs)
@@ -72,6 +79,7 @@ def _bf16_channels_last(module: nn.Module, inputs: torch.Tensor) -> Callable:
     supported = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
     if supported is not None and not supported():
         raise RuntimeError('this CPU has no native bf16 (AVX512-BF16/AMX)')
+    _check_images(inputs)
     module = module.to(torch.bfloat16, memory_format=torch.channels_last)
     inputs = inputs.to(torch.bfloat16, memory_format=torch.channels_last)
     return _eager(module, inputs)
@@ -164,11 +172,11 @@ def build_paths(deploy: DeployModel,
         InferencePath('eager unfolded', _eager(deploy.unfolded,
                                                deploy.inputs)),
         InferencePath(REFERENCE, _eager(folded, deploy.inputs), 'NCHW'),
-        InferencePath('eager folded channels-last',
-                      _channels_last(copy.deepcopy(folded), deploy.inputs)),
     ]
     # (name, precision, note, builder)
     optional = [
+        ('eager folded channels-last', 'fp32', '',
+         lambda: _channels_last(copy.deepcopy(folded), deploy.inputs)),
         ('TorchScript frozen', 'fp32', 'trace+freeze+optimize_for_inference',
          lambda: _torchscript(folded, deploy.inputs)),
         ('ONNX Runtime', 'fp32', 'ORT_ENABLE_ALL (NCHWc, Gelu fusion)',

@@ -124,11 +124,11 @@ def main():
         time_round_robin(paths, args.iters, args.warmup,
                          args.pause_ms / 1e3)
 
-    h, w = deploy.inputs.shape[-2:]
     print(f'Config: {args.config}{" (backbone)" if backbone_only else ""}')
     print(f'Machine: {machine_description()}; threads={threads}; '
           f'{runtime_versions()}')
-    print(f'Input: {args.batch_size}x3x{h}x{w}; folded MACs/image: '
+    shape = 'x'.join(map(str, deploy.inputs.shape))
+    print(f'Input: {shape}; folded MACs/image: '
           f'{macs / 1e9:.3f} G; {args.iters} round-robin iterations after '
           f'{args.warmup} warm-up, {args.pause_ms:g} ms pause before each '
           'call')
