@@ -11,11 +11,12 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import MODELS
+from ..utils.task_model import ModeDispatchModel
 
 SampleList = List[BaseDataElement]
 
@@ -112,7 +113,7 @@ class SRDataPreprocessor(BaseDataPreprocessor):
 
 
 @MODELS.register_module()
-class SRModel(BaseModel):
+class SRModel(ModeDispatchModel):
     """A super-resolution model: a generator trained with pixel losses.
 
     The recipe of the official FFNetSR (BasicSR's ``ESRModel``): the
@@ -168,18 +169,9 @@ class SRModel(BaseModel):
             self.pixel_loss = MODELS.build(pixel_loss) if pixel_loss else None
             self.fft_loss = MODELS.build(fft_loss) if fft_loss else None
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self.generator(inputs)
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"Invalid mode {mode!r}: use 'loss', 'predict' or "
-                         "'tensor'")
+    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network's output on ``inputs`` (``mode='tensor'``)."""
+        return self.generator(inputs)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:

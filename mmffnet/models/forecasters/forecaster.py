@@ -11,11 +11,12 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import MODELS
+from ..utils.task_model import ModeDispatchModel
 
 SampleList = List[BaseDataElement]
 
@@ -68,7 +69,7 @@ class ForecastDataPreprocessor(BaseDataPreprocessor):
 
 
 @MODELS.register_module()
-class Forecaster(BaseModel):
+class Forecaster(ModeDispatchModel):
     """A forecaster: a network mapping windows ``(B, seq_len, M)`` to
     forecasts ``(B, pred_len, M)``, trained with the mean squared error
     (the official ``nn.MSELoss``).
@@ -111,18 +112,9 @@ class Forecaster(BaseModel):
         """Whether the network is folded."""
         return bool(getattr(self.backbone, 'deploy', False))
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self.backbone(inputs)
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"Invalid mode {mode!r}: use 'loss', 'predict' or "
-                         "'tensor'")
+    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network's output on ``inputs`` (``mode='tensor'``)."""
+        return self.backbone(inputs)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:

@@ -5,18 +5,18 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import MODELS
+from ..utils.task_model import ModeDispatchModel
 from ..sparse import PointBatch
 
 SampleList = Sequence[BaseDataElement]
 
 
 @MODELS.register_module()
-class PointSegmentor(BaseModel):
+class PointSegmentor(ModeDispatchModel):
     """Per-point classification of a batch of point clouds.
 
     ``inputs`` is a collated batch: a dict with ``coord`` (N, 3),
@@ -74,19 +74,6 @@ class PointSegmentor(BaseModel):
                 MODELS.build(loss_lovasz) if loss_lovasz else None)
         self.num_classes = num_classes
         self.seg_head = nn.Linear(backbone_out_channels, num_classes)
-
-    def forward(self,
-                inputs: dict,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self._forward(inputs)
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"Invalid mode {mode!r}: use 'loss', 'predict' or "
-                         "'tensor'")
 
     def _forward(self, inputs: dict) -> torch.Tensor:
         """(N, num_classes) logits of the points of ``inputs``."""
