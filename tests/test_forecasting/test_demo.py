@@ -4,6 +4,7 @@ import csv
 import glob
 import json
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -151,3 +152,32 @@ def test_training_tests_the_best_epoch_then_exports(tmp_path):
                         '--cfg-options', *options, threads=2)
     assert osp.isfile(onnx)
     assert 'parity OK' in exported.stdout
+
+
+def _logged_metrics(line: str) -> dict:
+    """``{name: value}`` of one mmengine ``Epoch(test)`` log line."""
+    pairs = re.findall(r'(\w+): (-?[\d.]+(?:e[-+]?\d+)?)', line)
+    return {name: float(value) for name, value in pairs}
+
+
+@pytest.mark.slow
+def test_demo_beats_the_naive_forecasts(tmp_path):
+    """The demo as the README runs it: FFNetTS trained from scratch on the
+    real temperatures, tested on the best epoch, beats repeating the last
+    value and repeating the last day on the test split."""
+    data = str(tmp_path / 'ffnet_demo_ts')
+    roots = [
+        f'{loader}.dataset.data_root={data}'
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader')
+    ]
+    log = run_tool('tools/train.py', DEMO, '--work-dir',
+                   str(tmp_path / 'work'), '--cfg-options', *roots,
+                   threads=2)
+    output = log.stdout + log.stderr
+    tested = output.split('Testing the best checkpoint ')[-1]
+    line = next(line for line in tested.splitlines() if 'Epoch(test)' in line)
+    metrics = _logged_metrics(line.split('Epoch(test)')[1])
+    print(f'demo test: {metrics}')
+    assert metrics['mse'] < metrics['mse_repeat24'] < metrics['mse_repeat1']
+    assert metrics['mae'] < metrics['mae_repeat24']
