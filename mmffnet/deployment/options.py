@@ -34,7 +34,10 @@ class ExportOptions:
             against ``min_agreement``.
         calib_images (int): Calibration images.
         calib_method (str): ``'minmax'``, ``'percentile'`` or
-            ``'entropy'``.
+            ``'entropy'`` (``quantizer`` onnxruntime).
+        quantizer (str, optional): ``'nncf'``, ``'nncf-accuracy'`` or
+            ``'onnxruntime'`` (:data:`~mmffnet.deployment.int8.
+            QUANTIZERS`); the format's default when None.
         eval_images (int): Validation images of the int8 check.
         min_agreement (float): Smallest accepted int8 agreement.
     """
@@ -50,6 +53,7 @@ class ExportOptions:
     int8: bool = False
     calib_images: int = 300
     calib_method: str = 'minmax'
+    quantizer: Optional[str] = None
     eval_images: int = 0
     min_agreement: float = 0.99
 

@@ -80,6 +80,10 @@ class Task:
             ``--task`` accepts.
         int8 (bool): Whether int8 exports are calibrated and judged on the
             config's labelled images (:meth:`compare_runtimes`).
+        int8_max_drop (float): The accuracy an int8 model may lose, in
+            the units of the metric of :meth:`compare_runtimes` (top-1 and
+            mIoU as fractions: 0.005 is half a point); NNCF's accuracy
+            control keeps layers in fp32 to stay within it.
     """
     name: ClassVar[str] = ''
     scope: ClassVar[str] = ''
@@ -92,6 +96,7 @@ class Task:
     class_heads: ClassVar[Tuple[str, ...]] = ()
     official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
+    int8_max_drop: ClassVar[float] = 0.005
     benchmark_skips: ClassVar[Dict[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -249,9 +254,9 @@ class Task:
     @property
     def int8_problem(self) -> str:
         """Why an int8 export of this task's model cannot be judged."""
-        return ('--int8 is implemented for whole classifiers and segmentors: '
-                'calibration and the accuracy check need labelled images of '
-                "the config's dataset")
+        return ('--int8 is implemented for whole classifiers and segmentors '
+                'and super-resolution models: calibration and the accuracy '
+                "check need labelled images of the config's dataset")
 
     # -- demo ----------------------------------------------------------------
 
