@@ -103,7 +103,9 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
         *deploy.fold_errors(),
         tolerance=options.tolerance,
         int8=options.int8,
-        min_agreement=options.min_agreement)
+        min_agreement=options.min_agreement,
+        max_drop=deploy.task.int8_max_drop
+        if deploy.task.int8_by_metric else None)
     os.makedirs(osp.dirname(osp.abspath(options.out)), exist_ok=True)
     if options.int8:
         report.agreement = export_int8(deploy, fmt, options, calib, check)

@@ -31,7 +31,8 @@ class ExportOptions:
             calibrate on ``calib_images`` training images, then check the
             agreement of predicted classes (per image, or per pixel) with
             PyTorch fp32 on ``eval_images`` validation images (0: all)
-            against ``min_agreement``.
+            against ``min_agreement`` (super-resolution: the PSNR drop
+            against the task's ``int8_max_drop``).
         calib_images (int): Calibration images.
         calib_method (str): ``'minmax'``, ``'percentile'`` or
             ``'entropy'`` (``quantizer`` onnxruntime).
@@ -72,6 +73,17 @@ class ExportReport:
     int8: bool = False
     agreement: Optional[AgreementReport] = None  # int8: on val images
     min_agreement: float = 0.99
+    # int8 of tasks judged by their metric (super-resolution: PSNR dB):
+    # the largest accepted drop, judged instead of the agreement
+    max_drop: Optional[float] = None
+
+    @property
+    def int8_drop(self) -> Optional[float]:
+        """How much lower the int8 model's metric is than PyTorch fp32's."""
+        if self.agreement is None:
+            return None
+        results = self.agreement.results
+        return results[0].top1 - results[-1].top1
 
     @property
     def int8_agreement(self) -> Optional[float]:
@@ -86,8 +98,13 @@ class ExportReport:
         errors = [self.fold_rel_err, self.export_rel_err]
         if not all(e is None or e <= self.tolerance for e in errors):
             return False
-        return not self.int8 or (self.int8_agreement is not None and
-                                 self.int8_agreement >= self.min_agreement)
+        if not self.int8:
+            return True
+        if self.agreement is None:
+            return False
+        if self.max_drop is not None:
+            return self.int8_drop <= self.max_drop
+        return self.int8_agreement >= self.min_agreement
 
     def lines(self) -> List[str]:
         """What was measured, and the verdict when it passed."""
@@ -102,7 +119,10 @@ class ExportReport:
         lines += [f'note: {note}' for note in self.notes]
         if self.agreement is not None:
             lines.append(self.agreement.table())
-        if self.passed and self.int8:
+        if self.passed and self.int8 and self.max_drop is not None:
+            lines.append(f'int8 check OK: {self.agreement.metric} drop '
+                         f'{self.int8_drop:.3f} <= {self.max_drop:g}')
+        elif self.passed and self.int8:
             lines.append(f'int8 check OK: {self._int8_what} '
                          f'{100 * self.int8_agreement:.2f}% >= '
                          f'{100 * self.min_agreement:g}%')
@@ -115,11 +135,17 @@ class ExportReport:
         passed."""
         if self.passed:
             return None
+        fixes = ('calibrate on more images, try --quantizer nncf-accuracy '
+                 '(openvino) or --calib-method percentile (onnxruntime), or '
+                 'keep fp32')
+        if self.int8 and self.max_drop is not None and self.agreement:
+            return (f'int8 {self.agreement.metric} drop '
+                    f'{self.int8_drop:.3f} is above {self.max_drop:g} (or '
+                    f'folding failed); {fixes}')
         if self.int8:
             return (f'{self._int8_what} {100 * (self.int8_agreement or 0):.2f}'
                     f'% is below --min-agreement {self.min_agreement:g} (or '
-                    'folding failed); calibrate on more images, try '
-                    '--calib-method percentile, or keep fp32')
+                    f'folding failed); {fixes}')
         return (f'parity failed (relative error above --tolerance '
                 f'{self.tolerance:g}); check the checkpoint and config, or '
                 'raise --tolerance if the difference is expected')

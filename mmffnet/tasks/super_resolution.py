@@ -85,6 +85,7 @@ class SuperResolution(Task):
     official_layouts = (SR_KIND, )
     int8 = True
     int8_max_drop = 0.1  # dB of PSNR
+    int8_by_metric = True
     # onnxruntime's calibrator keeps every activation of its inputs:
     # many GB for FFNetSR at 256x256 (export.py --int8 uses NNCF).
     benchmark_skips = {
