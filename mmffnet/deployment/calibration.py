@@ -47,6 +47,11 @@ class DatasetImages:
         if num_images < 0:
             raise ExportError(f'number of images must be >= 0, got '
                               f'{num_images}')
+        if f'{split}_dataloader' not in cfg:
+            raise ExportError(
+                f'--int8 calibrates on the train_dataloader and checks on '
+                f'the val_dataloader of the config, which has no '
+                f'{split}_dataloader: use a config with its datasets')
         try:
             check_data_roots(cfg, (split, ))
         except UserInputError as err:

@@ -32,9 +32,9 @@ QUANTIZERS = {
     'nncf-accuracy': 'NNCF with accuracy control: as nncf, then layers '
     "back to fp32 until the task's metric on the check images is within "
     'its bound',
-    'onnxruntime': "onnxruntime's static QDQ quantizer: convolutions only; "
-    'its calibrator keeps every activation of the calibration set in '
-    'memory',
+    'onnxruntime': "onnxruntime's static QDQ quantizer: convolutions only, "
+    'residual stream and GELU in float (minmax, percentile or entropy '
+    'ranges)',
 }
 
 

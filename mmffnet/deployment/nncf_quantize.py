@@ -4,11 +4,11 @@ NNCF inserts FakeQuantize ops on the inputs of the operations OpenVINO's
 CPU plugin runs in int8, chosen by its hardware config and fusing
 patterns (not by a list of op types, as onnxruntime's quantizer here):
 symmetric int8 weights per output channel and activations per tensor (the
-``performance`` preset), and it corrects the biases the rounding shifted. It collects its statistics
-streaming: the reductions (min, max, mean) run inside the OpenVINO graph
-on one calibration image at a time and only their small results are
-kept, so calibration memory does not grow with the number of images
-(onnxruntime's calibrator keeps every activation of every image).
+``performance`` preset), and it corrects the biases the rounding shifted.
+Its statistics are collected streaming: the reductions (min, max, mean)
+run inside the OpenVINO graph on one calibration image at a time and only
+their small results are kept, so calibration memory does not grow with the
+number of images (``tests/test_deployment/test_nncf.py`` measures it).
 
 :func:`quantize_openvino_with_accuracy` is NNCF's accuracy-controlled
 variant: it quantizes, measures the task's metric on validation images,

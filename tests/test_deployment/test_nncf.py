@@ -161,27 +161,24 @@ def test_sr_int8_export_is_judged_by_psnr(demo_data, sr_random, tmp_path):
     assert f'| OpenVINO int8 | {int8.top1:.2f} |' in table
 
 
-@pytest.mark.slow  # four calibrations in child processes (about a minute)
+@pytest.mark.slow  # two calibrations in child processes (about a minute)
 def test_calibration_memory_does_not_grow_with_images(demo_data, sr_random):
-    """NNCF's peak RSS while calibrating the SR demo model (64x64 input)
-    on 40 images exceeds that on 10 by less than 32 MiB, while
-    onnxruntime's calibrator, which keeps every activation (about 25 MiB
-    per image here), grows by more than 400 MiB: the measurement sees
-    growth where there is some."""
+    """The peak RSS of NNCF calibrating the SR demo model (64x64 input) on
+    40 images exceeds that on 10 by less than 32 MiB (0.1 MiB measured):
+    its statistics are reduced inside the graph, image by image. Each
+    calibration runs in a fresh process and reports the kernel's
+    high-water mark of its RSS over the quantization."""
     data = demo_data('super_resolution', num_train=40, num_val=1,
                      image_size=128)
     config = BenchmarkConfig(SR_DEMO, sr_roots(data))
-    growth = {}
-    for quantizer in ('nncf', 'onnxruntime'):
-        peaks = []
-        for images in (10, 40):
-            calibration = calibrate_in_child(
-                config, sr_random, quantizer, images, 1,
-                osp.join(osp.dirname(sr_random), f'{quantizer}{images}.xml'),
-                threads=1)
-            assert calibration.images == images
-            assert calibration.shape == (64, 64)
-            peaks.append(calibration.rss_peak)
-        growth[quantizer] = (peaks[1] - peaks[0]) / MIB
-    assert growth['nncf'] < 32, growth
-    assert growth['onnxruntime'] > 400, growth
+    peaks = []
+    for images in (10, 40):
+        calibration = calibrate_in_child(
+            config, sr_random, 'nncf', images, 1,
+            osp.join(osp.dirname(sr_random), f'nncf{images}.xml'),
+            threads=1)
+        assert calibration.images == images
+        assert calibration.shape == (64, 64)
+        assert calibration.rss_peak > calibration.rss_start
+        peaks.append(calibration.rss_peak)
+    assert (peaks[1] - peaks[0]) / MIB < 32, peaks

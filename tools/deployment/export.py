@@ -85,8 +85,8 @@ def parse_args():
         help='openvino: nncf (default; NNCF, streaming calibration), '
         'nncf-accuracy (NNCF keeping layers in fp32 until top-1 / mIoU '
         'drop <= 0.5 points, PSNR <= 0.1 dB on the check images) or '
-        'onnxruntime (convolutions only; holds every activation of the '
-        'calibration set in memory); onnx: onnxruntime')
+        'onnxruntime (convolutions only, --calib-method); onnx: '
+        'onnxruntime')
     int8.add_argument(
         '--calib-method',
         default='minmax',
