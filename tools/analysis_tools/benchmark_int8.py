@@ -23,6 +23,7 @@ import sys
 import tempfile
 
 import torch
+from mmengine.config import DictAction
 
 from mmffnet.deployment import ExportError
 from mmffnet.deployment.benchmark import machine_description
@@ -32,7 +33,6 @@ from mmffnet.deployment.int8_benchmark import (BenchmarkConfig,
                                                format_int8_table,
                                                parse_quantizers)
 from mmffnet.utils.cli import UserInputError
-from mmengine.config import DictAction
 
 
 def parse_args():
