@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark_int8.py CONFIG --checkpoint CKPT \
         [--quantizers nncf nncf-accuracy onnxruntime:40] \
-        [--calib-images N] [--eval-images N] [--resize H W] \
+        [--calib-images N] [--eval-images N] [--resize H W] [--out-dir DIR] \
         [--threads T] [--iters N] [--warmup N] [--cfg-options KEY=VALUE ...]
 
 Each quantizer (``name``, or ``name:images`` for its own number of
@@ -19,6 +19,7 @@ calibration and check both read) before packing, e.g. the 64x64
 classification demo to an ImageNet-shaped 256x256 input.
 """
 import argparse
+import os
 import sys
 import tempfile
 
@@ -54,6 +55,10 @@ def parse_args():
     parser.add_argument(
         '--resize', type=int, nargs=2, metavar=('H', 'W'),
         help='resize the images to H W in the validation pipeline')
+    parser.add_argument(
+        '--out-dir',
+        help='keep the int8 models here (QUANTIZER-IMAGES.xml; e.g. to time '
+        'one with benchmark.py --int8-model); default: a temporary folder')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--iters', type=int, default=30)
     parser.add_argument('--warmup', type=int, default=3)
@@ -85,9 +90,12 @@ def main():
                              tuple(args.resize) if args.resize else None)
     try:
         with tempfile.TemporaryDirectory() as workdir:
+            if args.out_dir:
+                os.makedirs(args.out_dir, exist_ok=True)
             calibrations, accuracy, paths = benchmark_int8(
                 config, args.checkpoint, quantizers, args.eval_images,
-                workdir, args.threads, args.iters, args.warmup)
+                args.out_dir or workdir, args.threads, args.iters,
+                args.warmup)
     except (ExportError, UserInputError, FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     shape = 'x'.join(map(str, calibrations[0].shape))
