@@ -110,7 +110,8 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
     if options.int8:
         report.agreement = export_int8(deploy, fmt, options, calib, check)
         report.notes.append(
-            int8_note(quantizer_of(options, fmt), options, calib))
+            int8_note(quantizer_of(options, fmt, deploy.task), options,
+                      calib))
         return report
     try:
         fmt.export(deploy, options.out, options)

@@ -9,13 +9,14 @@ that does not grow with the number of images (``docs/benchmarks.md``).
 """
 import os.path as osp
 import tempfile
-from typing import Callable, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config
 
 from mmffnet.apis import task_of
+from mmffnet.tasks import Task
 from mmffnet.evaluation.agreement import AgreementReport
 from .calibration import DatasetImages
 from .formats import ExportFormat, export_onnx
@@ -59,13 +60,20 @@ def int8_images(cfg: Config, options: ExportOptions,
     return calib, check
 
 
-def quantizer_of(options: ExportOptions, fmt: ExportFormat) -> str:
-    """The quantizer ``options`` ask for, or the format's default.
+def quantizer_of(options: ExportOptions,
+                 fmt: ExportFormat,
+                 task: Optional[Task] = None) -> str:
+    """The quantizer ``options`` ask for; by default the task's
+    (:attr:`~mmffnet.tasks.Task.int8_quantizer`) where the format offers
+    it, else the format's first.
 
     Raises:
         ExportError: One the format cannot be written by.
     """
-    quantizer = options.quantizer or fmt.quantizers[0]
+    preferred = task and task.int8_quantizer
+    default = (preferred if preferred in fmt.quantizers else
+               fmt.quantizers[0])
+    quantizer = options.quantizer or default
     if quantizer not in fmt.quantizers:
         raise ExportError(f'--quantizer {quantizer} cannot write --format '
                           f'{fmt.name}; choose {" or ".join(fmt.quantizers)}')
@@ -140,8 +148,8 @@ def export_int8(deploy: DeployModel, fmt: ExportFormat,
                 check: DatasetImages) -> AgreementReport:
     """Quantize with the quantizer of ``options``, write the model as
     ``fmt`` and compare it with PyTorch fp32 on the ``check`` images."""
-    quantize_int8(deploy, quantizer_of(options, fmt), options, calib, check,
-                  fmt, options.out)
+    quantize_int8(deploy, quantizer_of(options, fmt, deploy.task), options,
+                  calib, check, fmt, options.out)
     return compare_int8(deploy,
                         {f'{fmt.runtime} int8': fmt.runner(options.out)},
                         check, options.with_normalize)

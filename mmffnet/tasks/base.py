@@ -84,6 +84,9 @@ class Task:
             the units of the metric of :meth:`compare_runtimes` (top-1 and
             mIoU as fractions: 0.005 is half a point); NNCF's accuracy
             control keeps layers in fp32 to stay within it.
+        int8_quantizer (str, optional): The default ``--quantizer`` of
+            the task's int8 exports where the format offers it (None: the
+            format's default).
         int8_by_metric (bool): An int8 export passes when its metric drops
             by at most :attr:`int8_max_drop` (tasks without classes to
             agree on); otherwise by the agreement of predicted classes.
@@ -101,6 +104,7 @@ class Task:
     int8: ClassVar[bool] = False
     int8_max_drop: ClassVar[float] = 0.005
     int8_by_metric: ClassVar[bool] = False
+    int8_quantizer: ClassVar[Optional[str]] = None
     benchmark_skips: ClassVar[Dict[str, str]] = {}
 
     def __repr__(self) -> str:

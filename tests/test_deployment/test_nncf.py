@@ -9,12 +9,15 @@ import pytest
 import torch
 
 from mmffnet.apis import build_model, load_config
-from mmffnet.deployment import ExportError, ExportOptions, export_model
+from mmffnet.deployment import (FORMATS, ExportError, ExportOptions,
+                                export_model)
+from mmffnet.deployment.int8 import quantizer_of
 from mmffnet.deployment.int8_benchmark import (BenchmarkConfig, PeakRSS,
                                                calibrate_in_child,
                                                parse_quantizers)
 from mmffnet.deployment.nncf_quantize import (quantize_openvino,
                                               quantize_openvino_with_accuracy)
+from mmffnet.tasks import get_task
 from tests.test_deployment.test_export import CLS_CONFIG
 from tests.test_deployment.test_quantize import TinyNet
 from tests.utils import REPO_ROOT
@@ -182,3 +185,19 @@ def test_calibration_memory_does_not_grow_with_images(demo_data, sr_random):
         assert calibration.rss_peak > calibration.rss_start
         peaks.append(calibration.rss_peak)
     assert (peaks[1] - peaks[0]) / MIB < 32, peaks
+
+
+def test_default_quantizer_is_the_tasks_then_the_formats():
+    openvino, onnx = FORMATS['openvino'], FORMATS['onnx']
+    options = ExportOptions('openvino', 'x.xml')
+    assert quantizer_of(options, openvino) == 'nncf'
+    assert quantizer_of(options, openvino,
+                        get_task('classification')) == 'nncf'
+    assert quantizer_of(options, openvino,
+                        get_task('super_resolution')) == 'nncf-accuracy'
+    assert quantizer_of(
+        ExportOptions('onnx', 'x.onnx'), onnx,
+        get_task('super_resolution')) == 'onnxruntime'
+    options.quantizer = 'onnxruntime'  # asked for: wins
+    assert quantizer_of(options, openvino,
+                        get_task('super_resolution')) == 'onnxruntime'

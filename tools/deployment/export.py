@@ -84,7 +84,8 @@ def parse_args():
         choices=list(QUANTIZERS),
         help='openvino: nncf (default; NNCF, streaming calibration), '
         'nncf-accuracy (NNCF keeping layers in fp32 until top-1 / mIoU '
-        'drop <= 0.5 points, PSNR <= 0.1 dB on the check images) or '
+        'drop <= 0.5 points, PSNR <= 0.1 dB on the check images; the '
+        'default for super-resolution) or '
         'onnxruntime (convolutions only, --calib-method); onnx: '
         'onnxruntime')
     int8.add_argument(
