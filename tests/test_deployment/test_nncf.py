@@ -20,7 +20,7 @@ from mmffnet.deployment.nncf_quantize import (quantize_openvino,
 from mmffnet.tasks import get_task
 from tests.test_deployment.test_export import CLS_CONFIG
 from tests.test_deployment.test_quantize import TinyNet
-from tests.utils import REPO_ROOT
+from tests.utils import REPO_ROOT, run_tool, tool_error
 
 SR_DEMO = osp.join(REPO_ROOT, 'configs', 'super_resolution', 'ffnetsr',
                    'ffnetsr-tiny_x2_1xb16_demo-textures.py')
@@ -201,3 +201,18 @@ def test_default_quantizer_is_the_tasks_then_the_formats():
     options.quantizer = 'onnxruntime'  # asked for: wins
     assert quantizer_of(options, openvino,
                         get_task('super_resolution')) == 'onnxruntime'
+
+
+@pytest.mark.parametrize(
+    'extra, expected',
+    [(('--quantizers', 'nncf:x'), '--quantizers takes NAME or NAME:IMAGES'),
+     (('--quantizers', 'tensorrt'), 'choose of nncf, nncf-accuracy, '
+      'onnxruntime'),
+     (('--quantizers', 'nncf:0'), 'with a positive number of images'),
+     (('--iters', '0'), '--iters must be positive')],
+    ids=['not-a-number', 'unknown', 'no-images', 'no-iters'])
+def test_benchmark_int8_bad_arguments(extra, expected):
+    result = run_tool('tools/analysis_tools/benchmark_int8.py', CLS_CONFIG,
+                      '--checkpoint', 'c.pth', *extra, in_process=True,
+                      check=False)
+    assert expected in tool_error(result)
