@@ -34,6 +34,8 @@ class DatasetImages:
         seed (int): Subset seed.
 
     Attributes:
+        cfg (Config): The config (super-resolution reads its data
+            preprocessor's mean and std to compare pixels).
         num_classes (int, optional): Segmentors: the decode head's classes.
         ignore_index (int): Segmentors: the label of unlabelled pixels.
     """
@@ -45,6 +47,11 @@ class DatasetImages:
         if num_images < 0:
             raise ExportError(f'number of images must be >= 0, got '
                               f'{num_images}')
+        if f'{split}_dataloader' not in cfg:
+            raise ExportError(
+                f'--int8 calibrates on the train_dataloader and checks on '
+                f'the val_dataloader of the config, which has no '
+                f'{split}_dataloader: use a config with its datasets')
         try:
             check_data_roots(cfg, (split, ))
         except UserInputError as err:
@@ -64,6 +71,7 @@ class DatasetImages:
             indices = sorted(random.Random(seed).sample(indices, num_images))
         self.indices = indices
         self.split = split
+        self.cfg = cfg
         head = cfg.model.get('decode_head', {})  # segmentors
         self.num_classes = head.get('num_classes')
         self.ignore_index = head.get('ignore_index', 255)
@@ -75,6 +83,12 @@ class DatasetImages:
     def shape(self) -> Tuple[int, int]:
         """(H, W) of the images after the pipeline."""
         return tuple(self.dataset[self.indices[0]]['inputs'].shape[-2:])
+
+    def iterable(self, preprocessor: torch.nn.Module, batch_size: int = 16,
+                 raw_pixels: bool = False) -> 'ImageBatches':
+        """:meth:`batches` as an iterable that starts again at every
+        ``iter()`` (NNCF passes over its datasets more than once)."""
+        return ImageBatches(self, preprocessor, batch_size, raw_pixels)
 
     def batches(self,
                 preprocessor: torch.nn.Module,
@@ -105,3 +119,22 @@ class DatasetImages:
             if raw_pixels:
                 inputs = inputs * preprocessor.std + preprocessor.mean
             yield inputs.numpy(), self.task.labels(data['data_samples'])
+
+
+class ImageBatches:
+    """The batches of :meth:`DatasetImages.batches`, again at every
+    ``iter()``; one batch in memory at a time."""
+
+    def __init__(self, images: DatasetImages, preprocessor: torch.nn.Module,
+                 batch_size: int, raw_pixels: bool):
+        self.images = images
+        self.preprocessor = preprocessor
+        self.batch_size = batch_size
+        self.raw_pixels = raw_pixels
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        return self.images.batches(self.preprocessor, self.batch_size,
+                                   self.raw_pixels)

@@ -2,7 +2,8 @@
 
 Formats (:data:`~mmffnet.deployment.formats.FORMATS`): ONNX, OpenVINO IR,
 TorchScript and Core ML; ONNX and OpenVINO also as int8 (post-training
-static quantization, :mod:`~mmffnet.deployment.int8`).
+static quantization, :mod:`~mmffnet.deployment.int8`: NNCF for OpenVINO,
+onnxruntime's quantizer for ONNX).
 
 The flow of :func:`export_model`: build the model from its config (random
 weights unless a checkpoint is given), revert SyncBN, fold it, check that
@@ -18,7 +19,7 @@ from mmengine.config import Config
 
 from .formats import FORMATS, ExportFormat
 from .image_check import check_on_images
-from .int8 import export_int8, int8_images
+from .int8 import export_int8, int8_images, int8_note, quantizer_of
 from .model import DeployModel, input_shape_of, prepare
 from .options import ExportOptions, ExportReport
 from .wrappers import ExportError
@@ -73,6 +74,7 @@ def _check_int8_options(options: ExportOptions, fmt: ExportFormat) -> None:
     if options.dynamic_batch:
         raise ExportError('--int8 exports a fixed batch; drop '
                           '--dynamic-batch')
+    quantizer_of(options, fmt)
 
 
 def _check_model_options(deploy: DeployModel,
@@ -121,14 +123,15 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
         *deploy.fold_errors(),
         tolerance=options.tolerance,
         int8=options.int8,
-        min_agreement=options.min_agreement)
+        min_agreement=options.min_agreement,
+        max_drop=deploy.task.int8_max_drop
+        if deploy.task.int8_by_metric else None)
     os.makedirs(osp.dirname(osp.abspath(options.out)), exist_ok=True)
     if options.int8:
         report.agreement = export_int8(deploy, fmt, options, calib, check)
         report.notes.append(
-            f'int8: {len(calib)} {calib.split} images calibrated '
-            f'({options.calib_method}), convolutions quantized (per-channel '
-            'int8 weights)')
+            int8_note(quantizer_of(options, fmt, deploy.task), options,
+                      calib))
         return report
     try:
         fmt.export(deploy, options.out, options)

@@ -1,22 +1,42 @@
-"""int8 export: calibrate on training images, quantize the convolutions,
-and check the predicted classes against PyTorch fp32 on validation images.
+"""int8 export: calibrate on training images, quantize, and check the
+predictions against PyTorch fp32 on validation images.
+
+Three quantizers (:data:`QUANTIZERS`); a format offers those that can
+write it (:attr:`~mmffnet.deployment.formats.ExportFormat.quantizers`),
+the first by default. For OpenVINO that is NNCF, measured faster than
+onnxruntime's quantizer at the same accuracy, with calibration memory
+that does not grow with the number of images (``docs/benchmarks.md``).
 """
 import os.path as osp
 import tempfile
-from typing import Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config
 
 from mmffnet.apis import task_of
+from mmffnet.tasks import Task
 from mmffnet.evaluation.agreement import AgreementReport
 from .calibration import DatasetImages
 from .formats import ExportFormat, export_onnx
 from .model import DeployModel
+from .nncf_quantize import (quantize_openvino,
+                            quantize_openvino_with_accuracy)
 from .options import ExportOptions
 from .quantize import fixed_batches, quantize_onnx
 from .wrappers import ExportError
+
+QUANTIZERS = {
+    'nncf': 'NNCF (nncf.quantize) on the OpenVINO model: int8 where '
+    "OpenVINO's CPU plugin has int8 kernels, streaming statistics",
+    'nncf-accuracy': 'NNCF with accuracy control: as nncf, then layers '
+    "back to fp32 until the task's metric on the check images is within "
+    'its bound',
+    'onnxruntime': "onnxruntime's static QDQ quantizer: convolutions only, "
+    'residual stream and GELU in float (minmax, percentile or entropy '
+    'ranges)',
+}
 
 
 def int8_images(cfg: Config, options: ExportOptions,
@@ -40,33 +60,105 @@ def int8_images(cfg: Config, options: ExportOptions,
     return calib, check
 
 
-def export_int8(deploy: DeployModel, fmt: ExportFormat,
-                options: ExportOptions, calib: DatasetImages,
-                check: DatasetImages) -> AgreementReport:
-    """Export fp32 ONNX, quantize it, write it as ``fmt``, and compare the
-    written model with PyTorch fp32 on the ``check`` images."""
+def quantizer_of(options: ExportOptions,
+                 fmt: ExportFormat,
+                 task: Optional[Task] = None) -> str:
+    """The quantizer ``options`` ask for; by default the task's
+    (:attr:`~mmffnet.tasks.Task.int8_quantizer`) where the format offers
+    it, else the format's first.
+
+    Raises:
+        ExportError: One the format cannot be written by.
+    """
+    preferred = task and task.int8_quantizer
+    default = (preferred if preferred in fmt.quantizers else
+               fmt.quantizers[0])
+    quantizer = options.quantizer or default
+    if quantizer not in fmt.quantizers:
+        raise ExportError(f'--quantizer {quantizer} cannot write --format '
+                          f'{fmt.name}; choose {" or ".join(fmt.quantizers)}')
+    if quantizer != 'onnxruntime' and options.calib_method != 'minmax':
+        raise ExportError('--calib-method applies to --quantizer '
+                          'onnxruntime; NNCF chooses its own ranges')
+    return quantizer
+
+
+def quantize_int8(deploy: DeployModel, quantizer: str,
+                  options: ExportOptions, calib: DatasetImages,
+                  check: DatasetImages, fmt: ExportFormat,
+                  out: str) -> None:
+    """Export fp32 ONNX, quantize it with ``quantizer`` (calibrating on
+    ``calib``; ``'nncf-accuracy'`` also validates on ``check``) and write
+    it to ``out`` as ``fmt``."""
     if deploy.preprocessor is None:
         raise ExportError('the model has no data preprocessor to prepare '
                           'the calibration images')
     raw_pixels = options.with_normalize
+    batch = len(deploy.inputs)
     with tempfile.TemporaryDirectory() as workdir:
-        quantized = quantize_onnx(
-            export_onnx(deploy, osp.join(workdir, 'fp32.onnx')),
-            osp.join(workdir, 'int8.onnx'),
-            (x for x, _ in calib.batches(
-                deploy.preprocessor, raw_pixels=raw_pixels)),
-            options.calib_method)
-        fmt.from_onnx(quantized, options.out)
-    run = fmt.runner(options.out)
+        fp32 = export_onnx(deploy, osp.join(workdir, 'fp32.onnx'))
+        if quantizer == 'onnxruntime':
+            batches = (x for x, _ in calib.batches(
+                deploy.preprocessor, raw_pixels=raw_pixels))
+            fmt.from_onnx(
+                quantize_onnx(fp32, osp.join(workdir, 'int8.onnx'), batches,
+                              options.calib_method), out)
+            return
+        import openvino as ov  # the NNCF quantizers write OpenVINO only
+        model = ov.convert_model(fp32)
+        items = calib.iterable(deploy.preprocessor, batch, raw_pixels)
+        if quantizer == 'nncf':
+            model = quantize_openvino(model, items, len(calib))
+        else:
+
+            def metric(run: Callable, batches) -> float:
+                report = check.task.compare_runtimes({'int8': run}, batches,
+                                                     check)
+                return report.results[0].top1
+
+            model = quantize_openvino_with_accuracy(
+                model, items, len(calib),
+                check.iterable(deploy.preprocessor, batch, raw_pixels),
+                metric, check.task.int8_max_drop)
+        ov.save_model(model, out, compress_to_fp16=False)
+
+
+def compare_int8(deploy: DeployModel, runners: dict, check: DatasetImages,
+                 raw_pixels: bool = False) -> AgreementReport:
+    """PyTorch fp32 and each int8 runner (``inputs -> outputs`` of the
+    model's fixed batch) on the ``check`` images, by the task's metric."""
     batch = len(deploy.inputs)
 
     def torch_fp32(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return deploy.folded(torch.from_numpy(x))[0].numpy()
 
-    def int8(x: np.ndarray) -> np.ndarray:  # it has a fixed batch size
-        return np.concatenate([run(b)[0] for b in fixed_batches(x, batch)])
+    def batched(run: Callable) -> Callable:
+        return lambda x: np.concatenate(
+            [run(b)[0] for b in fixed_batches(x, batch)])
 
-    runners = {'PyTorch fp32': torch_fp32, f'{fmt.runtime} int8': int8}
+    compared = {'PyTorch fp32': torch_fp32}
+    compared.update({name: batched(run) for name, run in runners.items()})
     batches = check.batches(deploy.preprocessor, raw_pixels=raw_pixels)
-    return check.task.compare_runtimes(runners, batches, check)
+    return check.task.compare_runtimes(compared, batches, check)
+
+
+def export_int8(deploy: DeployModel, fmt: ExportFormat,
+                options: ExportOptions, calib: DatasetImages,
+                check: DatasetImages) -> AgreementReport:
+    """Quantize with the quantizer of ``options``, write the model as
+    ``fmt`` and compare it with PyTorch fp32 on the ``check`` images."""
+    quantize_int8(deploy, quantizer_of(options, fmt, deploy.task), options,
+                  calib, check, fmt, options.out)
+    return compare_int8(deploy,
+                        {f'{fmt.runtime} int8': fmt.runner(options.out)},
+                        check, options.with_normalize)
+
+
+def int8_note(quantizer: str, options: ExportOptions,
+              calib: DatasetImages) -> str:
+    """What the int8 export did, for the report."""
+    how = (f'onnxruntime, {options.calib_method}, convolutions quantized '
+           '(per-channel int8 weights)' if quantizer == 'onnxruntime' else
+           f'{quantizer}: {QUANTIZERS[quantizer]}')
+    return f'int8: {len(calib)} {calib.split} images calibrated ({how})'

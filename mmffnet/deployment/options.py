@@ -31,10 +31,14 @@ class ExportOptions:
             calibrate on ``calib_images`` training images, then check the
             agreement of predicted classes (per image, or per pixel) with
             PyTorch fp32 on ``eval_images`` validation images (0: all)
-            against ``min_agreement``.
+            against ``min_agreement`` (super-resolution: the PSNR drop
+            against the task's ``int8_max_drop``).
         calib_images (int): Calibration images.
         calib_method (str): ``'minmax'``, ``'percentile'`` or
-            ``'entropy'``.
+            ``'entropy'`` (``quantizer`` onnxruntime).
+        quantizer (str, optional): ``'nncf'``, ``'nncf-accuracy'`` or
+            ``'onnxruntime'`` (:data:`~mmffnet.deployment.int8.
+            QUANTIZERS`); the format's default when None.
         eval_images (int): Validation images of the int8 check.
         min_agreement (float): Smallest accepted int8 agreement.
     """
@@ -50,6 +54,7 @@ class ExportOptions:
     int8: bool = False
     calib_images: int = 300
     calib_method: str = 'minmax'
+    quantizer: Optional[str] = None
     eval_images: int = 0
     min_agreement: float = 0.99
 
@@ -69,6 +74,17 @@ class ExportReport:
     agreement: Optional[AgreementReport] = None  # int8, detectors: images
     min_agreement: float = 0.99
     max_metric_gap: float = 0.005  # detectors: mAP within 0.5 points
+    # int8 of tasks judged by their metric (super-resolution: PSNR dB):
+    # the largest accepted drop, judged instead of the agreement
+    max_drop: Optional[float] = None
+
+    @property
+    def int8_drop(self) -> Optional[float]:
+        """How much lower the int8 model's metric is than PyTorch fp32's."""
+        if self.agreement is None:
+            return None
+        results = self.agreement.results
+        return results[0].top1 - results[-1].top1
 
     @property
     def int8_agreement(self) -> Optional[float]:
@@ -85,8 +101,11 @@ class ExportReport:
             return False
         if not self.int8:
             return self.agreement is None or self._detections_agree
-        return (self.int8_agreement is not None and
-                self.int8_agreement >= self.min_agreement)
+        if self.agreement is None:
+            return False
+        if self.max_drop is not None:
+            return self.int8_drop <= self.max_drop
+        return self.int8_agreement >= self.min_agreement
 
     @property
     def _detections_agree(self) -> bool:
@@ -107,7 +126,10 @@ class ExportReport:
         lines += [f'note: {note}' for note in self.notes]
         if self.agreement is not None:
             lines.append(self.agreement.table())
-        if self.passed and self.int8:
+        if self.passed and self.int8 and self.max_drop is not None:
+            lines.append(f'int8 check OK: {self.agreement.metric} drop '
+                         f'{self.int8_drop:.3f} <= {self.max_drop:g}')
+        elif self.passed and self.int8:
             lines.append(f'int8 check OK: {self._int8_what} '
                          f'{100 * self.int8_agreement:.2f}% >= '
                          f'{100 * self.min_agreement:g}%')
@@ -136,11 +158,17 @@ class ExportReport:
                     f'{100 * self.max_metric_gap:g}): the export does not '
                     "find PyTorch's detections; check the exporter's "
                     'warnings, or use --backbone-only')
+        fixes = ('calibrate on more images, try --quantizer nncf-accuracy '
+                 '(openvino) or --calib-method percentile (onnxruntime), or '
+                 'keep fp32')
+        if self.int8 and self.max_drop is not None and self.agreement:
+            return (f'int8 {self.agreement.metric} drop '
+                    f'{self.int8_drop:.3f} is above {self.max_drop:g} (or '
+                    f'folding failed); {fixes}')
         if self.int8:
             return (f'{self._int8_what} {100 * (self.int8_agreement or 0):.2f}'
                     f'% is below --min-agreement {self.min_agreement:g} (or '
-                    'folding failed); calibrate on more images, try '
-                    '--calib-method percentile, or keep fp32')
+                    f'folding failed); {fixes}')
         return (f'parity failed (relative error above --tolerance '
                 f'{self.tolerance:g}); check the checkpoint and config, or '
                 'raise --tolerance if the difference is expected')

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .metrics.super_resolution import calculate_psnr, to_uint8_image
+
 
 def max_relative_error(outputs: Sequence, references: Sequence) -> float:
     """max |out - ref| over all outputs, relative to the largest |ref|.
@@ -57,7 +59,7 @@ def to_numpy(value) -> np.ndarray:
 class AgreementResult:
     """One runtime's accuracy on labelled images, next to the reference."""
     name: str
-    top1: float  # classifiers: top-1; segmentors: mIoU
+    top1: float  # classifiers: top-1; segmentors: mIoU; SR: PSNR dB
     agreement: float  # share of images (pixels) with the reference's class
     max_rel_err: float  # logits, relative to the reference's largest
     num_images: int
@@ -71,6 +73,7 @@ class AgreementReport:
     metric: str = 'top-1'
     unit: str = ''  # what agrees: images ('') or 'pixel '
     compared: str = 'logits'  # what max rel err is measured on
+    percent: bool = True  # the metric is a fraction, shown in %
 
     def __getitem__(self, name: str) -> AgreementResult:
         return next(r for r in self.results if r.name == name)
@@ -87,14 +90,15 @@ class AgreementReport:
     def table(self) -> str:
         extra = list(self.results[0].extra) if self.results else []
         rows = [
-            f'| runtime | {self.metric} % | ' +
+            f'| runtime | {self.metric}{" %" if self.percent else ""} | ' +
             ''.join(f'{name} % | ' for name in extra) +
             f'{self.unit}agreement with {self.reference} % | max rel err '
             f'({self.compared}) | images |',
             '|---|---:|' + '---:|' * len(extra) + '---:|---:|---:|'
         ]
+        scale = 100 if self.percent else 1
         for r in self.results:
-            rows.append(f'| {r.name} | {100 * r.top1:.2f} | ' +
+            rows.append(f'| {r.name} | {scale * r.top1:.2f} | ' +
                         ''.join(f'{100 * r.extra[name]:.2f} | '
                                 for name in extra) +
                         f'{100 * r.agreement:.2f} | {r.max_rel_err:.1e} | '
@@ -297,4 +301,52 @@ def compare_detectors(runners: Dict[str, Callable[..., List[dict]]],
             AgreementResult(name, values['bbox_mAP'],
                             matched[name] / max(total, 1),
                             worst[name] / scale, images, extra))
+    return report
+
+
+def compare_super_resolution(
+        runners: Dict[str, Callable[[np.ndarray], np.ndarray]],
+        batches: Sequence[Tuple[np.ndarray, np.ndarray]],
+        to_pixels: Callable[[np.ndarray], np.ndarray],
+        scale: int,
+        max_drop_db: float = 0.1,
+        reference: Optional[str] = None) -> AgreementReport:
+    """PSNR of each runner against the HR images, and the share of images
+    on which it is at most ``max_drop_db`` below the reference's.
+
+    Args:
+        runners (dict): name -> ``f(inputs) -> outputs`` (N, 3, sH, sW) in
+            the model's normalised space.
+        batches: (inputs, HR images (N, 3, sH, sW) in [0, 255]) pairs.
+        to_pixels (Callable): Outputs to [0, 255] pixels (the data
+            preprocessor's ``outputs * std + mean``).
+        scale (int): The upscaling factor: PSNR is on Y with ``scale``
+            pixels cropped at the border, as the SR validation.
+        max_drop_db (float): The PSNR drop an image may have and agree.
+        reference (str, optional): The first runner by default.
+    """
+    reference = reference or next(iter(runners))
+    psnr = {n: [] for n in runners}
+    worst = {n: 0. for n in runners}
+    for inputs, hr_images in batches:
+        outputs = {n: np.asarray(run(inputs), np.float32)
+                   for n, run in runners.items()}
+        for name, out in outputs.items():
+            worst[name] = max(
+                worst[name],
+                max_relative_error([out], [outputs[reference]]))
+            for sr, hr in zip(to_pixels(out), hr_images):
+                psnr[name].append(
+                    calculate_psnr(
+                        to_uint8_image(sr), to_uint8_image(hr), scale, 'Y'))
+    if not psnr[reference]:
+        raise ValueError('no images to compare the runtimes on')
+    report = AgreementReport(reference, metric='PSNR dB', percent=False)
+    ref = np.array(psnr[reference])
+    for name, values in psnr.items():
+        values = np.array(values)
+        report.results.append(
+            AgreementResult(name, float(values.mean()),
+                            float((values >= ref - max_drop_db).mean()),
+                            worst[name], len(values)))
     return report

@@ -89,6 +89,16 @@ class Task:
         export_checked_on_images (bool): Whether whole fp32 exports are
             judged on the validation images too (:meth:`compare_runtimes`;
             detectors, whose thresholds and NMS decide their outputs).
+        int8_max_drop (float): The accuracy an int8 model may lose, in
+            the units of the metric of :meth:`compare_runtimes` (top-1 and
+            mIoU as fractions: 0.005 is half a point); NNCF's accuracy
+            control keeps layers in fp32 to stay within it.
+        int8_quantizer (str, optional): The default ``--quantizer`` of
+            the task's int8 exports where the format offers it (None: the
+            format's default).
+        int8_by_metric (bool): An int8 export passes when its metric drops
+            by at most :attr:`int8_max_drop` (tasks without classes to
+            agree on); otherwise by the agreement of predicted classes.
     """
     name: ClassVar[str] = ''
     scope: ClassVar[str] = ''
@@ -102,6 +112,9 @@ class Task:
     official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
     export_checked_on_images: ClassVar[bool] = False
+    int8_max_drop: ClassVar[float] = 0.005
+    int8_by_metric: ClassVar[bool] = False
+    int8_quantizer: ClassVar[Optional[str]] = None
     benchmark_skips: ClassVar[Dict[str, str]] = {}
     model_types: ClassVar[Tuple[str, ...]] = ()
     input_noun: ClassVar[str] = 'image'
@@ -294,9 +307,9 @@ class Task:
     @property
     def int8_problem(self) -> str:
         """Why an int8 export of this task's model cannot be judged."""
-        return ('--int8 is implemented for whole classifiers and segmentors: '
-                'calibration and the accuracy check need labelled images of '
-                "the config's dataset")
+        return ('--int8 is implemented for whole classifiers and segmentors '
+                'and super-resolution models: calibration and the accuracy '
+                "check need labelled images of the config's dataset")
 
     # -- demo ----------------------------------------------------------------
 

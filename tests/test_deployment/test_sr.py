@@ -2,7 +2,6 @@
 TorchScript), Core ML conversion, FLOPs and the benchmark table, on the
 tiny FFNetSR x2 of ``tests/data/ffnetsr_tiny.py``."""
 import os.path as osp
-import re
 
 import numpy as np
 import pytest
@@ -137,15 +136,15 @@ def test_get_flops_of_ffnetsr():
 
 def test_benchmark_table():
     """Every fp32 path gives the folded model's HR image; the int8 path is
-    left out without being asked (no int8 export for SR, and its
-    calibration holds every activation in memory, too much for FFNetSR at
-    256x256 on a 23 GB machine); --skip leaves out others."""
+    left out without being asked (its calibration needs more memory than
+    a 23 GB machine has for FFNetSR at 256x256); --skip leaves out
+    others."""
     out = run_tool('tools/analysis_tools/benchmark.py', CONFIG, *BN,
                    '--shape', *SHAPE, '--iters', 2, '--warmup', 1,
                    '--threads', 1, '--matmul-size', 64, '--pause-ms', 0,
                    '--skip', 'OpenVINO bf16', in_process=True).stdout
-    assert ('- skipped OpenVINO int8: export.py offers no int8 for '
-            'super-resolution') in out
+    reason = get_task('super_resolution').benchmark_skips['OpenVINO int8']
+    assert f'- skipped OpenVINO int8: {reason}' in out
     assert '- skipped OpenVINO bf16: --skip' in out
     assert f'Input: 1x3x{SHAPE[0]}x{SHAPE[1]}' in out
     rows = table_rows(out)
@@ -159,10 +158,10 @@ def test_benchmark_table():
     assert result.returncode == 2  # argparse: not a path name
 
 
-def test_int8_is_refused_with_the_reason(tmp_path):
-    with pytest.raises(
-            ExportError,
-            match=re.escape(get_task('super_resolution').int8_problem)):
+def test_int8_needs_the_datasets(tmp_path):
+    """SR int8 calibrates and checks on the config's images; this config
+    has none."""
+    with pytest.raises(ExportError, match='which has no train_dataloader'):
         export_model(
             load_config(CONFIG),
             ExportOptions('onnx', str(tmp_path / 'x.onnx'), 'ckpt.pth',

@@ -28,6 +28,8 @@ class ExportFormat:
         dynamic_batch (bool): Can export a dynamic batch axis.
         image_input (bool): Can declare an image input.
         int8 (bool): Can hold a quantized (QDQ) ONNX model.
+        quantizers (tuple): The ``--quantizer`` names that can write it
+            (:data:`~mmffnet.deployment.int8.QUANTIZERS`), default first.
         folder (bool): Writes a folder, not a file.
     """
     name = ''
@@ -37,6 +39,7 @@ class ExportFormat:
     dynamic_batch = False
     image_input = False
     int8 = False
+    quantizers = ()
     folder = False
 
     def check_out(self, path: str) -> None:

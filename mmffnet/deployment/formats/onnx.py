@@ -47,6 +47,7 @@ class ONNX(ExportFormat):
     runtime = 'onnxruntime'
     dynamic_batch = True
     int8 = True
+    quantizers = ('onnxruntime', )
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:

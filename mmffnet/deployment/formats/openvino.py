@@ -18,6 +18,8 @@ class OpenVINO(ExportFormat):
     suffix_reason = ('OpenVINO IR is an .xml file (weights go to a .bin '
                      'beside it)')
     int8 = True
+    # NNCF: faster and as accurate (docs/benchmarks.md)
+    quantizers = ('nncf', 'nncf-accuracy', 'onnxruntime')
 
     def export(self, deploy: DeployModel, path: str,
                options: ExportOptions) -> None:
