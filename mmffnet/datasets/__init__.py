@@ -2,7 +2,8 @@
 
 Each module imports its task library (mmpretrain, mmdet or mmseg) at its
 top, so a task's datasets load exactly when that library is there.
-Super-resolution (:mod:`.sr`) needs MMEngine and mmcv only.
+Super-resolution (:mod:`.sr`) and forecasting (:mod:`.forecasting`) need
+MMEngine and mmcv only.
 """
 from importlib.util import find_spec
 
@@ -28,6 +29,7 @@ if find_spec('mmcv') is not None:
         'PackSRInputs', 'PairedAugment', 'PairedImageDataset',
         'PairedRandomCrop'
     ]
-from .demo.forecasting import DemoTemperaturesDataset
-from .forecasting import ForecastingDataset
-__all__ += ['DemoTemperaturesDataset', 'ForecastingDataset']
+if find_spec('mmcv') is not None:  # the data guard's errors need it
+    from .demo.forecasting import DemoTemperaturesDataset
+    from .forecasting import ForecastingDataset
+    __all__ += ['DemoTemperaturesDataset', 'ForecastingDataset']
