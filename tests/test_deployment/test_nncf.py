@@ -1,6 +1,7 @@
 """int8 by NNCF: the quantizers on a small model, the SR int8 export, the
 choice of quantizer, and calibration memory that does not grow with the
 number of images."""
+import json
 import os.path as osp
 
 import numpy as np
@@ -12,9 +13,7 @@ from mmffnet.apis import build_model, load_config
 from mmffnet.deployment import (FORMATS, ExportError, ExportOptions,
                                 export_model)
 from mmffnet.deployment.int8 import quantizer_of
-from mmffnet.deployment.int8_benchmark import (BenchmarkConfig, PeakRSS,
-                                               calibrate_in_child,
-                                               parse_quantizers)
+from mmffnet.deployment.int8_benchmark import PeakRSS, parse_quantizers
 from mmffnet.deployment.nncf_quantize import (quantize_openvino,
                                               quantize_openvino_with_accuracy)
 from mmffnet.tasks import get_task
@@ -164,6 +163,23 @@ def test_sr_int8_export_is_judged_by_psnr(demo_data, sr_random, tmp_path):
     assert f'| OpenVINO int8 | {int8.top1:.2f} |' in table
 
 
+# The calibrations run from a fresh interpreter (which starts their child
+# processes), not from the test process: a long test session that has
+# loaded many runtimes was seen to crash (SIGSEGV) after a process pool ran
+# OpenVINO and NNCF from it.
+MEASURE_PEAKS = """
+import json, os.path as osp, sys
+from mmffnet.deployment.int8_benchmark import BenchmarkConfig, calibrate_in_child
+config, checkpoint = BenchmarkConfig(sys.argv[1], json.loads(sys.argv[2])), sys.argv[3]
+for images in (10, 40):
+    c = calibrate_in_child(config, checkpoint, 'nncf', images, 1,
+                           osp.join(osp.dirname(checkpoint), f'nncf{images}.xml'),
+                           threads=1)
+    print(json.dumps(dict(images=c.images, shape=list(c.shape),
+                          start=c.rss_start, peak=c.rss_peak)))
+"""
+
+
 @pytest.mark.slow  # two calibrations in child processes (about a minute)
 def test_calibration_memory_does_not_grow_with_images(demo_data, sr_random):
     """The peak RSS of NNCF calibrating the SR demo model (64x64 input) on
@@ -173,17 +189,19 @@ def test_calibration_memory_does_not_grow_with_images(demo_data, sr_random):
     high-water mark of its RSS over the quantization."""
     data = demo_data('super_resolution', num_train=40, num_val=1,
                      image_size=128)
-    config = BenchmarkConfig(SR_DEMO, sr_roots(data))
+    printed = run_tool('-c', MEASURE_PEAKS, SR_DEMO,
+                       json.dumps(sr_roots(data)), sr_random,
+                       threads=1).stdout
+    results = [
+        json.loads(line) for line in printed.splitlines()
+        if line.startswith('{')
+    ]
+    assert [r['images'] for r in results] == [10, 40], printed
     peaks = []
-    for images in (10, 40):
-        calibration = calibrate_in_child(
-            config, sr_random, 'nncf', images, 1,
-            osp.join(osp.dirname(sr_random), f'nncf{images}.xml'),
-            threads=1)
-        assert calibration.images == images
-        assert calibration.shape == (64, 64)
-        assert calibration.rss_peak > calibration.rss_start
-        peaks.append(calibration.rss_peak)
+    for calibration in results:
+        assert calibration['shape'] == [64, 64]
+        assert calibration['peak'] > calibration['start']
+        peaks.append(calibration['peak'])
     assert (peaks[1] - peaks[0]) / MIB < 32, peaks
 
 
