@@ -12,7 +12,7 @@ export CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES-}"
 # The NNCF tests run in a pytest process of their own: after the rest of the
 # suite had loaded its runtimes into one long process, that process crashed
 # (SIGSEGV, no Python frame) right after the NNCF module's tests; each half
-# passes alone. Exit status: the first failure (5, nothing collected, counts
+# passed alone. Exit status: the first failure (5, nothing collected, counts
 # as a pass only for the second half, e.g. under -k).
 ISOLATED=tests/test_deployment/test_nncf.py
 status=0
