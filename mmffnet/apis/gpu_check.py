@@ -39,7 +39,8 @@ def check_names() -> List[str]:
     """Every check: ``<task>-train`` for each task, ``mmcv-ops``, and
     ``<task>-dist-syncbn`` for each task with batch norms."""
     return [f'{task.name}-train' for task in tasks()] + [OPS] + [
-        f'{task.name}-dist-syncbn' for task in tasks() if task.sync_bn_keys
+        f'{task.name}-dist-syncbn' for task in tasks()
+        if task.sync_bn_options()
     ]
 
 
@@ -95,8 +96,7 @@ def train_cfg(task: Task, work_dir: str, iters: int, amp: bool,
             VAL_IMAGES, cfg[loader].get('batch_size', 1))
     options.update(task.gpu_check_options(data_root))
     if distributed:
-        for key in task.sync_bn_keys:
-            options[key] = dict(type='SyncBN', requires_grad=True)
+        options.update(task.sync_bn_options())
     cfg.merge_from_dict(options)
     cfg.train_cfg = ConfigDict(
         type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)

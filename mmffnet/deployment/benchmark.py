@@ -63,6 +63,9 @@ def _eager(module: nn.Module, inputs: torch.Tensor) -> Callable:
 
 
 def _check_images(inputs: torch.Tensor) -> None:
+    if not torch.is_tensor(inputs):
+        raise RuntimeError('channels-last is a layout of images (NCHW); '
+                           f'the inputs are a {type(inputs).__name__}')
     if inputs.dim() != 4:
         raise RuntimeError(f'channels-last is a layout of images (NCHW); '
                            f'the inputs are {inputs.dim()}-D')

@@ -27,6 +27,7 @@ from typing import (Callable, ClassVar, Dict, List, NamedTuple, Optional,
 import numpy as np
 import torch
 import torch.nn as nn
+from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 
@@ -153,6 +154,16 @@ class Task:
             return (torch.rand(batch_size, 3, *shape, generator=gen) *
                     255).round()
         return torch.randn(batch_size, 3, *shape, generator=gen)
+
+    def complexity(self, model: nn.Module, inputs,
+                   show_table: bool = False) -> Tuple[float, Optional[str]]:
+        """The multiply-accumulates of ``model`` (the tensor forward of
+        ``tools/analysis_tools/get_flops.py``) on ``inputs`` and, with
+        ``show_table``, a table of them per module: mmengine's analysis of
+        the traced graph."""
+        info = get_model_complexity_info(
+            model, inputs=(inputs, ), show_table=show_table, show_arch=False)
+        return info['flops'], info['out_table'] if show_table else None
 
     def num_classes(self, model_cfg: dict) -> Optional[int]:
         """The number of classes the config's model predicts, if it says
@@ -319,6 +330,13 @@ class Task:
         ``write_dataset`` of ``mmffnet.datasets.demo.<name>``."""
         module = importlib.import_module(f'mmffnet.datasets.demo.{self.name}')
         return generate_atomically(out_dir, module.write_dataset, **options)
+
+    def sync_bn_options(self) -> dict:
+        """``--cfg-options`` that make a multi-GPU run use SyncBN (empty:
+        the model has no batch norm): :attr:`sync_bn_keys` set to
+        ``SyncBN``."""
+        return {key: dict(type='SyncBN', requires_grad=True)
+                for key in self.sync_bn_keys}
 
     def gpu_check_options(self, data_root: str) -> dict:
         """``--cfg-options`` that point the demo config at ``data_root``

@@ -10,7 +10,6 @@ import argparse
 import sys
 
 import torch
-from mmengine.analysis import get_model_complexity_info
 from mmengine.model import revert_sync_batchnorm
 
 from mmffnet import reparameterize_model
@@ -44,20 +43,16 @@ def main():
     wrapped = TensorForward(model, task).eval()
     inputs = task.example_inputs(shape)
     with torch.no_grad():
-        info = get_model_complexity_info(
-            wrapped,
-            inputs=(inputs, ),
-            show_table=args.show_table,
-            show_arch=False)
-    if args.show_table:
-        print(info['out_table'])
+        macs, table = task.complexity(wrapped, inputs, args.show_table)
+    if table:
+        print(table)
     params = sum(p.numel() for p in model.parameters())
     split = '=' * 40
     print(f'{split}\nConfig: {args.config}\n'
           f'Input shape: {shape[0]}x{shape[1]}\n'
           f'Folded (deploy): {args.deploy or getattr(model, "deploy", False)}\n'
           f'Params: {params / 1e6:.2f} M\n'
-          f'MACs (GFLOPs as in the paper): {info["flops"] / 1e9:.2f} G\n'
+          f'MACs (GFLOPs as in the paper): {macs / 1e9:.2f} G\n'
           f'{split}')
 
 
