@@ -9,7 +9,8 @@ is a param group of its own, so :class:`GroupOneCycleLR` peaks at each
 group's own learning rate (the optimizer's ``lr`` times the group's
 ``lr_mult``), and :class:`OneCycleMomentum` cycles the momentum over the
 same steps. Together, with the same ``total_steps``, ``pct_start`` and
-``anneal_strategy``, they set what torch's ``OneCycleLR`` sets.
+``anneal_strategy``, they set what torch's two-phase ``OneCycleLR`` (its
+default, ``three_phase=False``) sets.
 """
 from typing import List, Optional, Sequence, Union
 
@@ -75,7 +76,8 @@ class OneCycleMomentum(MomentumSchedulerMixin, _ParamScheduler):
     The momentum falls from ``max_momentum`` to ``base_momentum`` while the
     learning rate rises (the first ``pct_start`` of ``total_steps``) and
     rises back to ``max_momentum`` while it falls, annealed as the
-    learning rate is. For Adam-like optimizers this is ``betas[0]``.
+    learning rate is. For Adam-like optimizers this is ``betas[0]``. Only
+    torch's default two phases are implemented (no ``three_phase``).
 
     Args:
         optimizer (Optimizer or OptimWrapper): The wrapped optimizer.
