@@ -3,11 +3,11 @@ from .hooks import (AtomicCheckpointHook, CheckFiniteLossHook,
                     RunStopped, SeedEachEpochHook)
 from .loops import MultiTestLoop
 from .optimizers import LayerDecayOptimWrapperConstructor
-from .schedulers import TimmCosineLR
+from .schedulers import GroupOneCycleLR, OneCycleMomentum, TimmCosineLR
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckFiniteLossHook',
     'LayerDecayOptimWrapperConstructor', 'MultiTestLoop', 'NonFiniteLossError',
     'OfficialCheckpointHook', 'RunStopped', 'SeedEachEpochHook',
-    'TimmCosineLR'
+    'TimmCosineLR', 'GroupOneCycleLR', 'OneCycleMomentum'
 ]

@@ -1,3 +1,4 @@
+from .one_cycle import GroupOneCycleLR, OneCycleMomentum
 from .timm_cosine_lr import TimmCosineLR
 
-__all__ = ['TimmCosineLR']
+__all__ = ['GroupOneCycleLR', 'OneCycleMomentum', 'TimmCosineLR']
