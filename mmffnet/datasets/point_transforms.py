@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import Compose
+from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import TRANSFORMS
@@ -707,7 +708,8 @@ class TestTimeFragments(BaseTransform):
     fragment (optional; a crop that returns a list, as
     :class:`SphereCrop` ``mode='all'``, gives several), apply
     ``post_transforms``, and give each fragment ``feat``, the float32
-    concatenation of ``feat_keys``. The model votes the fragments' scores
+    concatenation of ``feat_keys``. The sub-transforms are built from
+    mmffnet's registry (scope ``'mmffnet'``). The model votes the fragments' scores
     per original point through their ``index``.
 
     The scene's point arrays (the voxelizer's keys and ``feat_keys``) are
@@ -735,7 +737,11 @@ class TestTimeFragments(BaseTransform):
                  post_transforms: Sequence[dict] = (),
                  crop: Optional[dict] = None,
                  feat_keys: Sequence[str] = ('color', 'normal')):
-        self.voxelize = TRANSFORMS.build(voxelize)
+        with DefaultScope.overwrite_default_scope('mmffnet'):
+            self.voxelize = TRANSFORMS.build(voxelize)
+            self.aug_transforms = [_compose(aug) for aug in aug_transforms]
+            self.post_transforms = _compose(post_transforms)
+            self.crop = None if crop is None else TRANSFORMS.build(crop)
         if getattr(self.voxelize, 'mode', None) != 'test':
             raise ValueError(
                 "TestTimeFragments: voxelize must give fragments, e.g. "
@@ -752,9 +758,6 @@ class TestTimeFragments(BaseTransform):
         if not aug_transforms:
             raise ValueError('TestTimeFragments: aug_transforms is empty; '
                              'use [[]] for the scene as it is')
-        self.aug_transforms = [_compose(aug) for aug in aug_transforms]
-        self.post_transforms = _compose(post_transforms)
-        self.crop = None if crop is None else TRANSFORMS.build(crop)
 
     def transform(self, results: dict) -> dict:
         require(results, ['coord'], 'TestTimeFragments')

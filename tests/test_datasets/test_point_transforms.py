@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
+from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.datasets.point_transforms import (
@@ -14,6 +15,7 @@ from mmffnet.datasets.point_transforms import (
     ElasticDistortion, GridSample, PackPointInputs, RandomDropout,
     RandomFlip, RandomJitter, RandomRotate, RandomScale, SphereCrop,
     fnv_hash, smooth_noise, trilinear)
+from mmffnet.models.sparse import PointBatch
 from mmffnet.registry import TRANSFORMS
 
 GRID = 0.1
@@ -46,7 +48,8 @@ def seeded():
 
 
 def build(**cfg):
-    return TRANSFORMS.build(cfg)
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        return TRANSFORMS.build(cfg)
 
 
 def voxels(coord, size):
@@ -377,7 +380,7 @@ AUGS = [
 
 def apply(cfgs, scene):
     for cfg in cfgs:
-        scene = TRANSFORMS.build(cfg)(scene)
+        scene = build(**cfg)(scene)
     return scene
 
 
@@ -474,3 +477,51 @@ def test_pack_point_inputs_fragments():
     sample = packed['data_samples']
     assert sample.gt_segment.shape == (num, )
     assert sample.metainfo['num_points'] == num
+
+
+def test_test_time_fragments_needs_an_augmentation():
+    with pytest.raises(ValueError, match=r'use \[\[\]\]'):
+        build(type='TestTimeFragments',
+              voxelize=dict(type='GridSample', mode='test'),
+              aug_transforms=[])
+
+
+# The official ScanNet training pipeline (configs/scannet/scannet-ffnet.py)
+# up to its ToTensor / Collect, which PackPointInputs replaces.
+SCANNET_TRAIN = [
+    dict(type='CenterShift', apply_z=True),
+    dict(type='RandomDropout', dropout_ratio=0.2,
+         dropout_application_ratio=0.2),
+    dict(type='RandomRotate', angle=[-1, 1], axis='z', center=[0, 0, 0],
+         p=0.5),
+    dict(type='RandomRotate', angle=[-1 / 64, 1 / 64], axis='x', p=0.5),
+    dict(type='RandomRotate', angle=[-1 / 64, 1 / 64], axis='y', p=0.5),
+    dict(type='RandomScale', scale=[0.9, 1.1]),
+    dict(type='RandomFlip', p=0.5),
+    dict(type='RandomJitter', sigma=0.005, clip=0.02),
+    dict(type='ElasticDistortion', distortion_params=[[0.2, 0.4], [0.8,
+                                                                   1.6]]),
+    dict(type='ChromaticAutoContrast', p=0.2, blend_factor=None),
+    dict(type='ChromaticTranslation', p=0.95, ratio=0.05),
+    dict(type='ChromaticJitter', p=0.95, std=0.05),
+    dict(type='GridSample', grid_size=0.02, hash_type='fnv', mode='train',
+         return_grid_coord=True),
+    dict(type='SphereCrop', point_max=1500, mode='random'),
+    dict(type='CenterShift', apply_z=False),
+    dict(type='NormalizeColor'),
+    dict(type='PackPointInputs'),
+]
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_official_training_pipeline_packs_a_point_batch(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    packed = apply(SCANNET_TRAIN, make_scene(num=4000, seed=seed))
+    inputs = packed['inputs']
+    num = len(inputs['coord'])
+    assert 0 < num <= 1500
+    assert inputs['feat'][:, :3].abs().max() <= 1  # normalized colour
+    assert packed['data_samples'].gt_segment.shape == (num, )
+    points = PointBatch.from_inputs(dict(inputs, offset=torch.tensor([num])))
+    points.check()
