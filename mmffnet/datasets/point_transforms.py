@@ -709,11 +709,11 @@ class TestTimeFragments(BaseTransform):
     :class:`SphereCrop` ``mode='all'``, gives several), apply
     ``post_transforms``, and give each fragment ``feat``, the float32
     concatenation of ``feat_keys``. The sub-transforms are built from
-    mmffnet's registry (scope ``'mmffnet'``). The model votes the fragments' scores
-    per original point through their ``index``.
+    mmffnet's registry (scope ``'mmffnet'``). The model votes the
+    fragments' scores per original point through their ``index``.
 
-    The scene's point arrays (the voxelizer's keys and ``feat_keys``) are
-    replaced by ``fragments`` (list of dicts with ``coord``,
+    The scene's point arrays that the voxelizer subsamples (but
+    ``segment``) are replaced by ``fragments`` (list of dicts with ``coord``,
     ``grid_coord``, ``feat``, ``index``, ...); ``segment`` (of all points),
     ``name`` and the other keys stay, and ``num_points`` (the scene's
     points) is added.
