@@ -33,3 +33,17 @@ if find_spec('mmcv') is not None:  # the data guard's errors need it
     from .demo.forecasting import DemoTemperaturesDataset
     from .forecasting import ForecastingDataset
     __all__ += ['DemoTemperaturesDataset', 'ForecastingDataset']
+if find_spec('mmcv') is not None:
+    from .point_transforms import (
+        CenterShift, ChromaticAutoContrast, ChromaticJitter,
+        ChromaticTranslation, Copy, ElasticDistortion, GridSample,
+        NormalizeColor, PackPointInputs, RandomDropout, RandomFlip,
+        RandomJitter, RandomRotate, RandomRotateTargetAngle, RandomScale,
+        SphereCrop, TestTimeFragments)
+    __all__ += [
+        'CenterShift', 'ChromaticAutoContrast', 'ChromaticJitter',
+        'ChromaticTranslation', 'Copy', 'ElasticDistortion', 'GridSample',
+        'NormalizeColor', 'PackPointInputs', 'RandomDropout', 'RandomFlip',
+        'RandomJitter', 'RandomRotate', 'RandomRotateTargetAngle',
+        'RandomScale', 'SphereCrop', 'TestTimeFragments'
+    ]
