@@ -11,6 +11,8 @@ _base_ = [
     '../_base_/schedules/ffnet-3d_onecycle.py', '../_base_/default_runtime.py'
 ]
 
+# the official S3DIS model sets use_gelu=False: ReLU in the blocks
+model = dict(num_classes=13, backbone=dict(use_gelu=False))
 # enable_amp = True, sync_bn = True (the official config's lines 8-9)
 optim_wrapper = dict(type='AmpOptimWrapper')
 sync_bn = 'torch'

@@ -10,6 +10,7 @@ _base_ = [
     '../_base_/schedules/ffnet-3d_onecycle.py', '../_base_/default_runtime.py'
 ]
 
+model = dict(num_classes=200)
 # enable_amp = True, sync_bn = True (the official config's lines 8-9)
 optim_wrapper = dict(type='AmpOptimWrapper')
 sync_bn = 'torch'

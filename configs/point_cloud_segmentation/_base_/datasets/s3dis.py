@@ -80,6 +80,3 @@ test_dataloader = dict(
         data_root=data_root,
         split=test_split,
         pipeline=test_pipeline))
-
-# use_gelu=False in the official S3DIS model: ReLU in the blocks.
-model = dict(num_classes=13, backbone=dict(use_gelu=False))

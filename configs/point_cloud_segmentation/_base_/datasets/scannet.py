@@ -120,5 +120,3 @@ test_dataloader = dict(
         pipeline=test_pipeline))
 val_evaluator = dict(type='PointSegMetric', ignore_index=-1)
 test_evaluator = val_evaluator
-
-model = dict(num_classes=20)

@@ -8,5 +8,3 @@ dataset_type = 'ScanNet200Dataset'
 train_dataloader = dict(dataset=dict(dataset=dict(type=dataset_type)))
 val_dataloader = dict(dataset=dict(type=dataset_type))
 test_dataloader = dict(dataset=dict(type=dataset_type))
-
-model = dict(num_classes=200)
