@@ -115,21 +115,25 @@ def _check_arrays(scene: dict, path: str, fix: str) -> int:
     """The number of points of ``scene``; raises :class:`SceneError` for a
     missing, misshapen or non-finite ``coord`` and for per-point arrays of
     another length."""
-    coord = scene.get('coord')
-    if not isinstance(coord, np.ndarray):
-        raise SceneError(f'{path} has no coord array (keys: '
+    if 'coord' not in scene:
+        raise SceneError(f'{path} has no coord (keys: '
                          f'{", ".join(map(str, scene)) or "none"}): {fix}')
     for key, _ in POINT_KEYS:
         value = scene.get(key)
-        if value is not None and (not isinstance(value, np.ndarray)
-                                  or value.ndim != 2 or value.shape[1] != 3
-                                  or value.dtype.kind not in 'biuf'):
-            shape = getattr(value, 'shape', type(value).__name__)
+        if value is None:
+            continue
+        if not isinstance(value, np.ndarray):
+            raise SceneError(f'{path}: {key} is a {type(value).__name__}, '
+                             f'not a numpy array: {fix}')
+        if value.ndim != 2 or value.shape[1] != 3 or \
+                value.dtype.kind not in 'biuf':
             raise SceneError(f'{path}: {key} should be an (n, 3) array of '
-                             f'numbers, got {shape}: {fix}')
-        if value is not None and not np.isfinite(value).all():
+                             f'numbers, got {value.dtype} {value.shape}: '
+                             f'{fix}')
+        if not np.isfinite(value).all():
             raise SceneError(f'{path}: {key} holds NaN or infinite values: '
                              f'{fix}')
+    coord = scene['coord']
     num_points = len(coord)
     if num_points == 0:
         raise SceneError(f'{path} has no points: {fix}')

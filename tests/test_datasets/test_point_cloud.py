@@ -129,6 +129,9 @@ def _bad_scenes(tmp_path):
         ('bad coord shape',
          _save(tmp_path / 'shape.pth',
                _scene(coord=np.zeros((50, 2), np.float32))), '(n, 3)'),
+        ('tensor',
+         _save(tmp_path / 'tensor.pth',
+               _scene(normal=torch.zeros(50, 3))), 'normal is a Tensor'),
         ('missing', str(tmp_path / 'absent.pth'), 'does not exist'),
     ]
 
