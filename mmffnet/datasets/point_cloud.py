@@ -18,7 +18,7 @@ ids to 0..19 (ScanNet20) and 0..199 (ScanNet200), S3DIS's objects to
 A scene as :meth:`PointCloudDataset.get_data_info` returns it (before the
 pipeline): ``coord`` float32 (n, 3) in metres, ``color`` float32 (n, 3)
 0..255, ``normal`` float32 (n, 3), ``segment`` int64 (n, ) class index or
-``ignore_index``, ``name`` (the file's stem), ``path`` and
+``ignore_index``, ``name`` (the file's stem), ``scene_path`` and
 ``sample_idx``.
 
 Pointcept's ``loop`` (the training list repeated ``epoch // eval_epoch``
@@ -30,7 +30,7 @@ import os.path as osp
 import pickle
 import random
 import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -50,6 +50,11 @@ POINT_KEYS = (('coord', np.float32), ('color', np.float32), ('normal',
                                                              np.float32))
 #: The file of each key in a scene folder (newer Pointcept layout).
 NPY_SUFFIX = '.npy'
+#: The folder layout's names of the ``.pth`` layout's keys.
+FOLDER_KEYS = dict(segment20='semantic_gt20',
+                   segment200='semantic_gt200',
+                   segment='semantic_gt',
+                   instance='instance_gt')
 
 
 class SceneError(DataError):
@@ -96,14 +101,16 @@ def _load_pth(path: str, fix: str) -> dict:
 
 
 def _load_folder(path: str, fix: str) -> dict:
-    """The ``<key>.npy`` arrays of a scene folder (no pickles allowed)."""
+    """The ``<key>.npy`` arrays of a scene folder (no pickles allowed),
+    the labels under the ``.pth`` layout's keys (:data:`FOLDER_KEYS`)."""
     scene = {}
     for name in sorted(os.listdir(path)):
         if not name.endswith(NPY_SUFFIX):
             continue
+        key = name[:-len(NPY_SUFFIX)]
         try:
-            scene[name[:-len(NPY_SUFFIX)]] = np.load(osp.join(path, name),
-                                                     allow_pickle=False)
+            scene[FOLDER_KEYS.get(key, key)] = np.load(osp.join(path, name),
+                                                       allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
             first = (str(error).strip().splitlines() or ['unreadable'])[0]
             raise SceneError(f'{osp.join(path, name)} is damaged or not a '
@@ -165,7 +172,8 @@ def read_scene(
 
     Returns:
         dict: The arrays (and strings such as ``scene_id``) by key, as
-        stored.
+        stored; a folder's labels under the ``.pth`` keys (``segment20.npy``
+        as ``semantic_gt20``, ``segment.npy`` as ``semantic_gt``, ...).
 
     Raises:
         SceneError: One line naming the file, the problem and ``fix``: a
@@ -209,8 +217,8 @@ class PointCloudDataset(BaseDataset):
     """Semantic segmentation scenes preprocessed by Pointcept (see the
     module for the layout).
 
-    Each item of ``data_list`` is ``dict(path, name)``;
-    :meth:`get_data_info` reads the scene (:func:`read_scene`) and returns
+    Each item of ``data_list`` is ``dict(scene_path, name)``;
+    :meth:`get_data_info` reads the scene (:meth:`read_scene`) and returns
     the scene dict the pipeline starts from.
 
     Args:
@@ -218,9 +226,10 @@ class PointCloudDataset(BaseDataset):
         split (str | Sequence[str]): The split folder(s) to read, e.g.
             ``'train'`` or the S3DIS areas ``('Area_1', 'Area_2')``.
             Defaults to ``'train'``.
-        segment_key (str | Sequence[str], optional): The labels' key in the
-            files; with several, the first one a file holds. Defaults to the
-            class's :attr:`SEGMENT_KEYS`.
+        segment_key (str, optional): The labels' key in the files (a scene
+            folder's ``segment20.npy`` is read as ``semantic_gt20``, see
+            :func:`read_scene`). Defaults to the class's
+            :attr:`SEGMENT_KEY`.
         ignore_index (int): The label of unlabelled points (stored as -1).
             Defaults to -1.
         with_normal (bool): Whether scenes must hold normals. Defaults to
@@ -228,12 +237,12 @@ class PointCloudDataset(BaseDataset):
         **kwargs: Arguments of MMEngine's ``BaseDataset`` (``pipeline``,
             ``test_mode``, ``metainfo``, ...).
 
-    In test mode a scene without labels (ScanNet's ``test`` split) gets
-    ``ignore_index`` everywhere; in training that is an error.
+    As in Pointcept, a scene without labels (ScanNet's ``test`` split) gets
+    ``ignore_index`` everywhere.
     """
     METAINFO = dict(classes=(), palette=[])
-    #: Candidate label keys: Pointcept's ``.pth`` key, then the folder one.
-    SEGMENT_KEYS: Tuple[str, ...] = ('semantic_gt', 'segment')
+    #: The labels' key in the ``.pth`` files.
+    SEGMENT_KEY = 'semantic_gt'
     #: How to get the data, for the error messages.
     PREPARE = ('preprocess the dataset with Pointcept\'s scripts '
                '(pointcept/datasets/preprocessing/) into data_root')
@@ -241,17 +250,14 @@ class PointCloudDataset(BaseDataset):
     def __init__(self,
                  data_root: str,
                  split: Union[str, Sequence[str]] = 'train',
-                 segment_key: Optional[Union[str, Sequence[str]]] = None,
+                 segment_key: Optional[str] = None,
                  ignore_index: int = -1,
                  with_normal: bool = True,
                  **kwargs):
         self.split = (split, ) if isinstance(split, str) else tuple(split)
         if not self.split:
             raise ValueError(f'{type(self).__name__} needs a split folder')
-        if segment_key is None:
-            segment_key = self.SEGMENT_KEYS
-        self.segment_keys = ((segment_key, ) if isinstance(segment_key, str)
-                             else tuple(segment_key))
+        self.segment_key = segment_key or self.SEGMENT_KEY
         self.ignore_index = ignore_index
         self.with_normal = with_normal
         super().__init__(data_root=data_root, **kwargs)
@@ -261,7 +267,8 @@ class PointCloudDataset(BaseDataset):
         return len(self.metainfo.get('classes') or ())
 
     def load_data_list(self) -> List[dict]:
-        """``dict(path, name)`` of every scene of the split folders."""
+        """``dict(scene_path, name)`` of every scene of the split
+        folders."""
         data_list = []
         for split in self.split:
             folder = osp.join(self.data_root, split)
@@ -274,19 +281,22 @@ class PointCloudDataset(BaseDataset):
                 raise SceneError(f'{folder} holds no scenes (*.pth files or '
                                  f'folders of coord.npy ...): '
                                  f'{self.PREPARE}')
-            data_list += [dict(path=p, name=scene_name(p)) for p in paths]
+            data_list += [
+                dict(scene_path=path, name=scene_name(path)) for path in paths
+            ]
         return data_list
 
     def get_data_info(self, idx: int) -> dict:
         """The scene dict of scene ``idx`` (see the module), read from its
         file."""
         info = super().get_data_info(idx)
-        info.update(self.load_scene(info['path']))
+        info.update(self.read_scene(info['scene_path']))
         return info
 
-    def load_scene(self, path: str) -> dict:
+    def read_scene(self, path: str) -> dict:
         """``coord``, ``color``, ``normal`` and ``segment`` of the scene at
-        ``path``, in the dtypes of the data contract."""
+        ``path`` (any file of the layout, in the dataset or not), in the
+        dtypes of the data contract."""
         fix = f'write it again ({self.PREPARE})'
         raw = read_scene(path, fix)
         scene = {}
@@ -296,33 +306,27 @@ class PointCloudDataset(BaseDataset):
             elif key != 'normal' or self.with_normal:
                 raise SceneError(f'{path} has no {key} (keys: '
                                  f'{", ".join(map(str, raw))}): {fix}')
-        scene['segment'] = self._labels(raw, path, len(scene['coord']), fix)
+        scene['segment'] = self._labels(raw, path, len(scene['coord']))
         return scene
 
-    def _labels(self, raw: dict, path: str, num_points: int,
-                fix: str) -> np.ndarray:
+    def _labels(self, raw: dict, path: str, num_points: int) -> np.ndarray:
         """The int64 labels of a scene, checked against the classes, -1
         turned into ``ignore_index``."""
-        key = next((k for k in self.segment_keys if k in raw), None)
-        if key is None:
-            if not self.test_mode:
-                raise SceneError(
-                    f'{path} has no labels {" / ".join(self.segment_keys)} '
-                    f'(keys: {", ".join(map(str, raw))}): set segment_key to '
-                    f'the labels\' key, or use a labelled split')
+        if self.segment_key not in raw:
             return np.full(num_points, self.ignore_index, dtype=np.int64)
-        segment = np.asarray(raw[key]).reshape(-1).astype(np.int64)
+        segment = np.asarray(raw[self.segment_key]).reshape(-1).astype(
+            np.int64)
         if len(segment) != num_points:
-            raise SceneError(f'{path}: {key} has {len(segment)} labels for '
-                             f'{num_points} points: {fix}')
+            raise SceneError(f'{path}: {self.segment_key} has '
+                             f'{len(segment)} labels for {num_points} '
+                             f'points: write it again ({self.PREPARE})')
         low, high = int(segment.min()), int(segment.max())
         if low < -1 or (self.num_classes and high >= self.num_classes):
-            bad = low if low < -1 else high
             raise SceneError(
-                f'{path}: {key} holds the label {bad}, but '
-                f'{type(self).__name__} has {self.num_classes} classes '
-                f'(0..{self.num_classes - 1}, -1 unlabelled): check '
-                f'segment_key, or {self.PREPARE}')
+                f'{path}: {self.segment_key} holds the label '
+                f'{low if low < -1 else high}, but {type(self).__name__} has '
+                f'{self.num_classes} classes (0..{self.num_classes - 1}, -1 '
+                f'unlabelled): check segment_key, or {self.PREPARE}')
         if self.ignore_index != -1:
             segment[segment == -1] = self.ignore_index
         return segment
@@ -477,7 +481,7 @@ class ScanNetDataset(PointCloudDataset):
         **kwargs: Arguments of :class:`PointCloudDataset`.
     """
     METAINFO = dict(classes=SCANNET20_CLASSES, palette=SCANNET20_PALETTE)
-    SEGMENT_KEYS = ('semantic_gt20', 'segment20')
+    SEGMENT_KEY = 'semantic_gt20'
     PREPARE = _SCANNET_TERMS
 
     def __init__(self, data_root: str = 'data/scannet', **kwargs):
@@ -489,7 +493,7 @@ class ScanNet200Dataset(ScanNetDataset):
     """ScanNet v2 with the 200 classes of ScanNet200 (``semantic_gt200``),
     from the same preprocessed files as :class:`ScanNetDataset`."""
     METAINFO = dict(classes=SCANNET200_CLASSES, palette=SCANNET200_PALETTE)
-    SEGMENT_KEYS = ('semantic_gt200', 'segment200')
+    SEGMENT_KEY = 'semantic_gt200'
 
 
 @DATASETS.register_module()
@@ -503,7 +507,6 @@ class S3DISDataset(PointCloudDataset):
         **kwargs: Arguments of :class:`PointCloudDataset`.
     """
     METAINFO = dict(classes=S3DIS_CLASSES, palette=S3DIS_PALETTE)
-    SEGMENT_KEYS = ('semantic_gt', 'segment')
     PREPARE = ('S3DIS is downloaded after accepting its terms of use '
                '(http://buildingparser.stanford.edu/dataset.html); '
                'preprocess it with Pointcept\'s pointcept/datasets/'

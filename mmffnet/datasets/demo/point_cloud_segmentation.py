@@ -47,7 +47,7 @@ POINT_COLOUR_STD = 8.
 DENSITY = 100.
 COORD_NOISE = 0.005
 SPLITS = ('train', 'val')
-DATA_ROOT = 'data/ffnet_demo_pc'
+DATA_ROOT = 'data/ffnet_demo_rooms'
 
 
 class Surface:
@@ -239,13 +239,12 @@ class DemoRoomsDataset(PointCloudDataset):
 
     Args:
         data_root (str): Dataset folder, written by :func:`write_dataset`
-            when it does not exist. Defaults to ``'data/ffnet_demo_pc'``.
+            when it does not exist. Defaults to ``'data/ffnet_demo_rooms'``.
         **kwargs: Arguments of :class:`PointCloudDataset` (``split``:
             ``'train'`` or ``'val'``, ``pipeline``, ...).
     """
     GENERATES_DATA = True
     METAINFO = dict(classes=CLASSES, palette=PALETTE)
-    SEGMENT_KEYS = ('semantic_gt', )
     PREPARE = ('delete the folder and let DemoRoomsDataset write it again '
                '(or run `python -m mmffnet.datasets.demo '
                'point_cloud_segmentation`)')
