@@ -118,10 +118,10 @@ def _load_folder(path: str, fix: str) -> dict:
     return scene
 
 
-def _check_arrays(scene: dict, path: str, fix: str) -> int:
-    """The number of points of ``scene``; raises :class:`SceneError` for a
-    missing, misshapen or non-finite ``coord`` and for per-point arrays of
-    another length."""
+def _check_arrays(scene: dict, path: str, fix: str) -> None:
+    """Raise :class:`SceneError` for a missing, misshapen or non-finite
+    ``coord``, ``color`` or ``normal`` and for per-point arrays of another
+    length than ``coord``."""
     if 'coord' not in scene:
         raise SceneError(f'{path} has no coord (keys: '
                          f'{", ".join(map(str, scene)) or "none"}): {fix}')
@@ -149,7 +149,6 @@ def _check_arrays(scene: dict, path: str, fix: str) -> int:
                 len(value) != num_points:
             raise SceneError(f'{path}: {key} has {len(value)} rows but coord '
                              f'has {num_points} points: {fix}')
-    return num_points
 
 
 def read_scene(
