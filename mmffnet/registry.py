@@ -20,6 +20,7 @@ https://mmengine.readthedocs.io/en/latest/advanced_tutorials/registry.html
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
@@ -60,6 +61,14 @@ DATASETS = Registry(
 TRANSFORMS = Registry(
     'transform',
     parent=MMENGINE_TRANSFORMS,
+    scope='mmffnet',
+    locations=['mmffnet.datasets'])
+# Collate functions: point_collate (batches of point clouds, Mix3D). MMEngine's
+# runner looks collate_fn up in the root FUNCTIONS whatever the default
+# scope, so configs name it 'mmffnet.point_collate'.
+FUNCTIONS = Registry(
+    'function',
+    parent=MMENGINE_FUNCTIONS,
     scope='mmffnet',
     locations=['mmffnet.datasets'])
 

@@ -47,3 +47,13 @@ if find_spec('mmcv') is not None:
         'RandomJitter', 'RandomRotate', 'RandomRotateTargetAngle',
         'RandomScale', 'SphereCrop', 'TestTimeFragments'
     ]
+if find_spec('mmcv') is not None:  # the data guard's errors need it
+    from .demo.point_cloud_segmentation import DemoRoomsDataset
+    from .point_cloud import (PointCloudDataset, S3DISDataset,
+                              ScanNet200Dataset, ScanNetDataset, SceneError,
+                              point_collate, read_scene)
+    __all__ += [
+        'DemoRoomsDataset', 'PointCloudDataset', 'S3DISDataset',
+        'ScanNet200Dataset', 'ScanNetDataset', 'SceneError', 'point_collate',
+        'read_scene'
+    ]

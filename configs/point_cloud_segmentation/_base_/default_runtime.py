@@ -2,7 +2,9 @@
 # MMEngine inside mmffnet (no OpenMMLab toolbox has the voxel pipeline of
 # ScanNet / S3DIS that FFNet-3D trains with; see ffnet_3d/README.md): the
 # datasets, transforms, collate function, metric and model are registered in
-# mmffnet's registries and found by bare name from the 'mmffnet' scope.
+# mmffnet's registries and found by bare name from the 'mmffnet' scope, but
+# the collate function by its scoped name ('mmffnet.point_collate': MMEngine's
+# runner looks collate functions up in its root registry).
 default_scope = 'mmffnet'
 custom_imports = dict(imports=['mmffnet'], allow_failed_imports=False)
 

@@ -87,7 +87,7 @@ train_dataloader = dict(
     persistent_workers=True,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='point_collate', mix_prob=0.8),
+    collate_fn=dict(type='mmffnet.point_collate', mix_prob=0.8),
     dataset=dict(
         type='RepeatDataset',
         times=8,
@@ -101,7 +101,7 @@ val_dataloader = dict(
     num_workers=6,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='point_collate'),
+    collate_fn=dict(type='mmffnet.point_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -112,7 +112,7 @@ test_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='point_collate'),
+    collate_fn=dict(type='mmffnet.point_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
