@@ -292,6 +292,15 @@ class PointCloudDataset(BaseDataset):
         info.update(self.read_scene(info['scene_path']))
         return info
 
+    def scene_path(self, idx: int) -> str:
+        """The file of scene ``idx`` (without reading it)."""
+        return super().get_data_info(idx)['scene_path']
+
+    def required_keys(self) -> List[str]:
+        """The arrays every scene file must hold."""
+        return [key for key, _ in POINT_KEYS
+                if key != 'normal' or self.with_normal]
+
     def read_scene(self, path: str) -> dict:
         """``coord``, ``color``, ``normal`` and ``segment`` of the scene at
         ``path`` (any file of the layout, in the dataset or not), in the

@@ -11,12 +11,15 @@ from .base import (Prediction, Task, TaskError, get_task, register_task,
 from .classification import Classification
 from .detection import Detection
 from .forecasting import ForecastInferencer, Forecasting
+from .point_cloud_segmentation import (PointCloudInferencer,
+                                       PointCloudSegmentation)
 from .segmentation import Segmentation
 from .super_resolution import SRInferencer, SuperResolution
 
 __all__ = [
     'Classification', 'Detection', 'ForecastInferencer', 'Forecasting',
-    'Prediction', 'SRInferencer',
+    'PointCloudInferencer', 'PointCloudSegmentation', 'Prediction',
+    'SRInferencer',
     'Segmentation', 'SuperResolution', 'Task', 'TaskError', 'get_task',
     'register_task', 'task_names', 'task_of', 'tasks'
 ]

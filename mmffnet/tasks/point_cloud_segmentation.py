@@ -230,7 +230,7 @@ class PointCloudSegmentation(Task):
     input_noun = 'scene'
     input_shape = (102400, 6)
     demo_config = ('point_cloud_segmentation/ffnet_3d/'
-                   'ffnet-3d-tiny_1xb4-20e_demo-rooms.py')
+                   'ffnet-3d-tiny_1xb4-15e_demo-rooms.py')
     demo_data = 'ffnet_demo_rooms'
     demo_options = {
         'num_train': 'training rooms',
@@ -334,31 +334,36 @@ class PointCloudSegmentation(Task):
 
     def samples(self, dataset, dataset_cfg: dict,
                 num_classes: Optional[int]) -> List[dict]:
-        """Each scene file, with the label key and classes to check."""
+        """Each scene file, with the arrays and labels it must hold."""
         return [
-            dict(path=info['scene_path'],
-                 segment_key=getattr(dataset, 'segment_key', None),
-                 num_classes=num_classes)
-            for info in (dataset.get_data_info(i)
-                         for i in range(len(dataset)))
+            dict(path=dataset.scene_path(index),
+                 required=dataset.required_keys(),
+                 segment_key=dataset.segment_key,
+                 num_classes=num_classes or dataset.num_classes)
+            for index in range(len(dataset))
         ]
 
     def check_sample(self, sample: dict) -> list:
-        """The scene reads safely, and its labels are classes or -1."""
+        """The scene reads safely and whole, holds the arrays the dataset
+        reads, and its labels are classes or -1."""
         path = sample['path']
         try:
             scene = read_scene(path)
         except SceneError as err:
             return [('error', 'unreadable', path, str(err))]
-        labels = scene.get(sample['segment_key']) \
-            if sample['segment_key'] else None
+        missing = [key for key in sample['required'] if key not in scene]
+        if missing:
+            return [('error', 'annotation', path,
+                     f'no {", ".join(missing)} (keys: {", ".join(scene)}): '
+                     "write it again with Pointcept's preprocessing")]
+        labels = scene.get(sample['segment_key'])
         if labels is None:
             return [('warning', 'annotation', path,
                      f"no labels ('{sample['segment_key']}'): the scene "
                      'can be predicted on, not trained or scored on')]
         labels = np.asarray(labels).reshape(-1)
         count = sample['num_classes']
-        bad = labels[(labels < -1) | ((labels >= count) if count else False)]
+        bad = labels[(labels < -1) | (labels >= count)]
         if len(bad):
             return [('error', 'label', path,
                      f'{len(bad)} point label(s) outside -1..{count - 1} '

@@ -24,7 +24,7 @@ RUNS = {
     ('S3DISDataset', 13, ('Area_1', 'Area_2', 'Area_3', 'Area_4', 'Area_6'),
      2, 1500, True, 103_211_981, 10),
 }
-DEMO = 'ffnet-3d-tiny_1xb4-20e_demo-rooms'
+DEMO = 'ffnet-3d-tiny_1xb4-15e_demo-rooms'
 # The official training transforms, in order (ScanNet; S3DIS has no
 # ElasticDistortion and crops twice).
 SCANNET_TRAIN = [
@@ -60,7 +60,7 @@ def test_config_is_its_official_run(name):
     # batch 12 in all on 4 GPUs, Mix3D 0.8, AMP, SyncBN
     train = cfg.train_dataloader
     assert (train.batch_size, train.drop_last) == (3, True)
-    assert train.collate_fn == dict(type='point_collate', mix_prob=0.8)
+    assert train.collate_fn == dict(type='mmffnet.point_collate', mix_prob=0.8)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.sync_bn == 'torch'
     assert (train.dataset.type, train.dataset.times) == ('RepeatDataset',

@@ -13,8 +13,8 @@ from mmffnet.tasks.base import _TASKS
 from tests.utils import REPO_ROOT
 
 NAMES = [
-    'classification', 'detection', 'forecasting', 'segmentation',
-    'super_resolution'
+    'classification', 'detection', 'forecasting', 'point_cloud_segmentation',
+    'segmentation', 'super_resolution'
 ]
 
 
@@ -93,9 +93,11 @@ def test_another_task_is_one_class(tmp_path):
 def test_tasks_sharing_a_scope_are_told_apart_by_model_type():
     """mmffnet's own tasks all build in 'mmffnet'."""
     shared = [task.name for task in tasks() if task.scope == 'mmffnet']
-    assert shared == ['forecasting', 'super_resolution']
+    assert shared == ['forecasting', 'point_cloud_segmentation',
+                      'super_resolution']
     for model_type, name in (('SRModel', 'super_resolution'),
-                             ('mmffnet.Forecaster', 'forecasting')):
+                             ('mmffnet.Forecaster', 'forecasting'),
+                             ('PointSegmentor', 'point_cloud_segmentation')):
         cfg = Config(dict(default_scope='mmffnet', model=dict(type=model_type)))
         assert task_of(cfg).name == name
     cfg = Config(dict(default_scope='mmffnet', model=dict(type='Net')))
@@ -104,7 +106,8 @@ def test_tasks_sharing_a_scope_are_told_apart_by_model_type():
     assert str(err.value) == (
         "the config: default_scope 'mmffnet' serves several tasks and model "
         "type 'Net' is none of theirs: set model.type to one of Forecaster "
-        '(forecasting), SRModel (super_resolution)')
+        '(forecasting), PointSegmentor (point_cloud_segmentation), SRModel '
+        '(super_resolution)')
 
 
 def test_nothing_outside_the_tasks_branches_on_a_task_name():

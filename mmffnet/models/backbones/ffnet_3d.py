@@ -168,6 +168,9 @@ class FFNet3D(BaseModule):
             last encoder block and the first decoder block. Defaults
             to 0.3.
         use_gelu (bool): GELU in the blocks, else ReLU. Defaults to True.
+        norm_cfg (dict): Every batch norm of the network (stem, blocks,
+            pooling, unpooling). Defaults to the official ``BN1d`` with eps
+            1e-3 and momentum 0.01 (``sync_bn`` turns them into SyncBN).
         conv_backend (str): ``'auto'``, ``'torch'`` or ``'spconv'`` (see
             :class:`~mmffnet.models.sparse.SubMConv3d`).
         init_cfg (dict, optional): Initialization config.
@@ -187,6 +190,7 @@ class FFNet3D(BaseModule):
                  proj_drop: float = 0.,
                  drop_path: float = 0.3,
                  use_gelu: bool = True,
+                 norm_cfg: dict = NORM_CFG,
                  conv_backend: str = 'auto',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -206,12 +210,14 @@ class FFNet3D(BaseModule):
             mlp_ratio=mlp_ratio,
             proj_drop=proj_drop,
             act_cfg=ACT_CFG if use_gelu else dict(type='ReLU'),
+            norm_cfg=norm_cfg,
             conv_backend=conv_backend)
 
         self.embedding = Embedding(
             in_channels,
             enc_channels[0],
             stem_ks,
+            norm_cfg=norm_cfg,
             conv_backend=conv_backend)
         self.enc = PointSequential()
         enc_rates = _drop_path_rates(enc_depths, drop_path)
@@ -220,7 +226,7 @@ class FFNet3D(BaseModule):
             if s > 0:
                 stage.add(
                     VoxelPooling(enc_channels[s - 1], enc_channels[s],
-                                 stride[s - 1]), 'down')
+                                 stride[s - 1], norm_cfg=norm_cfg), 'down')
             for i, rate in enumerate(enc_rates[s]):
                 stage.add(
                     FFBlock(enc_channels[s], enc_ks, drop_path=rate,
@@ -234,7 +240,7 @@ class FFNet3D(BaseModule):
             stage = PointSequential()
             stage.add(
                 VoxelUnpooling(in_channels[s + 1], enc_channels[s],
-                               dec_channels[s]), 'up')
+                               dec_channels[s], norm_cfg=norm_cfg), 'up')
             for i, rate in enumerate(reversed(dec_rates[s])):
                 stage.add(
                     FFBlock(dec_channels[s], dec_ks, drop_path=rate,
