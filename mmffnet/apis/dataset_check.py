@@ -39,6 +39,19 @@ class DatasetFindings:
         ] + [self.count('warning', 'mode')]
 
 
+# MMEngine's wrappers that repeat or resample one dataset: its files are
+# the wrapped dataset's.
+WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset')
+
+
+def unwrapped(dataset_cfg: dict) -> dict:
+    """The config of the dataset inside MMEngine's repeat / class-balance
+    wrappers (the dataset itself when it has none)."""
+    while str(dataset_cfg.get('type', '')).split('.')[-1] in WRAPPERS:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
 def _build(dataset_cfg: dict, task: Task):
     """The dataset without its pipeline, or the one-line reason it does
     not load (its own load-time checks)."""
@@ -59,6 +72,7 @@ def _build(dataset_cfg: dict, task: Task):
 def check_one(dataset_cfg: dict, task: Task, model_cfg: dict,
               workers: int = 1) -> Tuple[List[Finding], int]:
     """(findings, number of samples) of one dataset config."""
+    dataset_cfg = unwrapped(dataset_cfg)
     where = osp.join(
         dataset_cfg.get('data_root') or '', dataset_cfg.get('ann_file') or '')
     dataset, problem = _build(dataset_cfg, task)

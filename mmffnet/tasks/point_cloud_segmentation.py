@@ -230,7 +230,7 @@ class PointCloudSegmentation(Task):
     input_noun = 'scene'
     input_shape = (102400, 6)
     demo_config = ('point_cloud_segmentation/ffnet_3d/'
-                   'ffnet-3d-tiny_1xb4-15e_demo-rooms.py')
+                   'ffnet-3d-tiny_1xb4-30e_demo-rooms.py')
     demo_data = 'ffnet_demo_rooms'
     demo_options = {
         'num_train': 'training rooms',

@@ -24,7 +24,7 @@ RUNS = {
     ('S3DISDataset', 13, ('Area_1', 'Area_2', 'Area_3', 'Area_4', 'Area_6'),
      2, 1500, True, 103_211_981, 10),
 }
-DEMO = 'ffnet-3d-tiny_1xb4-15e_demo-rooms'
+DEMO = 'ffnet-3d-tiny_1xb4-30e_demo-rooms'
 # The official training transforms, in order (ScanNet; S3DIS has no
 # ElasticDistortion and crops twice).
 SCANNET_TRAIN = [

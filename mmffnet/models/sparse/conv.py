@@ -96,11 +96,13 @@ def neighbour_pairs(points: PointBatch,
 
 def _gather_mm_scatter(feat: torch.Tensor, weight: torch.Tensor,
                        inputs: Pairs, outputs: Pairs) -> torch.Tensor:
-    """``out[outputs[k]] += feat[inputs[k]] @ weight[k]`` for each k."""
-    out = feat.new_zeros(feat.shape[0], weight.shape[2])
+    """``out[outputs[k]] += feat[inputs[k]] @ weight[k]`` for each k, summed
+    in fp32 when the operands are half precision (mixed precision)."""
+    wide = torch.float32 if feat.element_size() < 4 else feat.dtype
+    out = feat.new_zeros(feat.shape[0], weight.shape[2], dtype=wide)
     for w, i, o in zip(weight, inputs, outputs):
-        out.index_add_(0, o, (feat[i] @ w).to(out.dtype))
-    return out
+        out.index_add_(0, o, (feat[i] @ w).to(wide))
+    return out.to(feat.dtype)
 
 
 class _SubMConvFunction(torch.autograd.Function):
@@ -138,6 +140,14 @@ def _torch_subm_conv(points: PointBatch, feat: torch.Tensor,
         points.cache[key] = neighbour_pairs(points, kernel_size)
     # (C_out, k, k, k, C_in) -> (k^3, C_in, C_out)
     weight = weight.flatten(1, 3).permute(1, 2, 0)
+    # Autocast does not reach inside an autograd.Function: cast as it casts
+    # a convolution (both operands to its dtype).
+    device = feat.device.type
+    if torch.is_autocast_enabled(device):
+        dtype = torch.get_autocast_dtype(device)
+        feat, weight = feat.to(dtype), weight.to(dtype)
+    else:
+        weight = weight.to(feat.dtype)
     return _SubMConvFunction.apply(feat, weight, *points.cache[key])
 
 

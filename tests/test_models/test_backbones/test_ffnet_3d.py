@@ -163,3 +163,34 @@ def test_builds_from_the_registry():
 def test_stage_lengths_must_agree():
     with pytest.raises(ValueError, match='dec_channels needs 2 entries'):
         FFNet3D(**dict(SMALL, dec_channels=(8, 8, 8)))
+
+
+def test_mixed_precision_forward_and_backward():
+    """Under autocast (bf16 here, fp16 on CUDA: AmpOptimWrapper) the torch
+    backend's gathers and matmuls run in low precision and the network
+    stays close to fp32."""
+    model = _eval_model()
+    points = PointBatch.from_inputs(random_point_inputs(span=16))
+    with torch.no_grad():
+        reference = model(points).feat
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(PointBatch.from_inputs(random_point_inputs(span=16)))
+    assert torch.isfinite(out.feat).all()
+    error = (out.feat.float() - reference).abs().max()
+    assert error < 0.05 * reference.abs().max()
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(PointBatch.from_inputs(random_point_inputs(span=16)))
+    out.feat.float().pow(2).mean().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_norm_cfg_reaches_every_batch_norm():
+    model = FFNet3D(**SMALL, conv_backend='torch',
+                    norm_cfg=dict(type='BN1d', eps=1e-5, momentum=0.1))
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert norms and all((m.eps, m.momentum) == (1e-5, 0.1) for m in norms)
+    assert all((m.eps, m.momentum) == (1e-3, 0.01)
+               for m in FFNet3D(**SMALL).modules()
+               if isinstance(m, nn.BatchNorm1d))
