@@ -259,13 +259,29 @@ def time_round_robin(paths: List[InferencePath],
             path.times.append(time.perf_counter() - start)
 
 
-def model_macs(module: nn.Module, inputs: torch.Tensor) -> int:
-    """Multiply-accumulates of one forward (mmengine's analysis)."""
+def model_macs(deploy: DeployModel) -> int:
+    """Multiply-accumulates of the folded model on one input: of the first
+    image (mmengine's analysis), or the task's count of a batch that is
+    no image tensor (a point cloud: :meth:`~mmffnet.tasks.Task.
+    complexity`)."""
+    module, inputs = deploy.folded, deploy.inputs
+    if not torch.is_tensor(inputs):
+        with torch.no_grad():
+            return int(deploy.task.complexity(module, inputs)[0])
+    inputs = inputs[:1]
     with torch.no_grad():
         analyzer = FlopAnalyzer(module, (inputs, ))
         analyzer.unsupported_ops_warnings(False)
         analyzer.uncalled_modules_warnings(False)
         return int(analyzer.total())
+
+
+def describe_inputs(inputs) -> str:
+    """``1x3x224x224`` for images; ``N points x C`` for a point batch."""
+    if torch.is_tensor(inputs):
+        return 'x'.join(map(str, inputs.shape))
+    feat = inputs['feat']
+    return f'{feat.shape[0]} points x {feat.shape[1]}'
 
 
 def machine_description() -> str:

@@ -16,6 +16,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config
+from mmffnet.tasks import task_of
 
 from .formats import FORMATS, ExportFormat
 from .image_check import check_on_images
@@ -110,6 +111,9 @@ def export_model(cfg: Config, options: ExportOptions) -> ExportReport:
             the fix.
     """
     fmt = check_options(options)
+    refused = task_of(cfg).export_refused
+    if refused:
+        raise ExportError(refused)
     shape = input_shape_of(cfg, options.shape)
     if options.int8:
         calib, check = int8_images(cfg, options, shape)

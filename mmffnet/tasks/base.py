@@ -97,6 +97,9 @@ class Task:
         int8_quantizer (str, optional): The default ``--quantizer`` of
             the task's int8 exports where the format offers it (None: the
             format's default).
+        export_refused (str, optional): Why no format can export the
+            task's models (``tools/deployment/export.py`` says it and
+            stops; eager benchmarks still run). None: they export.
         int8_by_metric (bool): An int8 export passes when its metric drops
             by at most :attr:`int8_max_drop` (tasks without classes to
             agree on); otherwise by the agreement of predicted classes.
@@ -113,6 +116,7 @@ class Task:
     official_layouts: ClassVar[Tuple[str, ...]] = ()
     int8: ClassVar[bool] = False
     export_checked_on_images: ClassVar[bool] = False
+    export_refused: ClassVar[Optional[str]] = None
     int8_max_drop: ClassVar[float] = 0.005
     int8_by_metric: ClassVar[bool] = False
     int8_quantizer: ClassVar[Optional[str]] = None

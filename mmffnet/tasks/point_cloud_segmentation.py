@@ -14,7 +14,8 @@ from mmengine.registry import DATASETS, DefaultScope
 from PIL import Image, ImageDraw
 
 from mmffnet.datasets.point_cloud import SceneError, point_collate, read_scene
-from mmffnet.evaluation.metrics.point_cloud import PointSegMetric
+from mmffnet.evaluation.metrics.point_cloud import (confusion_matrix,
+                                                    metrics_from_confusion)
 from mmffnet.models.sparse import count_point_macs
 from mmffnet.utils import load_checkpoint_strict
 from .base import Prediction, Task, register_task
@@ -102,9 +103,10 @@ def render_points(coord: np.ndarray,
                   colors: np.ndarray,
                   size: int = 420,
                   azimuth: float = 35.,
-                  elevation: float = 55.) -> np.ndarray:
+                  elevation: float = 40.) -> np.ndarray:
     """An orthographic view of coloured points from above and aside, the
-    nearest point of each pixel drawn (2x2 pixels a point).
+    nearest point of each pixel drawn (squares of 1-4 pixels a point, the
+    sparser the cloud the larger).
 
     Args:
         coord (np.ndarray): (N, 3) points, z up.
@@ -129,7 +131,9 @@ def render_points(coord: np.ndarray,
     u = ((x - x.min()) * scale + (size - np.ptp(x) * scale) / 2).astype(int)
     v = ((up.max() - up) * scale + (size - np.ptp(up) * scale) / 2).astype(
         int)
-    offsets = np.array([(0, 0), (0, 1), (1, 0), (1, 1)])
+    side = int(np.clip(round(size / np.sqrt(len(coord)) / 2), 1, 4))
+    offsets = np.stack(np.meshgrid(np.arange(side), np.arange(side)),
+                       -1).reshape(-1, 2)
     u = np.clip((u[:, None] + offsets[:, 0]).ravel(), 0, size - 1)
     v = np.clip((v[:, None] + offsets[:, 1]).ravel(), 0, size - 1)
     depth = np.repeat(depth, len(offsets))
@@ -236,6 +240,7 @@ class PointCloudSegmentation(Task):
         'num_train': 'training rooms',
         'num_val': 'validation rooms',
     }
+    export_refused = _EXPORT_PROBLEM
     benchmark_skips = {
         name: 'no graph export for sparse convolutions (see export.py)'
         for name in ('TorchScript frozen', 'ONNX Runtime', 'OpenVINO',
@@ -321,14 +326,16 @@ class PointCloudSegmentation(Task):
             lines.append(f'{classes[index]:<20s} '
                          f'{100 * counts[index] / len(pred):5.1f}%')
         if gt is not None and (gt >= 0).any():
-            metric = PointSegMetric()
-            metric.dataset_meta = dict(classes=classes)
-            metric.process({}, [dict(pred_segment=torch.from_numpy(pred),
-                                     gt_segment=torch.from_numpy(gt))])
-            scores = metric.compute_metrics(metric.results)
-            lines.append('this scene: ' + '  '.join(
-                f'{key} {scores[key]:.2f}' for key in ('mIoU', 'mAcc',
-                                                        'allAcc')))
+            scores = metrics_from_confusion(
+                confusion_matrix(
+                    torch.from_numpy(pred), torch.from_numpy(gt),
+                    len(classes), ignore_index=-1))
+            lines.append(
+                f"this scene: mIoU {100 * scores['miou']:.2f}  "
+                f"mAcc {100 * scores['macc']:.2f}  "
+                f"allAcc {100 * scores['allacc']:.2f} (classes absent from "
+                'the scene and its prediction count as 0, as in the '
+                'official metric)')
         return Prediction(
             lines, draw_segmentation(result, classes, inferencer.palette))
 
@@ -372,7 +379,10 @@ class PointCloudSegmentation(Task):
         return []
 
     def export_problem(self, backbone_only: bool) -> Optional[str]:
-        return _EXPORT_PROBLEM
+        if backbone_only:
+            return ('--backbone-only is for detectors; the point segmentor '
+                    'runs whole (points -> classes)')
+        return None
 
     @property
     def int8_problem(self) -> str:

@@ -1,5 +1,6 @@
 """The tools on point-cloud configs: infer, check_dataset, get_flops,
 benchmark and export (refused with its reason), on the demo rooms."""
+import glob
 import os.path as osp
 
 import numpy as np
@@ -30,16 +31,15 @@ def _random_checkpoint(path):
 
 def test_infer_prints_and_draws_a_scene(demo_data, tmp_path):
     root = demo_data('point_cloud_segmentation', num_train=2, num_val=2)
-    scene = sorted(osp.join(root, 'val', f) for f in
-                   __import__('os').listdir(osp.join(root, 'val')))[0]
+    scene = sorted(glob.glob(osp.join(root, 'val', '*.pth')))[0]
     checkpoint = _random_checkpoint(tmp_path / 'random.pth')
     out = str(tmp_path / 'scene.png')
     printed = run_tool('tools/infer.py', DEMO, checkpoint, scene, '--out',
                        out, '--device', 'cpu', '--cfg-options',
                        *_options(root), in_process=True).stdout
-    lines = printed.splitlines()
-    header = [line for line in lines if line.startswith(
-        osp.basename(scene))][0]
+    lines = [line.strip() for line in printed.splitlines()]
+    header = [line for line in lines
+              if line.startswith(osp.basename(scene) + ':')][0]
     num_points = int(header.split(': ')[1].split()[0])
     assert num_points == len(torch.load(scene, weights_only=False)['coord'])
     shares = [float(line.split()[-1].rstrip('%')) for line in lines

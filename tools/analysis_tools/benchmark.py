@@ -30,6 +30,7 @@ from mmffnet.apis import load_config
 from mmffnet.tasks import task_of
 from mmffnet.deployment import ExportError, add_model_args, prepare
 from mmffnet.deployment.benchmark import (build_paths, check_parity,
+                                          describe_inputs,
                                           format_table, machine_description,
                                           model_macs, summary,
                                           time_round_robin)
@@ -115,7 +116,7 @@ def main():
     except (ExportError, FileNotFoundError, KeyError, ValueError) as err:
         sys.exit(f'error: {err.args[0] if isinstance(err, KeyError) else err}')
 
-    macs = model_macs(deploy.folded, deploy.inputs[:1])
+    macs = model_macs(deploy)
     with tempfile.TemporaryDirectory() as workdir:
         paths, skipped = build_paths(deploy, workdir, threads, args.compile,
                                      args.matmul_size, args.int8_model,
@@ -127,7 +128,7 @@ def main():
     print(f'Config: {args.config}{" (backbone)" if backbone_only else ""}')
     print(f'Machine: {machine_description()}; threads={threads}; '
           f'{runtime_versions()}')
-    shape = 'x'.join(map(str, deploy.inputs.shape))
+    shape = describe_inputs(deploy.inputs)
     print(f'Input: {shape}; folded MACs/image: '
           f'{macs / 1e9:.3f} G; {args.iters} round-robin iterations after '
           f'{args.warmup} warm-up, {args.pause_ms:g} ms pause before each '
