@@ -29,7 +29,7 @@ from mmffnet.registry import MODELS
 from ..layers import DropPath
 from ..layers.builder import build_activation_layer, build_norm_layer
 from ..sparse import (PointBatch, PointModule, PointSequential, SubMConv3d,
-                      VoxelPooling, VoxelUnpooling)
+                      VoxelPooling, VoxelUnpooling, fold_batch_norms)
 from ..sparse.pooling import ACT_CFG, NORM_CFG
 
 
@@ -206,6 +206,7 @@ class FFNet3D(BaseModule):
                     f'FFNet3D has {num_stages} encoder stages (enc_depths), '
                     f'so {name} needs {expected} entries, got {length}')
         self.out_channels = dec_channels[0]
+        self.deploy = False
         block_cfg = dict(
             mlp_ratio=mlp_ratio,
             proj_drop=proj_drop,
@@ -259,6 +260,16 @@ class FFNet3D(BaseModule):
         elif isinstance(module, nn.modules.batchnorm._BatchNorm):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+
+    def switch_to_deploy(self):
+        """Fold every batch norm that follows a sparse convolution or a
+        linear layer (stem, blocks, unpooling) into it, for inference: the
+        same outputs from fewer layers. The norms after pooling's max stay.
+        """
+        for module in list(self.modules()):
+            if isinstance(module, PointSequential):
+                fold_batch_norms(module)
+        self.deploy = True
 
     def forward(self, points: PointBatch) -> PointBatch:
         """The finest level's points with ``dec_channels[0]`` features."""

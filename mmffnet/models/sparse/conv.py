@@ -32,6 +32,7 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 
+from ..layers.reparam import fuse_conv_bn
 from .structure import PointBatch, PointModule
 
 BACKENDS = ('auto', 'torch', 'spconv')
@@ -310,3 +311,27 @@ class SubMConv3d(PointModule):
         return (f'{self.in_channels}, {self.out_channels}, '
                 f'kernel_size={self.kernel_size}, '
                 f'bias={self.bias is not None}, backend={self.backend!r}')
+
+
+@torch.no_grad()
+def fold_batch_norms(sequence: nn.Sequential) -> int:
+    """Fold every inference-mode batch norm of ``sequence`` that directly
+    follows a :class:`SubMConv3d` or an ``nn.Linear`` into that layer
+    (which gains a bias if it had none); the norm becomes ``nn.Identity``,
+    so the outputs are unchanged up to rounding. Returns the number of
+    norms folded."""
+    children = list(sequence.named_children())
+    folded = 0
+    for (_, conv), (name, norm) in zip(children, children[1:]):
+        if not (isinstance(conv, (SubMConv3d, nn.Linear))
+                and isinstance(norm, nn.modules.batchnorm._BatchNorm)):
+            continue
+        weight, bias = fuse_conv_bn(conv.weight, conv.bias, norm)
+        conv.weight.copy_(weight)
+        if conv.bias is None:
+            conv.bias = nn.Parameter(bias)
+        else:
+            conv.bias.copy_(bias)
+        setattr(sequence, name, nn.Identity())
+        folded += 1
+    return folded

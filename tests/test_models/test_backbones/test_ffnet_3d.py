@@ -194,3 +194,22 @@ def test_norm_cfg_reaches_every_batch_norm():
     assert all((m.eps, m.momentum) == (1e-3, 0.01)
                for m in FFNet3D(**SMALL).modules()
                if isinstance(m, nn.BatchNorm1d))
+
+
+def test_switch_to_deploy_folds_the_norms_exactly():
+    """Every BN after a sparse conv or a linear layer goes into it; only
+    the norms after pooling's max stay; the outputs do not change."""
+    from mmffnet.models import reparameterize_model
+    model = _eval_model()
+    points = random_point_inputs(span=16)
+    with torch.no_grad():
+        before = model(PointBatch.from_inputs(points)).feat
+    norms = sum(isinstance(m, nn.BatchNorm1d) for m in model.modules())
+    folded = reparameterize_model(model)
+    assert folded.deploy and not model.deploy
+    left = [m for m in folded.modules() if isinstance(m, nn.BatchNorm1d)]
+    # two pooling stages keep their norm
+    assert len(left) == 2 and norms > 10
+    with torch.no_grad():
+        after = folded(PointBatch.from_inputs(points)).feat
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
