@@ -207,8 +207,8 @@ def describe_failure(results: dict, transform, err: Exception) -> str:
     reason = str(err).strip().splitlines()[0] if str(err).strip() else \
         type(err).__name__
     if any(results.get(key, '') and str(results[key]) in reason
-           for key, _ in FILE_KEYS):
-        return reason  # e.g. CheckSegLabels: it names the file
+           for key, _ in FILE_KEYS + (('scene_path', 'scene'), )):
+        return reason  # e.g. CheckSegLabels, LoadPointScene: it names the file
     return (f'sample {results.get("img_path", results.get("sample_idx"))}: '
             f'{type(transform).__name__} failed: {reason}')
 

@@ -286,11 +286,19 @@ class PointCloudDataset(BaseDataset):
         return data_list
 
     def get_data_info(self, idx: int) -> dict:
-        """The scene dict of scene ``idx`` (see the module), read from its
-        file."""
+        """Scene ``idx``'s file and how to read it (``scene_path``,
+        ``name``, ``sample_idx``, ``reader``): the pipeline's first
+        transform, ``LoadPointScene``, reads it (see the module), so that
+        the data guard sees a bad file as a bad sample."""
         info = super().get_data_info(idx)
-        info.update(self.read_scene(info['scene_path']))
+        info['reader'] = self.reader_settings()
         return info
+
+    def scene_info(self, path: str) -> dict:
+        """The data info of a scene file outside the dataset (inference):
+        what ``LoadPointScene`` reads it with."""
+        return dict(scene_path=path, name=scene_name(path), sample_idx=0,
+                    reader=self.reader_settings())
 
     def scene_path(self, idx: int) -> str:
         """The file of scene ``idx`` (without reading it)."""
@@ -301,43 +309,65 @@ class PointCloudDataset(BaseDataset):
         return [key for key, _ in POINT_KEYS
                 if key != 'normal' or self.with_normal]
 
+    def reader_settings(self) -> dict:
+        """The arguments of :func:`load_scene` for this dataset's files."""
+        return dict(
+            segment_key=self.segment_key,
+            ignore_index=self.ignore_index,
+            num_classes=self.num_classes,
+            with_normal=self.with_normal,
+            dataset=type(self).__name__,
+            prepare=self.PREPARE)
+
     def read_scene(self, path: str) -> dict:
         """``coord``, ``color``, ``normal`` and ``segment`` of the scene at
         ``path`` (any file of the layout, in the dataset or not), in the
         dtypes of the data contract."""
-        fix = f'write it again ({self.PREPARE})'
-        raw = read_scene(path, fix)
-        scene = {}
-        for key, dtype in POINT_KEYS:
-            if key in raw:
-                scene[key] = np.ascontiguousarray(raw[key], dtype=dtype)
-            elif key != 'normal' or self.with_normal:
-                raise SceneError(f'{path} has no {key} (keys: '
-                                 f'{", ".join(map(str, raw))}): {fix}')
-        scene['segment'] = self._labels(raw, path, len(scene['coord']))
-        return scene
+        return load_scene(path, **self.reader_settings())
 
-    def _labels(self, raw: dict, path: str, num_points: int) -> np.ndarray:
-        """The int64 labels of a scene, checked against the classes, -1
-        turned into ``ignore_index``."""
-        if self.segment_key not in raw:
-            return np.full(num_points, self.ignore_index, dtype=np.int64)
-        segment = np.asarray(raw[self.segment_key]).reshape(-1).astype(
-            np.int64)
-        if len(segment) != num_points:
-            raise SceneError(f'{path}: {self.segment_key} has '
-                             f'{len(segment)} labels for {num_points} '
-                             f'points: write it again ({self.PREPARE})')
-        low, high = int(segment.min()), int(segment.max())
-        if low < -1 or (self.num_classes and high >= self.num_classes):
-            raise SceneError(
-                f'{path}: {self.segment_key} holds the label '
-                f'{low if low < -1 else high}, but {type(self).__name__} has '
-                f'{self.num_classes} classes (0..{self.num_classes - 1}, -1 '
-                f'unlabelled): check segment_key, or {self.PREPARE}')
-        if self.ignore_index != -1:
-            segment[segment == -1] = self.ignore_index
-        return segment
+
+def load_scene(path: str,
+               segment_key: str,
+               ignore_index: int = -1,
+               num_classes: int = 0,
+               with_normal: bool = True,
+               dataset: str = 'the dataset',
+               prepare: str = 'preprocess the dataset again') -> dict:
+    """The contract's arrays of the scene at ``path`` (:func:`read_scene`):
+    ``coord``, ``color`` (and ``normal``) float32, ``segment`` int64 (all
+    ``ignore_index`` when the file has no ``segment_key``), checked.
+
+    Raises:
+        SceneError: One line naming the file, the problem and ``prepare``.
+    """
+    fix = f'write it again ({prepare})'
+    raw = read_scene(path, fix)
+    scene = {}
+    for key, dtype in POINT_KEYS:
+        if key in raw:
+            scene[key] = np.ascontiguousarray(raw[key], dtype=dtype)
+        elif key != 'normal' or with_normal:
+            raise SceneError(f'{path} has no {key} (keys: '
+                             f'{", ".join(map(str, raw))}): {fix}')
+    num_points = len(scene['coord'])
+    if segment_key not in raw:
+        scene['segment'] = np.full(num_points, ignore_index, dtype=np.int64)
+        return scene
+    segment = np.asarray(raw[segment_key]).reshape(-1).astype(np.int64)
+    if len(segment) != num_points:
+        raise SceneError(f'{path}: {segment_key} has {len(segment)} labels '
+                         f'for {num_points} points: {fix}')
+    low, high = int(segment.min()), int(segment.max())
+    if low < -1 or (num_classes and high >= num_classes):
+        raise SceneError(
+            f'{path}: {segment_key} holds the label '
+            f'{low if low < -1 else high}, but {dataset} has {num_classes} '
+            f'classes (0..{num_classes - 1}, -1 unlabelled): check '
+            f'segment_key, or {prepare}')
+    if ignore_index != -1:
+        segment[segment == -1] = ignore_index
+    scene['segment'] = segment
+    return scene
 
 
 # The ScanNet benchmark's classes and colours, in label order (Pointcept's

@@ -37,6 +37,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import TRANSFORMS
+from .point_cloud import load_scene
 
 # The per-point keys Pointcept's RandomDropout and SphereCrop index.
 POINT_KEYS = ('coord', 'origin_coord', 'grid_coord', 'color', 'normal',
@@ -111,6 +112,27 @@ def rotation_matrix(angle: float, axis: str) -> np.ndarray:
     if axis == 'y':
         return np.array([[cos, 0, sin], [0, 1, 0], [-sin, 0, cos]])
     return np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]])
+
+
+@TRANSFORMS.register_module()
+class LoadPointScene(BaseTransform):
+    """Read the scene file ``scene_path`` into the contract's arrays
+    (``coord``, ``color``, ``normal``, ``segment``) as the dataset's
+    ``reader`` settings say (:func:`~mmffnet.datasets.point_cloud.
+    load_scene`: safe unpickling, checked shapes and labels).
+
+    The first transform of every point-cloud pipeline, as image pipelines
+    start with ``LoadImageFromFile``: a damaged file is then a bad sample
+    of the data guard (one line naming it, or skipped in training with
+    ``data_guard.skip_unreadable=True``).
+    """
+    FAILS_ON_BAD_DATA = True
+
+    def transform(self, results: dict) -> dict:
+        require(results, ('scene_path', 'reader'), 'LoadPointScene')
+        results.update(
+            load_scene(results['scene_path'], **results['reader']))
+        return results
 
 
 @TRANSFORMS.register_module()

@@ -2,7 +2,6 @@
 ``PointSegmentor`` (the official ``3d_sem_segmentation`` recipe, a vendored
 Pointcept; MMEngine only, see ``configs/point_cloud_segmentation/ffnet_3d/
 README.md`` for why not mmdet3d)."""
-import copy
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -83,7 +82,7 @@ class PointCloudInferencer:
         predicted class ``pred`` and, where the file has labels, ``gt``
         (-1: unlabelled)."""
         scene = self.read(path)
-        results = self.pipeline(copy.deepcopy(scene))
+        results = self.pipeline(self.dataset.scene_info(path))
         sample = self.model.test_step(point_collate([results]))[0]
         return dict(
             coord=scene['coord'],

@@ -17,7 +17,9 @@ from mmffnet.apis import load_config
 from mmffnet.datasets import (PointCloudDataset, S3DISDataset,
                               ScanNet200Dataset, ScanNetDataset, SceneError,
                               point_collate, read_scene)
-from mmffnet.datasets.demo.point_cloud_segmentation import write_dataset
+from mmffnet.datasets.demo.point_cloud_segmentation import (DemoRoomsDataset,
+                                                         write_dataset)
+from mmffnet.datasets.point_transforms import LoadPointScene
 from mmffnet.registry import FUNCTIONS as MMFFNET_FUNCTIONS
 
 
@@ -164,6 +166,11 @@ def test_read_scene_damaged_npy(tmp_path):
 # -- datasets ------------------------------------------------------------
 
 
+def loaded(dataset, index):
+    """Scene ``index`` as the pipeline's first transform reads it."""
+    return LoadPointScene()(dataset.get_data_info(index))
+
+
 @pytest.fixture
 def scannet_root(tmp_path):
     root = tmp_path / 'scannet'
@@ -177,9 +184,9 @@ def scannet_root(tmp_path):
 def test_scannet_scene_dict(scannet_root):
     dataset = ScanNetDataset(data_root=scannet_root, split='train')
     assert len(dataset) == 3
-    assert [dataset.get_data_info(i)['name'] for i in range(3)] == \
+    assert [loaded(dataset, i)['name'] for i in range(3)] == \
         ['scene0001_00', 'scene0002_00', 'scene0003_00']
-    info = dataset.get_data_info(1)
+    info = loaded(dataset, 1)
     raw = read_scene(osp.join(scannet_root, 'train', 'scene0002_00.pth'))
     n = len(raw['coord'])
     for key in ('coord', 'color', 'normal'):
@@ -190,7 +197,11 @@ def test_scannet_scene_dict(scannet_root):
     assert info['scene_path'].endswith('scene0002_00.pth')
     assert set(info) == {
         'coord', 'color', 'normal', 'segment', 'name', 'scene_path',
-        'sample_idx'
+        'sample_idx', 'reader'
+    }
+    # the data info itself only names the file: LoadPointScene reads it
+    assert set(dataset.get_data_info(1)) == {
+        'name', 'scene_path', 'sample_idx', 'reader'
     }
     # Any file of the layout, as the dataset reads it.
     other = dataset.read_scene(
@@ -203,7 +214,7 @@ def test_scannet200_reads_its_labels(scannet_root):
     dataset = ScanNet200Dataset(data_root=scannet_root, split='val')
     raw = read_scene(osp.join(scannet_root, 'val', 'scene0007_00.pth'))
     np.testing.assert_array_equal(
-        dataset.get_data_info(0)['segment'], raw['semantic_gt200'])
+        loaded(dataset, 0)['segment'], raw['semantic_gt200'])
 
 
 def test_metainfo():
@@ -230,9 +241,9 @@ def test_split_tuple_and_npy_folders(tmp_path):
             scene['instance'] = scene.pop('instance_gt')
             _save_folder(root / area / room, scene)
     dataset = S3DISDataset(data_root=str(root), split=('Area_1', 'Area_2'))
-    assert [dataset.get_data_info(i)['name'] for i in range(3)] == \
+    assert [loaded(dataset, i)['name'] for i in range(3)] == \
         ['hallway_1', 'office_2', 'office_1']
-    info = dataset.get_data_info(0)
+    info = loaded(dataset, 0)
     np.testing.assert_array_equal(
         info['segment'],
         np.load(root / 'Area_1' / 'hallway_1' / 'segment.npy'))
@@ -246,7 +257,7 @@ def test_ignore_index_and_unlabelled_test_split(tmp_path, scannet_root):
     expected = np.where(raw['semantic_gt20'] == -1, 255, raw['semantic_gt20'])
     assert (raw['semantic_gt20'] == -1).any()
     np.testing.assert_array_equal(
-        dataset.get_data_info(0)['segment'], expected)
+        loaded(dataset, 0)['segment'], expected)
 
     root = tmp_path / 'unlabelled'
     unlabelled = {
@@ -255,7 +266,7 @@ def test_ignore_index_and_unlabelled_test_split(tmp_path, scannet_root):
     }
     _save(root / 'test' / 'scene0800_00.pth', unlabelled)
     dataset = ScanNetDataset(data_root=str(root), split='test')
-    assert (dataset.get_data_info(0)['segment'] == -1).all()
+    assert (loaded(dataset, 0)['segment'] == -1).all()
 
 
 def test_dataset_errors_name_the_folder_and_the_fix(tmp_path, scannet_root):
@@ -272,23 +283,24 @@ def test_dataset_errors_name_the_folder_and_the_fix(tmp_path, scannet_root):
                              split='val',
                              segment_key='semantic_gt200')
     with pytest.raises(SceneError, match='holds the label .* 20 classes'):
-        dataset.get_data_info(0)
+        loaded(dataset, 0)
     # S3DIS needs normals (FFNet-3D's features) unless told otherwise.
     no_normal = {k: v for k, v in _scene().items() if k != 'normal'}
     no_normal['semantic_gt'] = no_normal.pop('semantic_gt20') % 13
     _save(tmp_path / 's3dis' / 'Area_5' / 'office_1.pth', no_normal)
     dataset = S3DISDataset(data_root=str(tmp_path / 's3dis'), split='Area_5')
     with pytest.raises(SceneError, match='no normal.*--parse_normal'):
-        dataset.get_data_info(0)
+        loaded(dataset, 0)
     dataset = S3DISDataset(data_root=str(tmp_path / 's3dis'),
                            split='Area_5',
                            with_normal=False)
-    assert 'normal' not in dataset.get_data_info(0)
+    assert 'normal' not in loaded(dataset, 0)
 
 
 def test_built_from_config_with_pipeline_and_repeat(scannet_root):
-    """Built by name in the mmffnet scope; the pipeline sees the scene
-    dict; Pointcept's ``loop`` is MMEngine's RepeatDataset."""
+    """Built by name in the mmffnet scope; the pipeline (after
+    LoadPointScene) sees the scene dict; Pointcept's ``loop`` is MMEngine's
+    RepeatDataset."""
 
     def count_points(results):
         results['num_points'] = len(results['coord'])
@@ -301,7 +313,7 @@ def test_built_from_config_with_pipeline_and_repeat(scannet_root):
                  dataset=dict(type='ScanNetDataset',
                               data_root=scannet_root,
                               split='train',
-                              pipeline=[count_points])))
+                              pipeline=[LoadPointScene(), count_points])))
     assert isinstance(dataset, RepeatDataset) and len(dataset) == 12
     assert dataset[4]['num_points'] == 42  # scene0002_00, 40 + 2 points
     assert dataset.metainfo['classes'][0] == 'wall'
@@ -315,7 +327,7 @@ def test_point_cloud_dataset_classes_from_metainfo(tmp_path):
     dataset = PointCloudDataset(data_root=str(root),
                                 metainfo=dict(classes=('a', 'b', 'c')))
     assert dataset.num_classes == 3
-    assert dataset.get_data_info(0)['segment'].max() <= 2
+    assert loaded(dataset, 0)['segment'].max() <= 2
 
 
 # -- point_collate -------------------------------------------------------
@@ -434,7 +446,7 @@ def test_collate_registered_for_configs(tmp_path):
                  collate_fn=dict(type='mmffnet.point_collate', mix_prob=1.0),
                  dataset=dict(type='DemoRoomsDataset',
                               data_root=str(tmp_path / 'rooms'),
-                              pipeline=[pack])))
+                              pipeline=[LoadPointScene(), pack])))
     batch = next(iter(loader))
     assert len(batch['inputs']['offset']) == 2
     assert len(batch['data_samples']) == 2
@@ -453,6 +465,7 @@ def test_demo_through_the_point_transforms(tmp_path):
             dict(type='DemoRoomsDataset',
                  data_root=str(tmp_path / 'rooms'),
                  pipeline=[
+                     dict(type='LoadPointScene'),
                      dict(type='GridSample',
                           grid_size=0.05,
                           hash_type='fnv',
@@ -507,3 +520,29 @@ def test_official_dataloaders(config, tmp_path):
     test = batches['test_dataloader']
     assert len(test['inputs']['fragments']) == 1
     assert len(test['data_samples'][0].gt_segment) == 300
+
+
+def test_a_damaged_scene_is_a_bad_sample_of_the_data_guard(tmp_path):
+    """LoadPointScene reads in the pipeline, so the data guard names a
+    damaged scene in one line, or skips it in training."""
+    from mmffnet.datasets.guard import DataError, DataGuard, SkipCounter
+    root = str(tmp_path / 'rooms')
+    write_dataset(root, num_train=3, num_val=0)
+    dataset = DemoRoomsDataset(data_root=root, split='train')
+    damaged = dataset.scene_path(1)
+    with open(damaged, 'wb') as f:
+        f.write(b'\x00' * 64)
+    with DefaultScope.overwrite_default_scope('mmffnet'):
+        guard = DataGuard([dict(type='LoadPointScene')], 'DemoRoomsDataset',
+                          training=True)
+        skipping = DataGuard([dict(type='LoadPointScene')],
+                             'DemoRoomsDataset', skip=True,
+                             counter=SkipCounter(), training=True,
+                             max_skip_ratio=1.)
+    assert len(guard(dataset.get_data_info(0))['coord'])
+    with pytest.raises(DataError) as err:
+        guard(dataset.get_data_info(1))
+    message = str(err.value)
+    assert '\n' not in message and damaged in message
+    assert 'data_guard.skip_unreadable=True' in message
+    assert skipping(dataset.get_data_info(1)) is None

@@ -22,7 +22,8 @@ def rooms(tmp_path_factory):
 
 def _scenes(root, split='train'):
     dataset = DemoRoomsDataset(data_root=root, split=split)
-    return [dataset.get_data_info(i) for i in range(len(dataset))]
+    return [dataset.read_scene(dataset.scene_path(i)) | dict(
+        name=dataset.get_data_info(i)['name']) for i in range(len(dataset))]
 
 
 def _arrays(root, split, name):

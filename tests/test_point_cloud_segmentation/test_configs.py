@@ -28,7 +28,7 @@ DEMO = 'ffnet-3d-tiny_1xb4-30e_demo-rooms'
 # The official training transforms, in order (ScanNet; S3DIS has no
 # ElasticDistortion and crops twice).
 SCANNET_TRAIN = [
-    'CenterShift', 'RandomDropout', 'RandomRotate', 'RandomRotate',
+    'LoadPointScene', 'CenterShift', 'RandomDropout', 'RandomRotate', 'RandomRotate',
     'RandomRotate', 'RandomScale', 'RandomFlip', 'RandomJitter',
     'ElasticDistortion', 'ChromaticAutoContrast', 'ChromaticTranslation',
     'ChromaticJitter', 'GridSample', 'SphereCrop', 'CenterShift',
@@ -88,7 +88,7 @@ def test_config_is_its_official_run(name):
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
         'block': dict(lr_mult=0.1)
     }
-    fragments = cfg.test_dataloader.dataset.pipeline[2]
+    fragments = cfg.test_dataloader.dataset.pipeline[3]
     assert fragments.type == 'TestTimeFragments'
     assert len(fragments.aug_transforms) == augs
     assert fragments.voxelize.mode == 'test'

@@ -7,7 +7,8 @@ from tests.utils import run_tool, tool_error
 
 TOOL = 'tools/gpu_check.py'
 CUDA_ONLY = ['mmcv-ops', 'classification-dist-syncbn',
-             'detection-dist-syncbn', 'segmentation-dist-syncbn']
+             'detection-dist-syncbn', 'point_cloud_segmentation-dist-syncbn',
+             'segmentation-dist-syncbn']
 NO_CUDA = 'skipped: no CUDA'  # the status of a CUDA-only check on CPU
 
 
@@ -59,6 +60,8 @@ def test_cpu_variant_trains_and_evaluates_every_task(tmp_path):
     out = result.stdout
     for task, metric in (('classification', 'accuracy/top1'),
                          ('detection', 'coco/bbox_mAP'),
+                         ('forecasting', 'mse'),
+                         ('point_cloud_segmentation', 'mIoU'),
                          ('segmentation', 'aAcc'),
                          ('super_resolution', 'PSNR')):
         row = _row(out, f'{task}-train')

@@ -34,6 +34,7 @@ data_root = 'data/ffnet_demo_rooms'
 pack = dict(type='PackPointInputs', keys=('coord', 'grid_coord'),
             feat_keys=('color', 'normal'))
 train_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='RandomDropout', dropout_ratio=0.2,
          dropout_application_ratio=0.2),
@@ -52,6 +53,7 @@ train_pipeline = [
     pack,
 ]
 val_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='GridSample', grid_size=grid, hash_type='fnv', mode='train',
          return_grid_coord=True),
@@ -60,6 +62,7 @@ val_pipeline = [
     pack,
 ]
 test_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='NormalizeColor'),
     dict(

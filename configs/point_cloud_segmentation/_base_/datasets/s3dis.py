@@ -16,6 +16,7 @@ train_split = ('Area_1', 'Area_2', 'Area_3', 'Area_4', 'Area_6')
 test_split = 'Area_5'
 
 train_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='RandomDropout', dropout_ratio=0.2,
          dropout_application_ratio=0.2),
@@ -48,6 +49,7 @@ test_augmentations = (
     [[dict(type='RandomScale', scale=[s, s]), dict(type='RandomFlip', p=1)]
      for s in (0.9, 0.95, 1, 1.05, 1.1)])
 test_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='NormalizeColor'),
     dict(

@@ -11,6 +11,7 @@ data_root = 'data/scannet'
 # Training: the augmentations of the official `data.train.transform`, in
 # its order; the grid of 2 cm and the random 102,400-point sphere crop.
 train_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='RandomDropout', dropout_ratio=0.2,
          dropout_application_ratio=0.2),
@@ -37,6 +38,7 @@ train_pipeline = [
 # Validation during training (official `data.val`): one random point per
 # voxel, scored on those points; it only picks the best checkpoint.
 val_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='GridSample', grid_size=0.02, hash_type='fnv', mode='train',
          return_grid_coord=True),
@@ -61,6 +63,7 @@ test_augmentations = (
      for rotate in rotations] +
     [[dict(type='RandomFlip', p=1)]])
 test_pipeline = [
+    dict(type='LoadPointScene'),
     dict(type='CenterShift', apply_z=True),
     dict(type='NormalizeColor'),
     dict(
