@@ -8,7 +8,7 @@ backend is set on every sparse convolution before its call, and the calls
 are timed round-robin (:func:`~mmffnet.deployment.benchmark.
 time_round_robin`), so that the machine's noise hits all of them alike.
 Each row also gives the largest absolute difference from the torch
-backend, of the logits (``eval``) or of the logits and every parameter's
+backend, of the logits (``eval``) or of the losses and every parameter's
 gradient (``train``, drop path drawn from the same seed).
 """
 from dataclasses import dataclass
