@@ -42,7 +42,11 @@ def scatter_max(src: torch.Tensor, index: torch.Tensor,
                 num: int) -> torch.Tensor:
     """Max of the rows of ``src`` with equal ``index`` (every index in
     ``[0, num)`` occurs)."""
-    out = src.new_empty(num, src.shape[1])
+    # Not new_empty: the backward of 'amax' shares each row's gradient
+    # among the rows equal to the max, ``out``'s own initial values
+    # included even with include_self=False; memory left from an earlier
+    # max would halve the gradients.
+    out = src.new_full((num, src.shape[1]), float('-inf'))
     return out.scatter_reduce(
         0, index[:, None].expand_as(src), src, 'amax', include_self=False)
 
