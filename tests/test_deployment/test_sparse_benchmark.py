@@ -13,7 +13,7 @@ from mmffnet.deployment.sparse_benchmark import (SPCONV_MISSING,
 from tests.utils import run_tool, tool_error
 
 TOOL = 'tools/analysis_tools/benchmark_sparse_conv.py'
-DEMO = 'ffnet-3d-tiny_1xb4-15e_demo-rooms'
+DEMO = 'ffnet-3d-tiny_1xb4-30e_demo-rooms'
 
 
 def table_rows(out):

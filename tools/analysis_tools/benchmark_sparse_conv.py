@@ -30,7 +30,7 @@ from mmffnet.deployment.sparse_benchmark import (MODES, SPCONV_MISSING,
 from mmffnet.tasks import task_of
 
 DEMO_CONFIG = ('configs/point_cloud_segmentation/ffnet_3d/'
-               'ffnet-3d-tiny_1xb4-15e_demo-rooms.py')
+               'ffnet-3d-tiny_1xb4-30e_demo-rooms.py')
 
 
 def parse_args():
