@@ -38,6 +38,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.structures import BaseDataElement
 
 from mmffnet.registry import DATASETS, FUNCTIONS
+from mmffnet.utils.checkpoint import globals_allowed
 from .guard import DataError
 
 try:  # numpy >= 2 (numpy 1.26 has the alias, to read numpy 2 files)
@@ -80,7 +81,7 @@ def _load_pth(path: str, fix: str) -> dict:
     """The dict in a ``torch.save``'d file, unpickled with only the numpy
     globals of :func:`_numpy_globals` allowed."""
     try:
-        with torch.serialization.safe_globals(_numpy_globals()):
+        with globals_allowed(_numpy_globals()):
             return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as error:
         text = str(error)

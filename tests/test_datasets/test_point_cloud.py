@@ -546,3 +546,13 @@ def test_a_damaged_scene_is_a_bad_sample_of_the_data_guard(tmp_path):
     assert '\n' not in message and damaged in message
     assert 'data_guard.skip_unreadable=True' in message
     assert skipping(dataset.get_data_info(1)) is None
+
+
+def test_reading_a_scene_leaves_the_global_allow_list_alone(tmp_path):
+    """mmengine's resume and load_from call torch.load themselves and rely
+    on what importing mmffnet allowed; reading a scene must not take the
+    numpy types off torch's global list (torch's own safe_globals block
+    would)."""
+    before = torch.serialization.get_safe_globals()
+    read_scene(_save(tmp_path / 'scene.pth', _scene(10, 0)))
+    assert torch.serialization.get_safe_globals() == before

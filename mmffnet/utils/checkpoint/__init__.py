@@ -20,7 +20,7 @@ from .io import (StateDict, UnreadableCheckpointError, UnsafeCheckpointError,
 from .load import (FittedWeights, adapt_and_check, check_state_dict,
                    fit_weights, load_checkpoint_strict, load_weights)
 from .mismatch import CheckpointMismatchError, KeyMismatch
-from .safe_load import allow_mmengine_checkpoint_globals
+from .safe_load import allow_mmengine_checkpoint_globals, globals_allowed
 
 __all__ = [
     'CheckpointMismatchError', 'FittedWeights', 'KeyMismatch', 'StateDict',
@@ -28,6 +28,7 @@ __all__ = [
     'adapt_state_dict', 'check_finite',
     'allow_mmengine_checkpoint_globals', 'check_state_dict',
     'checkpoint_adapters', 'extract_state_dict', 'fit_weights',
-    'foreign_hint', 'load_checkpoint_strict', 'load_weights',
+    'foreign_hint', 'globals_allowed', 'load_checkpoint_strict',
+    'load_weights',
     'read_checkpoint', 'register_checkpoint_adapter'
 ]

@@ -67,9 +67,9 @@ def allow_mmengine_checkpoint_globals() -> None:
 
 
 @contextmanager
-def safe_globals_allowed():
-    """A block whose ``torch.load(weights_only=True)`` may read
-    :data:`SAFE_GLOBALS`; torch's global allow-list is left as it was.
+def globals_allowed(allowed: list):
+    """A block whose ``torch.load(weights_only=True)`` may also read
+    ``allowed``; torch's global allow-list is left as it was.
 
     torch's own ``safe_globals`` block would not do: on exit it removes its
     entries even where they were allowed before, which is also how a
@@ -77,9 +77,15 @@ def safe_globals_allowed():
     takes them off the global list.
     """
     before = torch.serialization.get_safe_globals()
-    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+    torch.serialization.add_safe_globals(allowed)
     try:
         yield
     finally:
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(before)
+
+
+def safe_globals_allowed():
+    """A block whose ``torch.load(weights_only=True)`` may read
+    :data:`SAFE_GLOBALS` (:func:`globals_allowed`)."""
+    return globals_allowed(SAFE_GLOBALS)
