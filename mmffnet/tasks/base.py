@@ -40,6 +40,15 @@ from mmffnet.utils import load_checkpoint_strict
 _TASKS: Dict[str, 'Task'] = {}
 
 
+def inference_dataset_cfg(cfg: Config) -> dict:
+    """A copy of the config's test dataset, which the inferencers read and
+    run their pipeline from (the first of a list of test dataloaders, as
+    ``MultiTestLoop`` configs have)."""
+    loader = cfg.test_dataloader
+    loader = loader[0] if isinstance(loader, (list, tuple)) else loader
+    return loader.dataset.copy()
+
+
 class TaskError(ValueError):
     """A config or an option a task cannot serve, with the fix."""
 

@@ -12,13 +12,9 @@ from mmengine.registry import DATASETS, DefaultScope
 
 from mmffnet.datasets.forecasting import DataError, read_series
 from mmffnet.utils import load_checkpoint_strict
-from .base import Prediction, Task, register_task
+from .base import (Prediction, Task, inference_dataset_cfg,
+                   register_task)
 
-
-def _dataset_cfg(cfg: Config) -> dict:
-    loader = cfg.test_dataloader
-    loader = loader[0] if isinstance(loader, (list, tuple)) else loader
-    return loader.dataset.copy()
 
 
 class ForecastInferencer:
@@ -54,7 +50,7 @@ class ForecastInferencer:
         if weights is not None:
             checkpoint = load_checkpoint_strict(self.model, weights)
             meta = (checkpoint.get('meta') or {}).get('dataset_meta') or {}
-        dataset_cfg = _dataset_cfg(cfg)
+        dataset_cfg = inference_dataset_cfg(cfg)
         self.seq_len = dataset_cfg.get('seq_len', 96)
         self.pred_len = dataset_cfg.get('pred_len', 96)
         with DefaultScope.overwrite_default_scope('mmffnet'):

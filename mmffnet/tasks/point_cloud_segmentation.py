@@ -17,7 +17,8 @@ from mmffnet.evaluation.metrics.point_cloud import (confusion_matrix,
                                                     metrics_from_confusion)
 from mmffnet.models.sparse import count_point_macs
 from mmffnet.utils import load_checkpoint_strict
-from .base import Prediction, Task, register_task
+from .base import (Prediction, Task, inference_dataset_cfg,
+                   register_task)
 
 # Why no exported graph: every format here traces the model on one scene.
 _EXPORT_PROBLEM = (
@@ -27,11 +28,6 @@ _EXPORT_PROBLEM = (
     'TorchScript tracing would freeze to the example scene: run the '
     'checkpoint (tools/infer.py, tools/test.py), with spconv on GPUs')
 
-
-def _dataset_cfg(cfg: Config) -> dict:
-    loader = cfg.test_dataloader
-    loader = loader[0] if isinstance(loader, (list, tuple)) else loader
-    return loader.dataset.copy()
 
 
 class PointCloudInferencer:
@@ -63,7 +59,7 @@ class PointCloudInferencer:
         if weights is not None:
             checkpoint = load_checkpoint_strict(self.model, weights)
             meta = (checkpoint.get('meta') or {}).get('dataset_meta') or {}
-        dataset_cfg = _dataset_cfg(cfg)
+        dataset_cfg = inference_dataset_cfg(cfg)
         with DefaultScope.overwrite_default_scope('mmffnet'):
             self.dataset = DATASETS.build(
                 dict(dataset_cfg, pipeline=[], lazy_init=True))

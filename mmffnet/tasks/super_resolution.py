@@ -14,7 +14,7 @@ from mmffnet.evaluation.agreement import compare_super_resolution
 from mmffnet.evaluation.metrics import (calculate_psnr, calculate_ssim,
                                         to_uint8_image)
 from mmffnet.utils.image import bicubic_resize
-from .base import Prediction, Task, register_task
+from .base import Prediction, Task, inference_dataset_cfg, register_task
 
 
 class SRInferencer:
@@ -43,9 +43,7 @@ class SRInferencer:
         self.model = SuperResolution().build_model(cfg, weights,
                                                    device).eval()
         self.scale = cfg.model.generator.scale
-        loader = cfg.test_dataloader
-        loader = loader[0] if isinstance(loader, (list, tuple)) else loader
-        self.pipeline = Compose(loader.dataset.pipeline)
+        self.pipeline = Compose(inference_dataset_cfg(cfg).pipeline)
 
     @torch.no_grad()
     def __call__(self, image: str, gt: Optional[str] = None) -> dict:
