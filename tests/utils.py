@@ -341,3 +341,19 @@ def random_point_inputs(num_points: Sequence[int] = (300, 200),
         grid_coord=grid_coord,
         feat=torch.randn(num, channels, generator=gen),
         offset=torch.tensor([len(g) for g in grids]).cumsum(0))
+
+
+def demo_det_options(root: str) -> list:
+    """``--cfg-options`` that point the detection demo at ``root``, read
+    in this process (no dataloader workers)."""
+    ann = os.path.join(root, 'annotations', 'instances_val.json')
+    options = [
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
+    ]
+    for split in ('train', 'val', 'test'):
+        options += [
+            f'{split}_dataloader.dataset.data_root={root}',
+            f'{split}_dataloader.num_workers=0',
+            f'{split}_dataloader.persistent_workers=False'
+        ]
+    return options

@@ -5,7 +5,8 @@ Calibration reads the config's *training* set through its deterministic
 set, so the images that set the int8 ranges are not the ones that judge
 them. How they are judged is the task's (:meth:`mmffnet.tasks.Task.
 compare_runtimes`): classifiers by top-1 agreement, segmentors by the share
-of pixels whose class agrees (and mIoU against the labels).
+of pixels whose class agrees (and mIoU against the labels), detectors by
+COCO mAP and the share of fp32's boxes found, super-resolution by PSNR.
 """
 import copy
 import random
@@ -22,11 +23,13 @@ from .wrappers import ExportError
 
 
 class DatasetImages:
-    """A classification or segmentation config's images, preprocessed like
-    at inference, with their labels.
+    """A config's images, preprocessed like at inference, with their labels
+    (:meth:`~mmffnet.tasks.Task.labels`: class indices, label maps, or a
+    detector's data samples).
 
     Args:
-        cfg (Config): An mmpretrain or mmseg config of mmffnet.
+        cfg (Config): A config of a task with :attr:`~mmffnet.tasks.Task.
+            int8`.
         split (str): ``'train'`` or ``'val'`` (its dataloader's dataset,
             read with the validation pipeline).
         num_images (int): How many; a seeded random subset when the split

@@ -106,12 +106,9 @@ def check_on_images(cfg: Config, deploy: DeployModel, run: Callable,
         std, mean = preprocessor.std, preprocessor.mean
         normalize = lambda x: (x - mean) / std  # noqa: E731
 
-    def exported(inputs, samples):
-        return task.detections(run(inputs), samples, export.mask_thr)
-
     runners = {
         'PyTorch (mmdet predict)': mmdet_predict(export.detector, normalize),
-        runtime: exported
+        runtime: task.runtime_runner(run, deploy.unfolded)
     }
     report = task.compare_runtimes(
         runners, images.batches(preprocessor, options.with_normalize),

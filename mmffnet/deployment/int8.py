@@ -9,7 +9,7 @@ that does not grow with the number of images (``docs/benchmarks.md``).
 """
 import os.path as osp
 import tempfile
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -24,8 +24,8 @@ from .model import DeployModel
 from .nncf_quantize import (quantize_openvino,
                             quantize_openvino_with_accuracy)
 from .options import ExportOptions
-from .quantize import fixed_batches, quantize_onnx
-from .wrappers import ExportError
+from .quantize import quantize_onnx, run_batched
+from .wrappers import ExportError, as_tuple
 
 QUANTIZERS = {
     'nncf': 'NNCF (nncf.quantize) on the OpenVINO model: int8 where '
@@ -112,8 +112,9 @@ def quantize_int8(deploy: DeployModel, quantizer: str,
         else:
 
             def metric(run: Callable, batches) -> float:
-                report = check.task.compare_runtimes({'int8': run}, batches,
-                                                     check)
+                runner = check.task.runtime_runner(run, deploy.folded)
+                report = check.task.compare_runtimes({'int8': runner},
+                                                     batches, check)
                 return report.results[0].top1
 
             model = quantize_openvino_with_accuracy(
@@ -126,21 +127,28 @@ def quantize_int8(deploy: DeployModel, quantizer: str,
 def compare_int8(deploy: DeployModel, runners: dict, check: DatasetImages,
                  raw_pixels: bool = False) -> AgreementReport:
     """PyTorch fp32 and each int8 runner (``inputs -> outputs`` of the
-    model's fixed batch) on the ``check`` images, by the task's metric."""
+    model's fixed batch) on the ``check`` images, by the task's metric
+    (each runner seen through :meth:`~mmffnet.tasks.Task.runtime_runner`:
+    logits, or a detector's detections)."""
     batch = len(deploy.inputs)
+    task = check.task
 
-    def torch_fp32(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return deploy.folded(torch.from_numpy(x))[0].numpy()
+    @torch.no_grad()
+    def torch_fp32(x: np.ndarray) -> List[np.ndarray]:
+        outputs = as_tuple(deploy.folded(torch.from_numpy(x)))
+        return [o.numpy() for o in outputs]
 
     def batched(run: Callable) -> Callable:
-        return lambda x: np.concatenate(
-            [run(b)[0] for b in fixed_batches(x, batch)])
+        return lambda x: run_batched(run, x, batch)
 
     compared = {'PyTorch fp32': torch_fp32}
     compared.update({name: batched(run) for name, run in runners.items()})
+    compared = {
+        name: task.runtime_runner(run, deploy.folded)
+        for name, run in compared.items()
+    }
     batches = check.batches(deploy.preprocessor, raw_pixels=raw_pixels)
-    return check.task.compare_runtimes(compared, batches, check)
+    return task.compare_runtimes(compared, batches, check)
 
 
 def export_int8(deploy: DeployModel, fmt: ExportFormat,

@@ -253,26 +253,34 @@ def _path(name: str, run) -> InferencePath:
 def format_int8_table(calibrations: List[Calibration], accuracy,
                       paths: List[InferencePath]) -> str:
     """One markdown row per model: latency and speed-up against eager
-    folded, the metric and its drop against PyTorch fp32, the agreement,
-    and for the int8 models the calibration's images, time and memory."""
+    folded, the metrics (a mask detector's bbox and segm mAP) and the
+    largest drop of any of them against PyTorch fp32, the agreement, and
+    for the int8 models the calibration's images, time and memory."""
     reference = next(p for p in paths if p.name == REFERENCE).median_s
     scale = 100 if accuracy.percent else 1
     unit = ' (points)' if accuracy.percent else ''
-    fp32 = accuracy.results[0].top1
+    fp32 = accuracy.results[0]
+    extra = list(fp32.extra)
     rows = [
         f'| model | median ms | speed-up vs eager folded | '
-        f'{accuracy.metric} | drop vs fp32{unit} | {accuracy.unit}agreement '
-        '% | calibration images | calibration s | peak RSS MiB | RSS growth '
-        'MiB |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+        f'{accuracy.metric} | ' + ''.join(f'{k} | ' for k in extra) +
+        f'drop vs fp32{unit} | {accuracy.unit}agreement % | calibration '
+        'images | calibration s | peak RSS MiB | RSS growth MiB |',
+        '|---|---:|---:|---:|' + '---:|' * len(extra) +
+        '---:|---:|---:|---:|---:|---:|'
     ]
     by_name = {_row(c): c for c in calibrations}
     for path in paths:
         name = 'PyTorch fp32' if path.name == REFERENCE else path.name
         result = next((r for r in accuracy.results if r.name == name), None)
         metric = drop = agree = '-'
+        metrics = ['-'] * len(extra)
         if result is not None:
             metric = f'{scale * result.top1:.2f}'
-            drop = f'{scale * (fp32 - result.top1):.2f}'
+            metrics = [f'{scale * result.extra[k]:.2f}' for k in extra]
+            drop = max([fp32.top1 - result.top1] +
+                       [fp32.extra[k] - result.extra[k] for k in extra])
+            drop = f'{scale * drop:.2f}'
             agree = f'{100 * result.agreement:.2f}'
         calib = by_name.get(path.name)
         memory = ('- | - | - | -' if calib is None else
@@ -282,6 +290,7 @@ def format_int8_table(calibrations: List[Calibration], accuracy,
         label = (f'{REFERENCE} (PyTorch fp32)'
                  if path.name == REFERENCE else path.name)
         rows.append(f'| {label} | {path.median_s * 1e3:.2f} | '
-                    f'{reference / path.median_s:.2f}x | {metric} | {drop} | '
-                    f'{agree} | {memory} |')
+                    f'{reference / path.median_s:.2f}x | {metric} | ' +
+                    ''.join(f'{m} | ' for m in metrics) +
+                    f'{drop} | {agree} | {memory} |')
     return '\n'.join(rows)

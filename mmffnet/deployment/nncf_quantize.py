@@ -20,15 +20,17 @@ other runtimes (:mod:`~mmffnet.deployment.runtimes`): importing NNCF takes
 seconds, and exports to other formats do not need it.
 """
 import logging
-from typing import Callable, Iterable, Tuple
+from typing import Callable, Iterable, List, Tuple
 
 import numpy as np
 
-from .quantize import fixed_batches
+from .quantize import run_batched
+from .runtimes import run_openvino
 
-# (run, items) -> the task's metric of ``run`` (inputs -> first output) on
-# (inputs, labels) items; higher is better
-Metric = Callable[[Callable[[np.ndarray], np.ndarray], Iterable], float]
+# (run, items) -> the task's metric of ``run`` (inputs -> the model's
+# outputs) on (inputs, labels) items; higher is better
+Metric = Callable[[Callable[[np.ndarray], List[np.ndarray]], Iterable],
+                  float]
 
 
 def model_batch(model) -> int:
@@ -92,7 +94,8 @@ def quantize_openvino_with_accuracy(model, calibration: Iterable,
         validation (Iterable): (inputs, labels) items of the model's batch
             size.
         metric (Metric): ``metric(run, items)``: the task's metric of the
-            runner ``run`` (inputs -> first output) on ``items``.
+            runner ``run`` (inputs -> the model's outputs, in order) on
+            ``items``.
         max_drop (float): The largest accepted drop of ``metric``.
 
     Returns:
@@ -104,11 +107,10 @@ def quantize_openvino_with_accuracy(model, calibration: Iterable,
     def validate(compiled, items: Iterable):
         request = compiled.create_infer_request()
 
-        def run(inputs: np.ndarray) -> np.ndarray:
-            return np.concatenate([
-                request.infer({0: chunk})[compiled.outputs[0]].copy()
-                for chunk in fixed_batches(inputs, batch)
-            ])
+        def run(inputs: np.ndarray) -> List[np.ndarray]:
+            return run_batched(
+                lambda chunk: run_openvino(compiled, chunk, request), inputs,
+                batch)
 
         return metric(run, items), None
 

@@ -16,7 +16,7 @@ import itertools
 import os
 import os.path as osp
 import tempfile
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -55,6 +55,14 @@ def fixed_batches(inputs: np.ndarray,
     step = size or len(inputs)
     for start in range(0, len(inputs) - step + 1, step):
         yield inputs[start:start + step]
+
+
+def run_batched(run: Callable[[np.ndarray], Sequence[np.ndarray]],
+                inputs: np.ndarray, size: Optional[int]) -> List[np.ndarray]:
+    """``run`` (one fixed batch -> the model's outputs) over ``inputs`` cut
+    by :func:`fixed_batches`; each output concatenated over the batches."""
+    parts = [run(chunk) for chunk in fixed_batches(inputs, size)]
+    return [np.concatenate(outputs) for outputs in zip(*parts)]
 
 
 def quantize_onnx(src: str,

@@ -324,6 +324,12 @@ class Task:
         it with :mod:`mmffnet.evaluation.agreement`."""
         raise TaskError(self.int8_problem)
 
+    def runtime_runner(self, run: Callable, module: nn.Module) -> Callable:
+        """What :meth:`compare_runtimes` runs, made from ``run`` (inputs ->
+        the outputs of the exported ``module``, in order, as arrays): by
+        default the first output (logits, or the image)."""
+        return lambda inputs: run(inputs)[0]
+
     def labels(self, data_samples: Sequence) -> np.ndarray:
         """The labels of a preprocessed batch, for the int8 check."""
         raise TaskError(self.int8_problem)
@@ -331,9 +337,10 @@ class Task:
     @property
     def int8_problem(self) -> str:
         """Why an int8 export of this task's model cannot be judged."""
-        return ('--int8 is implemented for whole classifiers and segmentors '
-                'and super-resolution models: calibration and the accuracy '
-                "check need labelled images of the config's dataset")
+        return ('--int8 is implemented for whole classifiers, segmentors, '
+                'detectors and super-resolution models: calibration and the '
+                "accuracy check need labelled images of the config's "
+                'dataset')
 
     # -- demo ----------------------------------------------------------------
 

@@ -18,6 +18,9 @@ from tests.utils import REPO_ROOT, run_tool
 
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', get_task('detection').demo_config)
 RETINANET = osp.join(REPO_ROOT, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
+# The trained demo's bbox and segm mAP (%) are at least this: above it, the
+# mAP criterion of the exports compares detections that are right.
+MIN_TRAINED_MAP = 5.0
 CASCADE = osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet',
                    'cascade-mask-rcnn_ffnet-2_fpn_ms-crop-3x_coco.py')
 
@@ -108,34 +111,48 @@ def test_coreml_and_dynamic_batch_refused_in_one_line(tmp_path):
 
 
 @pytest.fixture(scope='module')
-def demo_export(tmp_path_factory, demo_data):
-    """The demo detector (random init, saved as a checkpoint: its
-    detections are not empty), exported whole to ONNX by the tool, which
-    checks it on 8 of the demo's validation images."""
-    root = demo_data('detection', num_val=8)
+def demo_export(tmp_path_factory, demo_det_run):
+    """The session's trained demo detector (``demo_det_run``), exported
+    whole to ONNX by the tool, which checks it on the demo's validation
+    images."""
+    root = demo_det_run['data_root']
     work = tmp_path_factory.mktemp('det_export')
-    torch.manual_seed(0)
-    checkpoint = str(work / 'random.pth')
-    torch.save(
-        dict(state_dict=build_model(load_config(DEMO_CONFIG)).state_dict()),
-        checkpoint)
     onnx_path = str(work / 'demo.onnx')
     printed = run_tool('tools/deployment/export.py', DEMO_CONFIG,
-                       '--checkpoint', checkpoint, '--format', 'onnx',
-                       '--out', onnx_path, '--cfg-options',
+                       '--checkpoint', demo_det_run['checkpoint'], '--format',
+                       'onnx', '--out', onnx_path, '--cfg-options',
                        f'val_dataloader.dataset.data_root={root}',
                        in_process=True).stdout
     return dict(
-        root=root, checkpoint=checkpoint, onnx=onnx_path, printed=printed,
-        work=work)
+        root=root, checkpoint=demo_det_run['checkpoint'], onnx=onnx_path,
+        printed=printed, work=work)
+
+
+def table_rows(printed: str) -> dict:
+    """The rows of the agreement table a tool printed, by runtime."""
+    rows = {}
+    for line in printed.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('| ') and len(cells) > 3 and cells[-1].isdigit():
+            rows[cells[0]] = cells
+    return rows
 
 
 @pytest.mark.slow
 def test_export_tool_checks_detections_on_images(demo_export):
     printed = demo_export['printed']
     assert 'parity OK' in printed and 'detections OK' in printed, printed
-    assert 'detections compared on 8 validation images' in printed
+    assert 'detections compared on 20 validation images' in printed
     assert '| runtime | bbox mAP % | segm mAP % |' in printed
+    rows = table_rows(printed)
+    torch_row, onnx_row = rows['PyTorch (mmdet predict)'], rows['onnxruntime']
+    # trained weights: the criterion compares real mAPs, not zeros
+    assert float(torch_row[1]) >= MIN_TRAINED_MAP, printed
+    assert float(torch_row[2]) >= MIN_TRAINED_MAP, printed
+    for column in (1, 2):  # bbox, segm mAP within 0.5 points
+        assert abs(float(onnx_row[column]) - float(torch_row[column])) <= .5
+    assert float(onnx_row[3]) >= 99.0  # boxes matched
+    assert int(onnx_row[-1]) == 20
 
 
 @pytest.mark.slow
@@ -166,7 +183,7 @@ def test_infer_draws_exported_detector_like_pytorch(demo_export, tmp_path):
                         ('onnx', demo_export['onnx'])):
         drawn = str(tmp_path / f'{name}.png')
         printed[name] = run_tool('tools/infer.py', DEMO_CONFIG, model, image,
-                                 '--out', drawn, '--score-thr', '0.3',
+                                 '--out', drawn, '--score-thr', '0.1',
                                  '--device', 'cpu',
                                  in_process=True).stdout
         pictures[name] = np.asarray(Image.open(drawn), np.float64)
@@ -178,6 +195,30 @@ def test_infer_draws_exported_detector_like_pytorch(demo_export, tmp_path):
         for k, v in printed.items()
     }
     assert lines['onnx'] == lines['torch'] and len(lines['torch']) > 1
-    # The same boxes drawn; random-weight masks sit at p ~ 0.5, where a
-    # few pixels may flip.
+    # The same boxes and masks drawn; a few mask pixels at p ~ 0.5 may flip.
     assert np.abs(pictures['onnx'] - pictures['torch']).mean() < 1.
+
+
+@pytest.mark.slow
+def test_int8_detector_is_judged_by_map(demo_det_run, tmp_path):
+    """NNCF int8 of the whole trained demo detector, in a process of its
+    own (as the NNCF tests): calibrated on training images, checked on
+    the validation images by bbox and segm mAP against PyTorch fp32; the
+    tool passes exactly when neither drops by more than half a point."""
+    root = demo_det_run['data_root']
+    out = str(tmp_path / 'demo-int8.xml')
+    result = run_tool(
+        'tools/deployment/export.py', DEMO_CONFIG, '--checkpoint',
+        demo_det_run['checkpoint'], '--format', 'openvino', '--int8',
+        '--calib-images', '16', '--out', out, '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}', check=False)
+    printed = result.output
+    assert '| runtime | bbox mAP % | segm mAP % |' in printed, printed
+    rows = table_rows(printed)
+    fp32, int8 = rows['PyTorch fp32'], rows['OpenVINO int8']
+    assert int(int8[-1]) == 20 and float(fp32[1]) >= MIN_TRAINED_MAP
+    drop = max(float(fp32[c]) - float(int8[c]) for c in (1, 2))
+    assert (result.returncode == 0) == (drop <= 0.5 + 1e-9), printed
+    assert 'int8: 16 train images calibrated (nncf' in printed
+    assert osp.isfile(out) and osp.isfile(out[:-4] + '.bin')

@@ -13,7 +13,11 @@ from mmffnet.apis import build_model, load_config
 from mmffnet.deployment import (FORMATS, ExportError, ExportOptions,
                                 export_model)
 from mmffnet.deployment.int8 import quantizer_of
-from mmffnet.deployment.int8_benchmark import PeakRSS, parse_quantizers
+from mmffnet.deployment.benchmark import REFERENCE, InferencePath
+from mmffnet.deployment.int8_benchmark import (Calibration, PeakRSS,
+                                               format_int8_table,
+                                               parse_quantizers)
+from mmffnet.evaluation.agreement import AgreementReport, AgreementResult
 from mmffnet.deployment.nncf_quantize import (quantize_openvino,
                                               quantize_openvino_with_accuracy)
 from mmffnet.tasks import get_task
@@ -74,7 +78,7 @@ def test_accuracy_control_keeps_the_metric(tiny_ov):
         reference = [module(torch.from_numpy(x)).numpy() for x, _ in validation]
 
     def metric(run_model, batch):
-        errors = [np.abs(run_model(x) - ref).max()
+        errors = [np.abs(run_model(x)[0] - ref).max()
                   for (x, _), ref in zip(batch, reference)]
         return -float(np.max(errors))
 
@@ -234,3 +238,35 @@ def test_benchmark_int8_bad_arguments(extra, expected):
                       '--checkpoint', 'c.pth', *extra, in_process=True,
                       check=False)
     assert expected in tool_error(result)
+
+
+def test_int8_table_shows_every_metric_and_the_largest_drop():
+    """A mask detector's table: bbox and segm mAP columns, and the drop
+    is the larger of the two (segm here)."""
+    accuracy = AgreementReport('PyTorch fp32', metric='bbox mAP',
+                               unit='box ')
+    accuracy.results = [
+        AgreementResult('PyTorch fp32', .400, 1., 0., 20,
+                        {'segm mAP': .380}),
+        AgreementResult('OpenVINO int8 nncf', .398, .97, 0., 20,
+                        {'segm mAP': .371}),
+    ]
+    paths = [
+        InferencePath(REFERENCE, None, times=[.2]),
+        InferencePath('OpenVINO fp32', None, times=[.1]),
+        InferencePath('OpenVINO int8 nncf', None, times=[.05]),
+    ]
+    calibration = Calibration('nncf', 16, (128, 128), 'x.xml', 3.5,
+                              100 * MIB, 300 * MIB)
+    table = format_int8_table([calibration], accuracy, paths)
+    lines = table.splitlines()
+    assert lines[0].startswith('| model | median ms | speed-up vs eager '
+                               'folded | bbox mAP | segm mAP | drop vs fp32 '
+                               '(points) | box agreement % |')
+    assert lines[1].count('|') == lines[0].count('|')
+    assert lines[2] == ('| eager folded (PyTorch fp32) | 200.00 | 1.00x | '
+                        '40.00 | 38.00 | 0.00 | 100.00 | - | - | - | - |')
+    assert lines[3].startswith('| OpenVINO fp32 | 100.00 | 2.00x | - | - '
+                               '| - | - |')
+    assert lines[4] == ('| OpenVINO int8 nncf | 50.00 | 4.00x | 39.80 | '
+                        '37.10 | 0.90 | 97.00 | 16 | 3.5 | 300 | 200 |')

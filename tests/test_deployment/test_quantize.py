@@ -20,6 +20,9 @@ from tests.test_deployment.test_export import (CLS_CONFIG, DET_CONFIG, EXPORT,
                                               export)
 from tests.utils import REPO_ROOT, run_tool, tool_error
 
+FORECAST_CONFIG = osp.join(REPO_ROOT, 'configs', 'forecasting', 'ffnet_ts',
+                           'ffnet-ts_1xb512_etth1-96.py')
+
 
 class TinyNet(nn.Module):
 
@@ -255,12 +258,14 @@ def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path):
     assert logits.shape[:2] == (1, 4) and logits.shape[2] < 128
 
 
-def test_int8_refuses_detectors_and_backbones(tmp_path):
-    for extra in ((), ('--backbone-only', )):
+def test_int8_refuses_backbones_and_forecasters(tmp_path):
+    for config, extra in ((DET_CONFIG, ('--backbone-only', )),
+                          (FORECAST_CONFIG, ())):
         error = tool_error(
-            export(DET_CONFIG, '--int8', *extra, '--format', 'onnx', '--out',
+            export(config, '--int8', *extra, '--format', 'onnx', '--out',
                    tmp_path / 'x.onnx', '--checkpoint', tmp_path / 'c.pth',
                    check=False))
-        assert get_task('detection').int8_problem in error
-    # The one place of the message names the problem and the fix.
-    assert 'classifiers and segmentors' in get_task('detection').int8_problem
+        assert get_task('forecasting').int8_problem in error
+    # The one place of the message names what int8 serves.
+    assert 'whole classifiers, segmentors, detectors' in \
+        get_task('forecasting').int8_problem

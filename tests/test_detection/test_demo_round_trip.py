@@ -1,8 +1,9 @@
 """Real train -> test -> inference round trip on a tiny demo COCO set.
 
-tools/train.py trains the demo config for one epoch (a few iterations) on
-CPU, tools/test.py evaluates the checkpoint with pycocotools, and
-tools/infer.py draws the predictions with mmdet's DetInferencer.
+tools/train.py trains the demo config on a short schedule on CPU (the
+session's ``demo_det_run``), tools/test.py evaluates the checkpoint with
+pycocotools, and tools/infer.py draws the predictions with mmdet's
+DetInferencer.
 """
 import os.path as osp
 import re
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.utils import REPO_ROOT, run_tool
+from tests.utils import REPO_ROOT, demo_det_options, run_tool
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'detection', 'ffnet',
                   'mask-rcnn_ffnet-1_fpn_demo-shapes-128px.py')
@@ -22,33 +23,11 @@ def run(tool, *args):
     return run_tool(tool, *args, timeout=600).output
 
 
-def data_options(root):
-    ann = osp.join(root, 'annotations', 'instances_val.json')
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
-    ]
-
-
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, demo_data):
-    root = demo_data('detection', num_train=8, num_val=4, image_size=128)
-    work_dir = str(tmp_path_factory.mktemp('det_demo') / 'work')
-    output = run('tools/train.py', CONFIG, '--work-dir', work_dir,
-                 '--cfg-options', 'train_cfg.max_epochs=1',
-                 'train_cfg.val_interval=1',
-                 'default_hooks.checkpoint.interval=1', *data_options(root))
-    checkpoint = osp.join(work_dir, 'epoch_1.pth')
-    assert osp.isfile(checkpoint), output[-3000:]
-    return root, work_dir, checkpoint, output
+def trained(demo_det_run):
+    """The demo detector of the session (tests/conftest.py)."""
+    run = demo_det_run
+    return run['data_root'], run['work_dir'], run['checkpoint'], run['output']
 
 
 @pytest.mark.slow
@@ -62,7 +41,7 @@ def test_train_validates_with_coco_metrics(trained):
 def test_test_tool_prints_coco_metrics(trained):
     root, work_dir, checkpoint, _ = trained
     output = run('tools/test.py', CONFIG, checkpoint, '--work-dir', work_dir,
-                 '--cfg-options', *data_options(root))
+                 '--cfg-options', *demo_det_options(root))
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
         assert key in output
     # pycocotools' own summary table was printed for both tasks.
