@@ -343,6 +343,7 @@ def test_check_dataset(case, corrupted):
     if case.id == 'label-map-size-validation' else case
     for case in TRAIN_CASES
 ], ids=lambda case: case.id)
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_training_refuses(case, corrupted):
     root, work_dir, before = corrupted(case)
     message = run_case(case, root, work_dir)
@@ -353,6 +354,7 @@ def test_training_refuses(case, corrupted):
     assert {path: after[path] for path in before} == before
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_check_dataset_judges_plain_mmpretrain_datasets(demo_data, tmp_path):
     """mmpretrain's own ``CustomDataset`` loads an empty class folder with
     a warning; check_dataset names it as FFNetImageNet does."""

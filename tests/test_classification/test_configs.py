@@ -386,6 +386,7 @@ def test_distilled_config_tools_need_only_the_student(tmp_path, demo_data):
 
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the message without CUDA')
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_paper_config_training_on_cpu_is_one_line_error(tmp_path, demo_data):
     data_root = demo_data('classification')
     message = tool_error(
@@ -400,6 +401,7 @@ def test_paper_config_training_on_cpu_is_one_line_error(tmp_path, demo_data):
 
 
 @pytest.mark.parametrize('variant', '1234')
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_deploy_configs_load_folded_checkpoints(variant, tmp_path):
     """deploy/ configs build the folded network: folded weights load
     strictly and give the unfolded model's logits."""

@@ -324,6 +324,7 @@ def official_dense_ffnet_features(sd, x):
 # -------------------------------------------------------------- tests
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_mmdet2_and_mmseg0_head_names_are_unchanged(repo_root):
     """Names of mmdet 2.x / mmseg 0.x necks and heads, as saved in their
     checkpoints, exist with the same meaning in our 3.x / 1.x models."""
@@ -355,6 +356,7 @@ def test_mmdet2_and_mmseg0_head_names_are_unchanged(repo_root):
         assert key in seg, key
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_detector_converts_and_matches_official(layout, repo_root):
     model = build_model(load_cfg(repo_root, DET_CONFIG.format(2))).eval()
     official = with_random_heads(
@@ -513,6 +515,7 @@ def test_ffnet_seg_cityscapes_layout_picks_its_config():
         == (256, 256, 1, 1)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_ffnet_seg_imagenet_checkpoint_matches_official():
     official = random_state_dict(ffnet_seg_layout() +
                                  ffnet_seg_cls_head_layout(num_classes=10))
@@ -542,6 +545,7 @@ def test_ffnet_seg_imagenet_checkpoint_matches_official():
 # ------------------------------------------------------------ errors
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_errors_name_the_keys(layout, repo_root):
     official = random_state_dict(
         ffnet_seg_layout('backbone.') + ffnet_head_layout(num_classes=150))

@@ -90,6 +90,7 @@ def test_demo_config_exports_at_its_test_size():
 
 @pytest.mark.parametrize('fmt, suffix', [('onnx', '.onnx'),
                                          ('openvino', '.xml')])
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_retinanet_exports_whole(fmt, suffix, tmp_path):
     out = str(tmp_path / f'retinanet{suffix}')
     report = export_model(

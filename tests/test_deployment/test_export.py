@@ -69,6 +69,7 @@ def test_onnx_classifier_round_trip(cls_checkpoint, tmp_path):
     assert relative_error(torch.from_numpy(logits), ref) < 1e-4
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_torchscript_classifier_round_trip(cls_checkpoint, tmp_path):
     out = str(tmp_path / 'ffnet-1.pt')
     report = export_model(
@@ -84,6 +85,7 @@ def test_torchscript_classifier_round_trip(cls_checkpoint, tmp_path):
     assert relative_error(out, unfolded_logits(cls_checkpoint, inputs)) < 1e-4
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_openvino_classifier_round_trip(cls_checkpoint, tmp_path):
     import openvino as ov
     out = tmp_path / 'ffnet-1.xml'
@@ -158,6 +160,7 @@ def test_onnx_backbone_only_multiscale(config, tmp_path):
         assert out.shape[-2:] == (64 // stride, 96 // stride)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_coreml_produces_loadable_spec(tmp_path):
     import coremltools as ct
     out = str(tmp_path / 'ffnet-1.mlpackage')
@@ -212,6 +215,7 @@ def test_parity_failure_exits_non_zero(tmp_path):
     assert result.returncode == 1 and 'parity failed' in result.error
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_tool_process_exit_status(tmp_path):
     result = run_tool(EXPORT, CLS_CONFIG, '--format', 'tflite', '--out',
                       tmp_path / 'x', check=False)

@@ -122,6 +122,7 @@ def test_coreml_conversion(tmp_path):
     assert 'pixel_shuffle' in ops, ops
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_get_flops_of_ffnetsr():
     """FFNetSR (dim 96, depth 48) on a 64x64 input: 2.38 M parameters and
     2,349,216 MACs per input pixel (convs only)."""

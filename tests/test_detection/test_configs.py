@@ -90,6 +90,7 @@ def test_config_builds(path):
 
 
 @pytest.mark.parametrize('arch', ['2', '3', '4'])
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_cascade_recipe_and_param_count(layout, arch):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, CASCADE.format(arch)))
     # The official recipe (README.md lists the source of each setting).

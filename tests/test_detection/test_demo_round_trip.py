@@ -59,6 +59,7 @@ def test_det_inferencer_draws_predictions(trained, tmp_path):
     assert np.asarray(Image.open(drawn)).shape[:2] == (128, 128)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_get_flops_on_detector():
     output = run_tool('tools/analysis_tools/get_flops.py', CONFIG, '--shape',
                       '128', '128', in_process=True).stdout

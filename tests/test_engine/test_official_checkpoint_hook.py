@@ -82,6 +82,7 @@ def _official_ffnet_seg(layout, cfg):
     (SEG_ADE_CONFIG, _official_ffnet_seg,
      'an official mmseg 0.x FFNet-seg segmentor'),
 ])
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_load_from_official_dense_checkpoint(layout, tmp_path, config, make,
                                              what):
     path = tmp_path / 'official.pth'

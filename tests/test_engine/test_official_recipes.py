@@ -101,6 +101,7 @@ def official_names(layout, model, arch, kind):
     ('configs/segmentation/ffnet/'
      'upernet_ffnet-3_8xb2-160k_ade20k-512x512.py', '3', 'upernet', 0.9, 12),
 ])
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_every_param_gets_the_official_lr_and_weight_decay(
         layout, config, arch, kind, decay_rate, num_layers):
     """decay_rate / num_layers: the official configs' paramwise_cfg

@@ -293,6 +293,7 @@ def test_torchscript_of_fx_and_features():
             assert relative_error(out, want) < 1e-6
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_loads_converter_output(layout, tmp_path):
     """official checkpoint -> official_to_mmffnet.py -> timm, bit-exact."""
     official = random_official_state_dict(layout, '1')
@@ -333,6 +334,7 @@ def test_loads_converter_output(layout, tmp_path):
             via_timm.forward_intermediates(x, intermediates_only=True)[-1])
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_timm_user_needs_no_task_library():
     """torch, timm and mmengine suffice: mmcv, mmpretrain, mmdet and mmseg
     are blocked before anything is imported."""

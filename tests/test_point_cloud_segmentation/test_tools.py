@@ -4,6 +4,7 @@ import glob
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -60,6 +61,7 @@ def test_infer_prints_and_draws_a_scene(demo_data, tmp_path):
     assert 'bad.pth' in result.stderr and 'Traceback' not in result.stderr
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_check_dataset_finds_damaged_and_mislabelled_scenes(
         demo_data, tmp_path):
     root = tmp_path / 'rooms'

@@ -43,6 +43,7 @@ def test_expected_configs_exist():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_name)
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_config_builds(path):
     cfg = _load(path)
     assert cfg.custom_imports == dict(
@@ -197,6 +198,7 @@ def test_ffnet_seg_recipe(dataset, wd, blocks, ratio, drop_path, num_classes):
     _check_poly_schedule(cfg)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_label_check_in_every_pipeline():
     for path in CONFIGS:
         cfg = Config.fromfile(path)

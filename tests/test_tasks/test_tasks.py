@@ -30,6 +30,7 @@ def test_one_vocabulary():
 
 
 @pytest.mark.parametrize('task', tasks(), ids=str)
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_task_of_every_config_is_its_folders(task):
     names = list_configs(task=task.name)
     assert names

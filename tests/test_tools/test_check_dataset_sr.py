@@ -1,6 +1,7 @@
 """tools/analysis_tools/check_dataset.py on super-resolution pairs: the demo
 config, and the five test sets of a paper config (MultiTestLoop)."""
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.utils import run_tool
@@ -18,6 +19,7 @@ def check(config, *args):
                     check=False)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_demo_pairs(demo_data, tmp_path):
     root = tmp_path / 'demo'
     demo_data('super_resolution', copy_to=root, num_train=6, num_val=3)
@@ -41,6 +43,7 @@ def test_demo_pairs(demo_data, tmp_path):
     assert '2 error(s)' in out
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_every_test_set_of_a_multi_test_config(tmp_path):
     rng = np.random.default_rng(0)
     options = []
