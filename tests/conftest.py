@@ -4,11 +4,24 @@ import shutil
 
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 
 from mmffnet.tasks import get_task
 from tests.utils import REPO_ROOT, demo_det_options, run_tool
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True)
+def own_default_scope():
+    """Each test builds in the default scope it sets up itself: the
+    ``DefaultScope`` instances a test makes (``init_default_scope``, a
+    Runner) are gone after it, so no test passes only because another ran
+    before it (as they do in a different order, e.g. under pytest-xdist)."""
+    before = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
 
 
 @pytest.fixture

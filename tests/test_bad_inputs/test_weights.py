@@ -187,6 +187,7 @@ def test_bad_load_from_is_one_line(name, fragment, files, demo_data,
         n.endswith('.pth') for n in os.listdir(work_dir))
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_disk_full_removes_the_partial_file(demo_data, tmp_path,
                                             monkeypatch):
     data = demo_data('classification', num_train_per_class=2,

@@ -244,6 +244,7 @@ def test_distilled_recipe(variant, drop_path):
         dict(plain['model']['backbone'], drop_path_rate=0)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_distilled_config_builds_real_teacher():
     cfg = Config.fromfile(
         osp.join(CONFIG_DIR, 'ffnet-1-distilled_8xb128_in1k.py'))

@@ -486,6 +486,7 @@ def test_ffnet_seg_segmentor_matches_official(repo_root):
                               want) < 1e-4
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_ffnet_seg_branch_numbering():
     """Strip branches are numbered from the branches present: 3x3 convs
     have no (k-4) branch."""
@@ -504,6 +505,7 @@ def test_ffnet_seg_branch_numbering():
     assert converted[f'{p}.3.conv.weight'].shape[-2:] == (9, 1)
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_ffnet_seg_cityscapes_layout_picks_its_config():
     official = random_state_dict(
         ffnet_seg_layout('backbone.') +

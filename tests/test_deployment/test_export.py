@@ -142,6 +142,7 @@ def detection_configs():
 
 
 @pytest.mark.parametrize('config', detection_configs(), ids=osp.basename)
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_onnx_backbone_only_multiscale(config, tmp_path):
     cfg = load_config(config)
     out = str(tmp_path / 'backbone.onnx')

@@ -101,6 +101,7 @@ def test_onnx_with_normalize_takes_pixels(tmp_path):
     assert np.abs(hr - ref).max() < 1e-4
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_coreml_conversion(tmp_path):
     """Core ML converts (the repeat is reshapes); its outputs can only be
     run on macOS, so the spec is checked here."""

@@ -65,6 +65,7 @@ def test_expected_configs_exist():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmdet'
@@ -174,10 +175,12 @@ def test_ffnet4_ema_is_the_official_exp_momentum_ema():
     from mmdet.registry import MODELS
     cfg = Config.fromfile(osp.join(CONFIG_DIR, CASCADE.format('4')))
     hook = cfg.custom_hooks[0]
+    from mmengine.registry import DefaultScope
     model = torch.nn.BatchNorm2d(3)
-    ema = MODELS.build(
-        dict(type=hook.ema_type, model=model, momentum=hook.momentum,
-             update_buffers=hook.update_buffers))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        ema = MODELS.build(
+            dict(type=hook.ema_type, model=model, momentum=hook.momentum,
+                 update_buffers=hook.update_buffers))
     ema.update_parameters(model)  # the first update copies the weights
     expected = {k: v.clone() for k, v in model.state_dict().items()}
     for t in range(1, 4):

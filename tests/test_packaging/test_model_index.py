@@ -74,6 +74,7 @@ def test_unknown_name_lists_close_matches():
         find_config('no/such/config.py')
 
 
+@pytest.mark.slow  # over a second: the fast tier stays under three minutes
 def test_mmpretrain_model_hub():
     assert mmpretrain.list_models('ffnet*') == list_configs(task='classification')
     model = mmpretrain.get_model(CLS)  # weights stay random: no download

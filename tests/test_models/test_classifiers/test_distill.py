@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -8,6 +9,14 @@ import mmffnet  # noqa: F401
 from mmffnet.models.classifiers import (hard_distillation_loss,
                                         soft_distillation_loss)
 from mmffnet.utils.checkpoint import CheckpointMismatchError
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """The classifiers are built in mmpretrain's scope, as the
+    ``default_scope`` of a config puts them."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
 
 TINY_ARCH = dict(
     depths=[1, 1, 1, 1],
