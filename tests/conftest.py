@@ -122,4 +122,3 @@ def demo_det_run(tmp_path_factory, demo_data):
         data_root=data_root,
         checkpoint=checkpoint,
         output=output)
-

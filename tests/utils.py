@@ -357,3 +357,14 @@ def demo_det_options(root: str) -> list:
             f'{split}_dataloader.persistent_workers=False'
         ]
     return options
+
+
+def table_rows(printed: str) -> dict:
+    """The rows of the agreement table (``AgreementReport.table``) a tool
+    printed, by runtime: each row's cells, the image count last."""
+    rows = {}
+    for line in printed.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('| ') and len(cells) > 3 and cells[-1].isdigit():
+            rows[cells[0]] = cells
+    return rows

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 
 from mmffnet.apis import UserInputError, check_data_roots
 from mmffnet.evaluation.agreement import AgreementReport
-from mmffnet.models.detectors import DetectorExport
+from mmffnet.models.detectors import find_detector_export
 from .model import DeployModel
 from .options import ExportOptions
 
@@ -59,11 +59,6 @@ class ValidationImages:
             yield inputs, data['data_samples']
 
 
-def detector_export(module: torch.nn.Module) -> DetectorExport:
-    """The :class:`DetectorExport` inside a deploy module."""
-    return next(m for m in module.modules() if isinstance(m, DetectorExport))
-
-
 def mmdet_predict(detector: torch.nn.Module,
                   normalize: Optional[Callable] = None) -> Callable:
     """``f(inputs, samples) -> detections`` by mmdet's own ``predict``,
@@ -98,7 +93,7 @@ def check_on_images(cfg: Config, deploy: DeployModel, run: Callable,
         images = ValidationImages(cfg, options.eval_images)
     except (UserInputError, FileNotFoundError) as err:
         return None, f'detections not checked on images: {err}'
-    export = detector_export(deploy.unfolded)
+    export = find_detector_export(deploy.unfolded)
     preprocessor = deploy.preprocessor
     task = deploy.task
     normalize = None

@@ -141,11 +141,11 @@ def compare_int8(deploy: DeployModel, runners: dict, check: DatasetImages,
     def batched(run: Callable) -> Callable:
         return lambda x: run_batched(run, x, batch)
 
-    compared = {'PyTorch fp32': torch_fp32}
-    compared.update({name: batched(run) for name, run in runners.items()})
+    runs = {'PyTorch fp32': torch_fp32}
+    runs.update({name: batched(run) for name, run in runners.items()})
     compared = {
         name: task.runtime_runner(run, deploy.folded)
-        for name, run in compared.items()
+        for name, run in runs.items()
     }
     batches = check.batches(deploy.preprocessor, raw_pixels=raw_pixels)
     return task.compare_runtimes(compared, batches, check)

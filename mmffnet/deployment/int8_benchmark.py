@@ -259,8 +259,7 @@ def format_int8_table(calibrations: List[Calibration], accuracy,
     reference = next(p for p in paths if p.name == REFERENCE).median_s
     scale = 100 if accuracy.percent else 1
     unit = ' (points)' if accuracy.percent else ''
-    fp32 = accuracy.results[0]
-    extra = list(fp32.extra)
+    extra = list(accuracy[accuracy.reference].extra)
     rows = [
         f'| model | median ms | speed-up vs eager folded | '
         f'{accuracy.metric} | ' + ''.join(f'{k} | ' for k in extra) +
@@ -278,9 +277,7 @@ def format_int8_table(calibrations: List[Calibration], accuracy,
         if result is not None:
             metric = f'{scale * result.top1:.2f}'
             metrics = [f'{scale * result.extra[k]:.2f}' for k in extra]
-            drop = max([fp32.top1 - result.top1] +
-                       [fp32.extra[k] - result.extra[k] for k in extra])
-            drop = f'{scale * drop:.2f}'
+            drop = f'{scale * accuracy.drop(result):.2f}'
             agree = f'{100 * result.agreement:.2f}'
         calib = by_name.get(path.name)
         memory = ('- | - | - | -' if calib is None else

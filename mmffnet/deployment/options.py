@@ -85,9 +85,7 @@ class ExportReport:
         detector's bbox and segm mAP)."""
         if self.agreement is None:
             return None
-        ref, int8 = self.agreement.results[0], self.agreement.results[-1]
-        return max([ref.top1 - int8.top1] +
-                   [ref.extra[k] - v for k, v in int8.extra.items()])
+        return self.agreement.drop(self.agreement.results[-1])
 
     @property
     def int8_agreement(self) -> Optional[float]:

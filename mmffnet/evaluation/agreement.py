@@ -78,6 +78,14 @@ class AgreementReport:
     def __getitem__(self, name: str) -> AgreementResult:
         return next(r for r in self.results if r.name == name)
 
+    def drop(self, result: AgreementResult) -> float:
+        """How much lower ``result``'s metrics are than the reference's:
+        the largest drop of ``top1`` and the ``extra`` metrics (a mask
+        detector's bbox and segm mAP)."""
+        ref = self[self.reference]
+        return max([ref.top1 - result.top1] +
+                   [ref.extra[k] - v for k, v in result.extra.items()])
+
     def metric_gap(self) -> float:
         """The largest difference of any result's metrics (``top1`` and
         ``extra``) from the reference's, as a fraction."""

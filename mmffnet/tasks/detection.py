@@ -12,7 +12,7 @@ from mmffnet.converters import CASCADE
 from mmffnet.datasets.check import Finding, check_instances
 from mmffnet.evaluation.agreement import compare_detectors, to_numpy
 from mmffnet.models import FFNet
-from mmffnet.models.detectors import DetectorExport
+from mmffnet.models.detectors import DetectorExport, find_detector_export
 from mmffnet.utils import load_checkpoint_strict
 from .base import Prediction, Task, TaskError, register_task
 
@@ -236,9 +236,7 @@ class Detection(Task):
         """Detections per image (:meth:`detections`, masks binarized at the
         exported model's ``mask_thr``) from ``run``'s outputs: runners of
         :meth:`compare_runtimes` take the inputs and the data samples."""
-        export = next(
-            (m for m in module.modules() if isinstance(m, DetectorExport)),
-            None)
+        export = find_detector_export(module)
         if export is None:
             raise TaskError('only whole detectors are compared on images; '
                             'drop --backbone-only')

@@ -14,7 +14,7 @@ from mmffnet.deployment import (ExportError, ExportOptions, export_model,
 from mmffnet.evaluation.agreement import match_detections
 from mmffnet.models.detectors import DetectorExport
 from mmffnet.tasks import get_task
-from tests.utils import REPO_ROOT, run_tool
+from tests.utils import REPO_ROOT, run_tool, table_rows
 
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', get_task('detection').demo_config)
 RETINANET = osp.join(REPO_ROOT, 'tests', 'data', 'ffnet-1_tiny_retinanet.py')
@@ -127,16 +127,6 @@ def demo_export(tmp_path_factory, demo_det_run):
     return dict(
         root=root, checkpoint=demo_det_run['checkpoint'], onnx=onnx_path,
         printed=printed, work=work)
-
-
-def table_rows(printed: str) -> dict:
-    """The rows of the agreement table a tool printed, by runtime."""
-    rows = {}
-    for line in printed.splitlines():
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if line.startswith('| ') and len(cells) > 3 and cells[-1].isdigit():
-            rows[cells[0]] = cells
-    return rows
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from mmffnet.tasks import get_task
 from tests.messages import MISSING_DATA_ROOT, assert_names
 from tests.test_deployment.test_export import (CLS_CONFIG, DET_CONFIG, EXPORT,
                                               export)
-from tests.utils import REPO_ROOT, run_tool, tool_error
+from tests.utils import REPO_ROOT, run_tool, table_rows, tool_error
 
 FORECAST_CONFIG = osp.join(REPO_ROOT, 'configs', 'forecasting', 'ffnet_ts',
                            'ffnet-ts_1xb512_etth1-96.py')
@@ -242,11 +242,7 @@ def test_int8_export_of_a_trained_segmentor(trained_segmentor, tmp_path):
     assert 'int8 check OK: int8 pixel agreement' in printed
     assert '| runtime | mIoU % | pixel agreement with PyTorch fp32 % |' \
         in printed
-    rows = {}
-    for line in printed.splitlines():
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if line.startswith('| ') and cells[-1].isdigit():
-            rows[cells[0]] = cells
+    rows = table_rows(printed)
     fp32, int8 = rows['PyTorch fp32'], rows['onnxruntime int8']
     assert int(int8[4]) == 60  # every validation image
     assert float(int8[2]) >= 99.0

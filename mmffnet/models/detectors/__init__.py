@@ -1,5 +1,5 @@
 """Detectors as whole exportable graphs (mmdet models; needs mmdet and
 torchvision)."""
-from .end2end import DetectorExport
+from .end2end import DetectorExport, find_detector_export
 
-__all__ = ['DetectorExport']
+__all__ = ['DetectorExport', 'find_detector_export']

@@ -386,3 +386,10 @@ class DetectorExport(nn.Module):
         return (found.sum(), boxes * keep[:, None],
                 torch.where(found, scores, scores.new_zeros(())),
                 torch.where(found, labels, labels.new_full((), -1)))
+
+
+def find_detector_export(module: nn.Module) -> Optional[DetectorExport]:
+    """The :class:`DetectorExport` inside ``module`` (an export wrapper, or
+    itself); None when there is none (e.g. ``--backbone-only``)."""
+    return next(
+        (m for m in module.modules() if isinstance(m, DetectorExport)), None)
